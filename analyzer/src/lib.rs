@@ -1,0 +1,1 @@
+//! webinfer analyzer (being built).

@@ -1,0 +1,1 @@
+/* webinfer hook: main.js */

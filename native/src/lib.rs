@@ -1,0 +1,1 @@
+//! webinfer native (being built).

@@ -1,0 +1,1 @@
+//! webinfer proxy (being built).
