@@ -61,26 +61,45 @@ impl Record {
             .get("v")
             .ok_or(RecordError::Missing("v"))?
             .as_u64()
-            .ok_or(RecordError::WrongType { field: "v", expected: "a non-negative integer" })?;
+            .ok_or(RecordError::WrongType {
+                field: "v",
+                expected: "a non-negative integer",
+            })?;
         if v > crate::VERSION {
             return Err(RecordError::Version(v));
         }
         match m.get("sid") {
             Some(Value::String(s)) if !s.is_empty() => {}
-            Some(_) => return Err(RecordError::WrongType { field: "sid", expected: "a non-empty string" }),
+            Some(_) => {
+                return Err(RecordError::WrongType {
+                    field: "sid",
+                    expected: "a non-empty string",
+                })
+            }
             None => return Err(RecordError::Missing("sid")),
         }
         m.get("seq")
             .ok_or(RecordError::Missing("seq"))?
             .as_u64()
-            .ok_or(RecordError::WrongType { field: "seq", expected: "a non-negative integer" })?;
+            .ok_or(RecordError::WrongType {
+                field: "seq",
+                expected: "a non-negative integer",
+            })?;
         m.get("ts")
             .ok_or(RecordError::Missing("ts"))?
             .as_f64()
-            .ok_or(RecordError::WrongType { field: "ts", expected: "a number" })?;
+            .ok_or(RecordError::WrongType {
+                field: "ts",
+                expected: "a number",
+            })?;
         match m.get("kind") {
             Some(Value::String(_)) => {}
-            Some(_) => return Err(RecordError::WrongType { field: "kind", expected: "a string" }),
+            Some(_) => {
+                return Err(RecordError::WrongType {
+                    field: "kind",
+                    expected: "a string",
+                })
+            }
             None => return Err(RecordError::Missing("kind")),
         }
         Ok(Record(m))
@@ -132,7 +151,10 @@ mod tests {
     fn new_record_has_common_fields() {
         let r = Record::new("s1", "infer", 12.5).set("dur", 3.0);
         let v: Value = serde_json::from_str(&r.to_line()).unwrap();
-        assert_eq!(v, json!({"v":1,"sid":"s1","seq":0,"ts":12.5,"kind":"infer","dur":3.0}));
+        assert_eq!(
+            v,
+            json!({"v":1,"sid":"s1","seq":0,"ts":12.5,"kind":"infer","dur":3.0})
+        );
     }
 
     #[test]
@@ -144,17 +166,24 @@ mod tests {
         );
         assert_eq!(
             Record::parse(json!({"v":1,"sid":"","seq":0,"ts":0,"kind":"x"})),
-            Err(RecordError::WrongType { field: "sid", expected: "a non-empty string" })
+            Err(RecordError::WrongType {
+                field: "sid",
+                expected: "a non-empty string"
+            })
         );
         assert_eq!(
             Record::parse(json!({"v":1,"sid":"a","seq":-1,"ts":0,"kind":"x"})),
-            Err(RecordError::WrongType { field: "seq", expected: "a non-negative integer" })
+            Err(RecordError::WrongType {
+                field: "seq",
+                expected: "a non-negative integer"
+            })
         );
         assert_eq!(
             Record::parse(json!({"v":2,"sid":"a","seq":0,"ts":0,"kind":"x"})),
             Err(RecordError::Version(2))
         );
-        let ok = Record::parse(json!({"v":1,"sid":"a","seq":4,"ts":1.5,"kind":"frames","t":[1.0]})).unwrap();
+        let ok = Record::parse(json!({"v":1,"sid":"a","seq":4,"ts":1.5,"kind":"frames","t":[1.0]}))
+            .unwrap();
         assert_eq!((ok.sid(), ok.kind(), ok.seq()), ("a", "frames", 4));
     }
 }

@@ -40,11 +40,18 @@ impl TraceWriter {
     /// Opens (creating parent folders) `path` for appending.
     pub fn append(path: impl AsRef<Path>) -> Result<Self, WriterError> {
         let path = path.as_ref().to_path_buf();
-        let err = |source| WriterError { path: path.clone(), source };
+        let err = |source| WriterError {
+            path: path.clone(),
+            source,
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(err)?;
         Ok(TraceWriter {
             path,
             out: BufWriter::with_capacity(64 * 1024, file),
@@ -85,7 +92,12 @@ impl TraceWriter {
     /// other newline (the caller guarantees this).
     pub fn write_line(&mut self, line: &str) -> Result<(), WriterError> {
         debug_assert!(line.ends_with('\n'));
-        self.out.write_all(line.as_bytes()).map_err(|source| WriterError { path: self.path.clone(), source })?;
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(|source| WriterError {
+                path: self.path.clone(),
+                source,
+            })?;
         self.lines += 1;
         self.flush_if_due()
     }
@@ -101,7 +113,10 @@ impl TraceWriter {
     /// Flushes buffered lines to the file now.
     pub fn flush(&mut self) -> Result<(), WriterError> {
         self.last_flush = Instant::now();
-        self.out.flush().map_err(|source| WriterError { path: self.path.clone(), source })
+        self.out.flush().map_err(|source| WriterError {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -129,7 +144,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let seqs: Vec<u64> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(seqs, vec![0, 1]);
         assert!(text.ends_with('\n'));
@@ -141,7 +160,11 @@ mod tests {
         let path = dir.path().join("s.jsonl");
         let mut w = TraceWriter::append(&path).unwrap();
         w.push(Record::new("s", "probe", 1.0)).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "buffered before the interval");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "buffered before the interval"
+        );
         std::thread::sleep(FLUSH_INTERVAL + Duration::from_millis(50));
         w.flush_if_due().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);

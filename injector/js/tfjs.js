@@ -1,1 +1,484 @@
-/* webinfer hook: tfjs.js */
+/* webinfer hook: tfjs.js — TensorFlow.js: engine, models, op-level forward passes.
+ *
+ * Entry points (all installed by main.js):
+ *  - `W.trapProperty(globalThis, '_tfengine', W.tfjs.hookEngine)`: tfjs-core keeps its engine
+ *    singleton in `getGlobalNamespace()._tfengine` (= globalThis), for the UMD build and for
+ *    every bundled copy alike, so the setter sees each engine when it is created.
+ *  - `W.trapAssignment('resourceManager', …)`: tfjs-converter's GraphModel constructor assigns
+ *    `this.resourceManager`; the setter finds the GraphModel prototype even when the class is
+ *    bundled, and patches `load`, `predict`, `predictAsync`, `execute`, `executeAsync`.
+ *  - `W.trapAssignment('isTraining', …)`: same for tfjs-layers' LayersModel (`predict`,
+ *    `predictOnBatch`, `execute`); `tf.loadLayersModel` is wrapped when `tf` is a global.
+ *  - weights manifests (`*weights_manifest.json`, as face-api loads them) seen by the fetch
+ *    wrapper give `model_load` records; op-level forward passes become `infer` records through
+ *    the tidy rule (RULES.md), implemented by the startScope/endScope/runKernel wrappers below.
+ * The rule and the readiness rule are documented in RULES.md.
+ */
+(function (G) {
+  'use strict';
+  var W = G[Symbol.for('webinfer.hook')];
+  if (!W || W.skip) return;
+
+  var T = W.tfjs = {
+    /** Minimum number of top-level kernels for a tidy scope to count as a forward pass. */
+    minKernels: 10,
+    /** How long to wait for a GPU read before falling back to the call's end (ms). */
+    readTimeoutMs: 2000,
+    engines: [],
+    modelSyncDepth: 0, // > 0 while the synchronous part of a model call runs
+    modelActive: 0, // model calls started and not finished (async ones included)
+    nextCall: W.makeCallCounter(),
+    envKey: null,
+    patchedProtos: typeof WeakSet === 'function' ? new WeakSet() : null,
+    modelIds: typeof WeakMap === 'function' ? new WeakMap() : null,
+    anonModels: 0,
+    pendingGpu: [] // infers waiting for a GPU read: {callEnd, finish}
+  };
+
+  function emit(kind, fields, ts) { return W.emit ? W.emit(kind, fields, ts) : -1; }
+  function cfg() { return W.config || {}; }
+
+  /** The most recently created engine (the one the page uses). */
+  T.engine = function () { return T.engines.length ? T.engines[T.engines.length - 1] : null; };
+
+  function isGpuBackend(name) { return name === 'webgl' || name === 'webgpu'; }
+
+  /** tfjs version from a global `tf` (UMD) or face-api's bundled copy, else "unknown". */
+  T.version = function () {
+    try {
+      var cands = [G.tf, G.faceapi && G.faceapi.tf, G.Human && G.Human.tf];
+      for (var i = 0; i < cands.length; i++) {
+        var t = cands[i];
+        if (!t) continue;
+        if (t.version && typeof t.version === 'object') {
+          var v = t.version['tfjs-core'] || t.version.tfjs;
+          if (typeof v === 'string') return v;
+        }
+        if (typeof t.version_core === 'string') return t.version_core;
+      }
+    } catch (e) { /* ignore */ }
+    return 'unknown';
+  };
+
+  /** GPU vendor/renderer of the webgl backend's context (WEBGL_debug_renderer_info). */
+  function gpuInfo(engine, backendName) {
+    try {
+      var b = engine.registry && engine.registry[backendName];
+      if (!b) return undefined;
+      if (backendName === 'webgl') {
+        var gl = b.gpgpu && b.gpgpu.gl;
+        if (!gl) return undefined;
+        var ext = gl.getExtension('WEBGL_debug_renderer_info');
+        if (!ext) return undefined;
+        return { vendor: String(gl.getParameter(ext.UNMASKED_VENDOR_WEBGL)), renderer: String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) };
+      }
+      if (backendName === 'webgpu' && b.adapterInfo) {
+        return { vendor: String(b.adapterInfo.vendor || ''), renderer: String(b.adapterInfo.architecture || b.adapterInfo.description || '') };
+      }
+    } catch (e) { /* ignore */ }
+    return undefined;
+  }
+
+  /** Emit an `env` record when the engine's backend is first seen or changes. */
+  T.checkEnv = function (engine) {
+    var backend = engine && engine.backendName;
+    if (!backend) return;
+    var version = T.version();
+    var key = backend + '|' + version;
+    if (T.envKey === key) return;
+    T.envKey = key;
+    var rec = { framework: 'tfjs', version: version, backend: backend };
+    var gpu = gpuInfo(engine, backend);
+    if (gpu) rec.gpu = gpu;
+    if (backend === 'wasm' && engine.ENV && typeof engine.ENV.getAsync === 'function') {
+      var get = function (flag) {
+        try { return Promise.resolve(engine.ENV.getAsync(flag)).then(function (v) { return !!v; }, function () { return undefined; }); } catch (e) { return Promise.resolve(undefined); }
+      };
+      Promise.all([get('WASM_HAS_SIMD_SUPPORT'), get('WASM_HAS_MULTITHREAD_SUPPORT')]).then(function (r) {
+        if (r[0] !== undefined) rec.wasm_simd = r[0];
+        if (r[1] !== undefined) rec.wasm_threads = r[1];
+        emit('env', rec);
+      });
+    } else {
+      emit('env', rec);
+    }
+  };
+
+  /** tf.memory() of the current engine, only once a backend is initialized (no side effects). */
+  T.memory = function () {
+    var e = T.engine();
+    if (!e || !e.backendName) return undefined;
+    try {
+      var m = e.memory();
+      var out = { tf_bytes: m.numBytes, tf_tensors: m.numTensors };
+      if (typeof m.numBytesInGPU === 'number') out.tf_gpu_bytes = m.numBytesInGPU;
+      return out;
+    } catch (e2) {
+      return undefined;
+    }
+  };
+
+  // ---- GPU readiness -------------------------------------------------------------------
+
+  /** Wrap a GPU backend's read/readSync: a download that starts after a call returned and
+   * completes proves the GPU finished that call's work (the queue is in order). */
+  function hookBackendReads(backend) {
+    if (!backend || backend.__webinfer_reads) return;
+    try { Object.defineProperty(backend, '__webinfer_reads', { value: true }); } catch (e) { return; }
+    function settle(startedAt) {
+      var t = W.now();
+      var still = [];
+      var list = T.pendingGpu;
+      T.pendingGpu = still;
+      for (var i = 0; i < list.length; i++) {
+        if (list[i].callEnd <= startedAt) list[i].finish(t, 'read');
+        else still.push(list[i]);
+      }
+    }
+    W.wrapMethod(backend, 'read', function (orig) {
+      return function () {
+        var startedAt = W.now();
+        var r = orig.apply(this, arguments);
+        if (T.pendingGpu.length) {
+          try { if (W.isThenable(r)) r.then(function () { settle(startedAt); }, function () {}); else settle(startedAt); } catch (e) { /* ignore */ }
+        }
+        return r;
+      };
+    });
+    W.wrapMethod(backend, 'readSync', function (orig) {
+      return function () {
+        var startedAt = W.now();
+        var r = orig.apply(this, arguments);
+        if (T.pendingGpu.length) W.safe('readSync settle', function () { settle(startedAt); });
+        return r;
+      };
+    });
+  }
+
+  /**
+   * Call `cb(end, how)` when the outputs of a call that returned at `callEnd` are readable:
+   * immediately for CPU/wasm backends ("return"); for webgl/webgpu at the completion of the
+   * first GPU→CPU read that started after `callEnd` ("read"), or at `callEnd` if no read
+   * happens within `T.readTimeoutMs` ("timeout").
+   */
+  T.whenReady = function (engine, backendName, callEnd, cb) {
+    if (!isGpuBackend(backendName)) { cb(callEnd, 'return'); return; }
+    var backend = engine && engine.registry && engine.registry[backendName];
+    if (!backend) { cb(callEnd, 'return'); return; }
+    hookBackendReads(backend);
+    var done = false;
+    var entry = {
+      callEnd: callEnd,
+      finish: function (t, how) {
+        if (done) return;
+        done = true;
+        cb(t, how);
+      }
+    };
+    T.pendingGpu.push(entry);
+    var st = W.setTimeout || G.setTimeout;
+    st(function () {
+      if (done) return;
+      T.pendingGpu = T.pendingGpu.filter(function (x) { return x !== entry; });
+      entry.finish(callEnd, 'timeout');
+    }, T.readTimeoutMs);
+  };
+
+  // ---- kernel profiling (opt-in) ------------------------------------------------------------
+
+  function startProfiling(engine) {
+    if (!cfg().kernels || !engine || !engine.state) return null;
+    var st = engine.state;
+    if (st.profiling) return null; // the page profiles itself: leave it alone
+    var saved = st.activeProfile ? st.activeProfile.kernels : undefined;
+    if (st.activeProfile) st.activeProfile.kernels = [];
+    st.profiling = true;
+    return { engine: engine, saved: saved };
+  }
+
+  function stopProfiling(p) {
+    if (!p) return [];
+    var st = p.engine.state;
+    st.profiling = false;
+    var ks = st.activeProfile ? st.activeProfile.kernels : [];
+    if (st.activeProfile) st.activeProfile.kernels = p.saved || [];
+    return ks || [];
+  }
+
+  function emitKernels(kernels, model, inferSeq) {
+    if (!kernels.length) return;
+    var times = kernels.map(function (k) { return Promise.resolve(k.kernelTimeMs).then(function (v) { return v; }, function () { return undefined; }); });
+    Promise.all(times).then(function (ms) {
+      for (var i = 0; i < kernels.length; i++) {
+        var k = kernels[i];
+        var dur = ms[i];
+        if (dur && typeof dur === 'object') dur = dur.kernelMs !== undefined ? dur.kernelMs : undefined;
+        if (typeof dur !== 'number' || !isFinite(dur)) continue;
+        emit('kernel', {
+          framework: 'tfjs', model: model, infer_seq: inferSeq >= 0 ? inferSeq : undefined, name: String(k.name),
+          dur: dur,
+          input_shapes: (k.inputShapes || []).map(W.shapeOf),
+          output_shapes: (k.outputShapes || []).map(W.shapeOf),
+          bytes_added: typeof k.bytesAdded === 'number' ? k.bytesAdded : undefined
+        });
+      }
+    });
+  }
+
+  // ---- one inference ----------------------------------------------------------------------
+
+  /**
+   * Finish an inference: wait for readiness, then emit `infer`, a `mem` sample and (opt-in)
+   * its kernels. `info`: {engine, backend, model, api, start, callEnd, call, input_shapes?,
+   * ops?, profile?}.
+   */
+  T.finishInfer = function (info) {
+    var kernels = stopProfiling(info.profile);
+    T.whenReady(info.engine, info.backend, info.callEnd, function (end, how) {
+      var seq = emit('infer', {
+        framework: 'tfjs', model: info.model, backend: info.backend || undefined, api: info.api,
+        start: info.start, dur: Math.max(0, end - info.start), call: info.call,
+        input_shapes: info.input_shapes, ops: info.ops, ready: how
+      });
+      if (W.sampleMem) W.safe('mem after infer', W.sampleMem);
+      emitKernels(kernels, info.model, seq);
+    });
+  };
+
+  // ---- engine hooks: the tidy rule ----------------------------------------------------------
+
+  /** Install the scope/kernel wrappers on one engine instance (idempotent). */
+  T.hookEngine = function (engine) {
+    if (!engine || typeof engine !== 'object' || engine.__webinfer) return;
+    try { Object.defineProperty(engine, '__webinfer', { value: true }); } catch (e) { return; }
+    T.engines.push(engine);
+    var depth = 0;
+    var cand = null; // the outermost scope being watched
+
+    W.wrapMethod(engine, 'startScope', function (orig) {
+      return function (name) {
+        var r = orig.apply(this, arguments);
+        depth++;
+        if (depth === 1) {
+          cand = null;
+          W.safe('startScope', function () {
+            var st = engine.state;
+            if (T.modelActive > 0 || (st && st.kernelDepth > 0)) return;
+            cand = { name: name, start: W.now(), kernels: 0, hash: 0x811c9dc5, profile: startProfiling(engine) };
+          });
+        }
+        return r;
+      };
+    });
+
+    W.wrapMethod(engine, 'endScope', function (orig) {
+      return function (result) {
+        var r = orig.apply(this, arguments);
+        if (depth > 0) depth--;
+        if (depth === 0 && cand) {
+          var c = cand;
+          cand = null;
+          W.safe('endScope', function () {
+            var callEnd = W.now();
+            if (c.kernels < T.minKernels || T.modelActive > 0) { stopProfiling(c.profile); return; }
+            var named = typeof c.name === 'string' && c.name && !/__op$/.test(c.name);
+            var model = named ? c.name : 'ops:' + ('00000000' + c.hash.toString(16)).slice(-8);
+            T.checkEnv(engine);
+            T.finishInfer({
+              engine: engine, backend: engine.backendName, model: model, api: 'tidy', start: c.start,
+              callEnd: callEnd, call: T.nextCall(model), ops: c.kernels, profile: c.profile
+            });
+          });
+        }
+        return r;
+      };
+    });
+
+    W.wrapMethod(engine, 'runKernel', function (orig) {
+      return function (kernelName) {
+        if (cand) {
+          var st = engine.state;
+          if (!st || !st.kernelDepth) {
+            cand.kernels++;
+            var s = String(kernelName) + ',';
+            var h = cand.hash;
+            for (var i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+            cand.hash = h;
+          }
+        }
+        return orig.apply(this, arguments);
+      };
+    });
+  };
+
+  // ---- models ----------------------------------------------------------------------------------
+
+  function modelIdOf(model, kind) {
+    try {
+      var known = T.modelIds && T.modelIds.get(model);
+      if (known) return known;
+      var id;
+      if (typeof model.modelUrl === 'string') id = W.absUrl(model.modelUrl);
+      else if (model.modelUrl && typeof model.modelUrl.path === 'string') id = W.absUrl(model.modelUrl.path);
+      else id = kind + ':' + (model.name ? String(model.name) : String(++T.anonModels));
+      if (T.modelIds) T.modelIds.set(model, id);
+      return id;
+    } catch (e) {
+      return kind;
+    }
+  }
+
+  /** Wrap a model method so each outermost call becomes an `infer`. */
+  function wrapModelCall(proto, method, api, kind) {
+    W.wrapMethod(proto, method, function (orig) {
+      return function (inputs) {
+        if (T.modelSyncDepth > 0) return orig.apply(this, arguments); // nested (predict → execute)
+        var self = this;
+        var info = null;
+        W.safe('model call start', function () {
+          var engine = T.engine();
+          var model = modelIdOf(self, kind);
+          info = {
+            engine: engine, backend: engine ? engine.backendName : undefined, model: model, api: api,
+            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs), profile: startProfiling(engine)
+          };
+        });
+        T.modelSyncDepth++;
+        T.modelActive++;
+        var r;
+        try {
+          r = orig.apply(this, arguments);
+        } catch (e) {
+          T.modelSyncDepth--;
+          T.modelActive--;
+          if (info) stopProfiling(info.profile);
+          throw e;
+        }
+        T.modelSyncDepth--;
+        var done = function () {
+          T.modelActive--;
+          if (!info) return;
+          W.safe('model call end', function () {
+            info.callEnd = W.now();
+            if (info.engine) {
+              if (!info.backend) info.backend = info.engine.backendName;
+              T.checkEnv(info.engine);
+            }
+            T.finishInfer(info);
+          });
+        };
+        if (W.isThenable(r)) {
+          try { r.then(done, function () { T.modelActive--; if (info) stopProfiling(info.profile); }); } catch (e) { done(); }
+        } else {
+          done();
+        }
+        return r;
+      };
+    });
+  }
+
+  function isGraphModelProto(p) {
+    return p && typeof p.execute === 'function' && typeof p.executeAsync === 'function' &&
+      typeof p.predict === 'function' && typeof p.load === 'function';
+  }
+
+  /** Patch a GraphModel prototype (once). */
+  T.patchGraphModel = function (proto) {
+    if (!isGraphModelProto(proto) || (T.patchedProtos && T.patchedProtos.has(proto))) return false;
+    if (T.patchedProtos) T.patchedProtos.add(proto);
+    wrapModelCall(proto, 'predict', 'GraphModel.predict', 'graph');
+    wrapModelCall(proto, 'predictAsync', 'GraphModel.predictAsync', 'graph');
+    wrapModelCall(proto, 'execute', 'GraphModel.execute', 'graph');
+    wrapModelCall(proto, 'executeAsync', 'GraphModel.executeAsync', 'graph');
+    W.wrapMethod(proto, 'load', function (orig) {
+      return function () {
+        var self = this;
+        var start = W.now();
+        var r = orig.apply(this, arguments);
+        var done = function () { W.safe('graph load', function () { T.graphModelLoaded(self, start, W.now()); }); };
+        if (W.isThenable(r)) { try { r.then(done, function () {}); } catch (e) { /* ignore */ } } else done();
+        return r;
+      };
+    });
+    return true;
+  };
+
+  /**
+   * Emit `model_load` for a loaded GraphModel: the model.json plus its weight shards. The
+   * loaded artifacts no longer list the shard URLs, so the shards are the Resource Timing
+   * entries fetched during the load whose URL lies in the model.json's directory (or under
+   * `weightPathPrefix`).
+   */
+  T.graphModelLoaded = function (model, start, end) {
+    var id = modelIdOf(model, 'graph');
+    if (!/^(https?|blob|data|file):/.test(id)) { W.emitModelLoad('tfjs', id, start, end, []); return; }
+    var prefix = model.loadOptions && typeof model.loadOptions.weightPathPrefix === 'string' ? W.absUrl(model.loadOptions.weightPathPrefix) : id.replace(/[^/]*([?#].*)?$/, '');
+    (W.setTimeout || G.setTimeout)(function () {
+      W.safe('graph artifacts', function () {
+        var urls = [id];
+        var es = G.performance.getEntriesByType('resource');
+        for (var i = 0; i < es.length; i++) {
+          var e = es[i];
+          if (e.startTime < start - 1 || e.startTime > end || e.name === id || urls.indexOf(e.name) >= 0) continue;
+          if (e.name.indexOf(prefix) === 0 && e.name.indexOf(W.config && W.config.endpoint ? W.config.endpoint : '/__webinfer__/') < 0) urls.push(e.name);
+        }
+        W.emitModelLoad('tfjs', id, start, end, urls);
+      });
+    }, 250);
+  };
+
+  function isLayersModelProto(p) {
+    return p && typeof p.predict === 'function' && typeof p.predictOnBatch === 'function' &&
+      typeof p.execute === 'function' && typeof p.fit === 'function';
+  }
+
+  /** Patch a LayersModel prototype (the most derived one that defines predict, once). */
+  T.patchLayersModel = function (proto) {
+    var p = proto;
+    while (p && !Object.prototype.hasOwnProperty.call(p, 'predictOnBatch')) p = Object.getPrototypeOf(p);
+    if (!isLayersModelProto(p) || (T.patchedProtos && T.patchedProtos.has(p))) return false;
+    T.patchedProtos.add(p);
+    wrapModelCall(p, 'predict', 'LayersModel.predict', 'layers');
+    wrapModelCall(p, 'predictOnBatch', 'LayersModel.predictOnBatch', 'layers');
+    wrapModelCall(p, 'execute', 'LayersModel.execute', 'layers');
+    return true;
+  };
+
+  /** Wrap the UMD global's loadLayersModel / loadGraphModel for model_load of LayersModels. */
+  T.hookTfGlobal = function (tf) {
+    if (!tf || typeof tf !== 'object' || tf.__webinfer) return;
+    if (typeof tf.loadLayersModel !== 'function') return;
+    try { Object.defineProperty(tf, '__webinfer', { value: true }); } catch (e) { return; }
+    W.wrapMethod(tf, 'loadLayersModel', function (orig) {
+      return function (pathOrIOHandler) {
+        var start = W.now();
+        var r = orig.apply(this, arguments);
+        W.safe('loadLayersModel', function () {
+          r.then(function (model) {
+            W.safe('layers loaded', function () {
+              var end = W.now();
+              T.patchLayersModel(Object.getPrototypeOf(model));
+              if (typeof pathOrIOHandler === 'string') {
+                var url = W.absUrl(pathOrIOHandler);
+                if (T.modelIds) T.modelIds.set(model, url);
+                W.emitModelLoad('tfjs', url, start, end, [url]);
+              }
+            });
+          }, function () {});
+        });
+        return r;
+      };
+    });
+  };
+
+  /** Install the traps (idempotent). */
+  T.install = function () {
+    W.trapProperty(G, '_tfengine', T.hookEngine);
+    W.trapAssignment('resourceManager', function (obj) { T.patchGraphModel(Object.getPrototypeOf(obj)); });
+    W.trapAssignment('isTraining', function (obj) { if (isLayersModelProto(obj)) T.patchLayersModel(Object.getPrototypeOf(obj)); });
+    W.trapProperty(G, 'tf', function (tf) {
+      T.hookTfGlobal(tf);
+      (W.setTimeout || G.setTimeout)(function () { W.safe('tf global', function () { T.hookTfGlobal(tf); }); }, 0);
+    });
+  };
+})(globalThis);

@@ -76,7 +76,9 @@ pub fn full(data: impl Into<Bytes>) -> Body {
 
 /// An empty body.
 pub fn empty() -> Body {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// How the client reached the proxy for this request.

@@ -1,10 +1,178 @@
-//! `webinfer audit` (being built).
+//! `webinfer audit`: drive real browsers through the proxy and collect traces
+//! (the logic is in the `webinfer-audit` crate; this is argument parsing and
+//! printing).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args as _, FromArgMatches as _};
+use webinfer_audit::run::{cancel_on_ctrl_c, parse_duration, read_url_list, report_json};
+use webinfer_audit::{AuditOptions, AuditReport};
+use webinfer_proxy::ProxyOptions;
+
+use super::proxy::ProxyArgs;
 
 /// Arguments of `webinfer audit`.
-#[derive(clap::Args)]
-pub struct Args {}
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Pages to audit. Without any (and without --urls), the bundled demo app
+    /// is served under https://demo.webinfer.test and audited.
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Read more URLs from FILE (one a line, `#` comments).
+    #[arg(long = "urls", value_name = "FILE")]
+    pub urls_file: Option<PathBuf>,
+    /// chromium, firefox (Firefox ESR) or the path of a browser executable.
+    #[arg(long, default_value = "chromium", value_name = "chromium|firefox|PATH")]
+    pub browser: String,
+    /// Show the browser window (default: headless).
+    #[arg(long)]
+    pub headful: bool,
+    /// How long each run lasts.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// End a run early once N inferences were recorded.
+    #[arg(long, value_name = "N")]
+    pub until_infers: Option<u64>,
+    /// Runs per URL and variant.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// Variant to run (repeatable): default, no-simd, no-threads, no-gpu.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// Extra browser argument (repeatable), e.g. --browser-arg=--js-flags=--max-opt=2.
+    #[arg(long = "browser-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub browser_args: Vec<String>,
+    /// Send synthetic clicks and key presses every 500 ms (Chromium).
+    #[arg(long)]
+    pub interact: bool,
+    /// Trace label: traces go to <traces>/<label>/ (default audit-<UTC time>).
+    #[arg(long, value_name = "L")]
+    pub label: Option<String>,
+    /// Write the analysis report (and audit-summary.json) to DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Query string for the bundled demo, e.g. `tfjs=webgl&ort=wasm`.
+    #[arg(long, value_name = "QUERY", default_value = "")]
+    pub demo_query: String,
+    /// The web/ folder with demo/ and node_modules/ (default: ./web or the source tree).
+    #[arg(long, value_name = "DIR", env = "WEBINFER_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// The proxy's options.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
 
 /// Runs `webinfer audit`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`webinfer audit` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut urls = args.urls;
+    if let Some(f) = &args.urls_file {
+        urls.extend(read_url_list(f)?);
+    }
+    let mut opts = AuditOptions::new(ProxyOptions::from(args.proxy));
+    opts.urls = urls;
+    opts.browser = args.browser;
+    opts.headful = args.headful;
+    opts.duration = args.duration;
+    opts.until_infers = args.until_infers;
+    opts.repeat = args.repeat;
+    opts.variants = args.variants;
+    opts.browser_args = args.browser_args;
+    opts.interact = args.interact;
+    opts.label = args.label;
+    opts.demo_query = args.demo_query;
+    if let Some(w) = args.web_dir {
+        opts.web_dir = w;
+    }
+    opts.progress = true;
+
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = rt.block_on(async move {
+        webinfer_audit::audit(opts, cancel_on_ctrl_c()).await
+    })?;
+    print_summary(&report);
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let path = out.join("audit-summary.json");
+        std::fs::write(&path, serde_json_pretty(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+        if report.runs.iter().any(|r| !r.files.is_empty()) {
+            analyze(&report.trace_dir, out)?;
+        }
+    } else {
+        println!("analyze with: webinfer analyze {}", report.trace_dir.display());
+    }
+    if report.interrupted {
+        anyhow::bail!("interrupted: {} run(s) finished, their traces are kept", report.runs.len());
+    }
+    Ok(())
+}
+
+fn serde_json_pretty(report: &AuditReport) -> String {
+    let v = report_json(report);
+    let mut s = format!("{v:#}");
+    s.push('\n');
+    s
+}
+
+/// Hands the traces to `webinfer analyze` with its default options.
+fn analyze(trace_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let cmd = super::analyze::Args::augment_args(clap::Command::new("analyze"));
+    let matches = cmd
+        .try_get_matches_from([
+            std::ffi::OsStr::new("analyze"),
+            trace_dir.as_os_str(),
+            std::ffi::OsStr::new("--out"),
+            out.as_os_str(),
+        ])
+        .context("preparing the analysis")?;
+    let args = super::analyze::Args::from_arg_matches(&matches).context("preparing the analysis")?;
+    super::analyze::run(args).context("analyzing the audit's traces")
+}
+
+fn print_summary(r: &AuditReport) {
+    println!("traces: {}", r.trace_dir.display());
+    for s in &r.runs {
+        println!(
+            "{} {} {} #{}: {} ({:.1} s), {} session(s), {} infer ({}), {} mem sample(s), peak RSS {:.0} MiB",
+            s.browser,
+            s.browser_version,
+            s.variant,
+            s.repeat,
+            s.stop,
+            s.elapsed.as_secs_f64(),
+            s.sessions,
+            s.infer_total(),
+            s.infers.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            s.mem_samples,
+            s.peak_rss as f64 / (1024.0 * 1024.0),
+        );
+        println!("  url: {}", s.url);
+        println!(
+            "  records: {}",
+            s.kinds.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        );
+        if !s.refused.is_empty() {
+            println!(
+                "  refused (never forwarded): {}",
+                s.refused.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        if let Some(i) = s.interact {
+            println!("  input: {} clicks, {} keys, {} errors", i.clicks, i.keys, i.errors);
+        }
+        for p in &s.seq_problems {
+            println!(
+                "  warning: session {} writer {:?}: {} record(s) missing, {} repeated",
+                p.sid, p.by, p.missing, p.duplicates
+            );
+        }
+        if s.bad_lines > 0 {
+            println!("  warning: {} unreadable trace line(s)", s.bad_lines);
+        }
+        for f in &s.files {
+            println!("  {}", f.display());
+        }
+    }
 }

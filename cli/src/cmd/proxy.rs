@@ -1,10 +1,124 @@
-//! `webinfer proxy` (being built).
+//! `webinfer proxy`: run the intercepting proxy until Ctrl-C.
+//!
+//! [`ProxyArgs`] is the option set shared with `webinfer audit`
+//! (`#[command(flatten)]`); it converts into the library's clap-free
+//! [`ProxyOptions`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use webinfer_proxy::config::{ResolveRule, DEFAULT_LISTEN};
+use webinfer_proxy::inject::InjectConfig;
+use webinfer_proxy::sink::SinkConfig;
+use webinfer_proxy::{ProxyBuilder, ProxyOptions};
+
+/// The proxy's options (flattened into `webinfer proxy` and `webinfer audit`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProxyArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Directory for trace files.
+    #[arg(long, value_name = "DIR", default_value = "traces")]
+    pub traces: PathBuf,
+    /// Extra trust roots (PEM) for upstream servers, on top of the webpki roots.
+    #[arg(long = "upstream-ca", value_name = "PEM")]
+    pub upstream_ca: Vec<PathBuf>,
+    /// Route HOST:PORT to ADDR like curl's --resolve (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<ResolveRule>,
+    /// Only reach hosts matching this glob (repeatable; `*.x.com` covers x.com).
+    #[arg(long = "allow-host", value_name = "GLOB")]
+    pub allow_host: Vec<String>,
+    /// Refuse hosts matching this glob with a 403, never contacting them (repeatable).
+    #[arg(long = "deny-host", value_name = "GLOB")]
+    pub deny_host: Vec<String>,
+    /// Directory of the CA (default: the user's data directory).
+    #[arg(long = "ca-dir", value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// Save model artifacts passing through as DIR/<sha256><ext>.
+    #[arg(long = "save-models", value_name = "DIR")]
+    pub save_models: Option<PathBuf>,
+}
+
+fn parse_resolve(s: &str) -> Result<ResolveRule, String> {
+    s.parse()
+        .map_err(|e: webinfer_proxy::ProxyError| e.to_string())
+}
+
+impl From<ProxyArgs> for ProxyOptions {
+    fn from(a: ProxyArgs) -> Self {
+        ProxyOptions {
+            listen: a.listen,
+            traces: a.traces,
+            upstream_ca: a.upstream_ca,
+            resolve: a.resolve,
+            allow_hosts: a.allow_host,
+            deny_hosts: a.deny_host,
+            ca_dir: a.ca_dir,
+            save_models: a.save_models,
+        }
+    }
+}
 
 /// Arguments of `webinfer proxy`.
-#[derive(clap::Args)]
-pub struct Args {}
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+/// Builds the proxy for `opts` (CA, roots, host policy; no filters yet);
+/// shared by `webinfer proxy` and `webinfer audit`.
+pub fn builder(opts: &ProxyOptions) -> anyhow::Result<ProxyBuilder> {
+    opts.builder().context("setting up the proxy")
+}
 
 /// Runs `webinfer proxy`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`webinfer proxy` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let opts = ProxyOptions::from(args.proxy);
+    if let Some(w) = opts.listen_warning() {
+        eprintln!("webinfer: {w}");
+    }
+    let builder = builder(&opts)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        // The trace sink (answers the trace endpoint on every host, writes
+        // session files under --traces) and the hook injection filter.
+        let (builder, sink, _inject) = webinfer_proxy::inject::install(
+            builder,
+            SinkConfig::new(&opts.traces),
+            InjectConfig::default(),
+        )
+        .with_context(|| format!("setting up traces in {}", opts.traces.display()))?;
+        let handle = builder.start().await?;
+        let ca = handle.ca().clone();
+        println!("webinfer proxy listening on http://{}", handle.addr());
+        println!("traces:         {}", opts.traces.display());
+        println!("CA certificate: {}", ca.cert_pem_path().display());
+        println!("CA SHA-256:     {}", ca.fingerprint_sha256());
+        println!(
+            "Chromium:       --proxy-server=http://{} --ignore-certificate-errors-spki-list={}",
+            handle.addr(),
+            ca.leaf_spki_pin()
+        );
+        println!("Install the CA: browse http://webinfer.ca/ through the proxy. Ctrl-C stops.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        let stats = handle.stats();
+        handle.shutdown().await;
+        sink.close_all();
+        println!(
+            "served {} requests ({} forwarded, {} refused)",
+            stats.requests,
+            stats.forwarded,
+            stats.refused_total()
+        );
+        for (host, n) in &stats.refused {
+            println!("  refused {host}: {n}");
+        }
+        anyhow::Ok(())
+    })
 }

@@ -1,0 +1,116 @@
+//! One analysis run: read the inputs and baselines, compute each session's
+//! metric rows as it finishes, join the native baselines, and aggregate.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::aggregate::{aggregate, check_keys, Aggregate};
+use crate::read::{discover, read_sessions, ReadOptions, ReadStats};
+use crate::series::Series;
+use crate::table::{apply_baselines, session_rows, to_frame, Row};
+use crate::Error;
+
+/// What to analyze.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Trace files or folders.
+    pub inputs: Vec<PathBuf>,
+    /// Native baseline traces (`--baseline`).
+    pub baselines: Vec<PathBuf>,
+    /// Grouping keys for the aggregate.
+    pub group_by: Vec<String>,
+    /// Reader options.
+    pub read: ReadOptions,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Metric rows of the inputs (slowdown filled in).
+    pub rows: Vec<Row>,
+    /// Metric rows of the baselines.
+    pub baseline_rows: Vec<Row>,
+    /// The rows grouped by the keys.
+    pub aggregate: Aggregate,
+    /// Read counts of the inputs.
+    pub stats: ReadStats,
+    /// Read counts of the baselines.
+    pub baseline_stats: Option<ReadStats>,
+    /// Sessions with lost records: (sid, writer, missing).
+    pub gaps: Vec<(String, String, u64)>,
+    /// Sessions without an `end` record.
+    pub unended: Vec<String>,
+    /// Chart data.
+    pub series: Series,
+}
+
+/// Runs the analysis.
+pub fn run(opts: &Options) -> Result<Analysis, Error> {
+    check_keys(&opts.group_by)?;
+    let mut series = Series::default();
+    let mut gaps = Vec::new();
+    let mut unended = Vec::new();
+    let mut collect =
+        |files: &[PathBuf], series: &mut Series| -> Result<(Vec<Row>, ReadStats), Error> {
+            let mut rows = Vec::new();
+            let stats = read_sessions(files, &opts.read, |s| {
+                for (by, n) in s.seq_gaps() {
+                    gaps.push((s.sid.clone(), by, n));
+                }
+                if s.end_reason.is_none() {
+                    unended.push(s.sid.clone());
+                }
+                series.observe(&s);
+                rows.extend(session_rows(&s));
+            })?;
+            Ok((rows, stats))
+        };
+    let files = discover(&opts.inputs)?;
+    let (mut rows, stats) = collect(&files, &mut series)?;
+    let (baseline_rows, baseline_stats) = if opts.baselines.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let files = discover(&opts.baselines)?;
+        let (r, s) = collect(&files, &mut series)?;
+        (r, Some(s))
+    };
+    apply_baselines(&mut rows, &baseline_rows);
+    rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    let aggregate = aggregate(&to_frame(&rows)?, &opts.group_by)?;
+    gaps.sort();
+    unended.sort();
+    Ok(Analysis {
+        rows,
+        baseline_rows,
+        aggregate,
+        stats,
+        baseline_stats,
+        gaps,
+        unended,
+        series,
+    })
+}
+
+/// Slowdown bars: mean slowdown ×native per (model, backend, variant) over
+/// the browser rows that have one.
+pub fn slowdown_bars(rows: &[Row]) -> Vec<(String, f64, usize)> {
+    let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        if let Some(x) = r.get(crate::table::M::SlowdownX) {
+            let variant = if r.key("variant").is_empty() {
+                "default"
+            } else {
+                r.key("variant")
+            };
+            let key = format!(
+                "{} · {} · {variant}",
+                crate::series::short_model(r.key("model")),
+                r.key("backend")
+            );
+            by.entry(key).or_default().push(x);
+        }
+    }
+    by.into_iter()
+        .map(|(k, v)| (k, crate::stats::mean(&v).unwrap_or(0.0), v.len()))
+        .collect()
+}

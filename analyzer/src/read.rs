@@ -1,0 +1,548 @@
+//! Input: finds trace files, reads `.jsonl`, `.jsonl.gz` and Parquet traces
+//! line by line into [`SessionData`], and accounts for every line it skips.
+//!
+//! Tolerance rules (from the format contract): a torn last line is skipped
+//! and counted; unknown kinds are skipped and counted; unknown fields are
+//! ignored; records of one session may be spread over several files. A file
+//! whose first line is not a record is an error naming the file.
+//!
+//! Memory stays bounded on large inputs: a quick first pass finds in which
+//! files each session id occurs, so a session is handed to the caller (and
+//! dropped) as soon as the last file holding its records has been read.
+//! Files are parsed on several threads and merged in path order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::session::{Ingest, Interner, Line, SessionData};
+use crate::Error;
+
+/// Counts of lines read and skipped, with the reasons.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReadStats {
+    /// Files read.
+    pub files: u64,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Non-blank lines seen.
+    pub lines: u64,
+    /// Records stored.
+    pub records: u64,
+    /// Files whose last line was torn (unterminated and not valid JSON).
+    pub torn_last: Vec<PathBuf>,
+    /// Records of kinds this build does not know, by kind.
+    pub unknown_kinds: BTreeMap<String, u64>,
+    /// Documented kinds missing a required field, by "kind.field".
+    pub missing_fields: BTreeMap<String, u64>,
+    /// Records of a newer format version.
+    pub newer_version: u64,
+    /// Lines in the middle of a file that are not records.
+    pub invalid: u64,
+    /// The first invalid line, as "file:line: error".
+    pub invalid_example: Option<String>,
+}
+
+impl ReadStats {
+    /// Lines skipped for any reason.
+    pub fn skipped(&self) -> u64 {
+        self.torn_last.len() as u64
+            + self.unknown_kinds.values().sum::<u64>()
+            + self.missing_fields.values().sum::<u64>()
+            + self.newer_version
+            + self.invalid
+    }
+
+    fn add(&mut self, o: ReadStats) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.lines += o.lines;
+        self.records += o.records;
+        self.torn_last.extend(o.torn_last);
+        for (k, v) in o.unknown_kinds {
+            *self.unknown_kinds.entry(k).or_default() += v;
+        }
+        for (k, v) in o.missing_fields {
+            *self.missing_fields.entry(k).or_default() += v;
+        }
+        self.newer_version += o.newer_version;
+        self.invalid += o.invalid;
+        if self.invalid_example.is_none() {
+            self.invalid_example = o.invalid_example;
+        }
+    }
+}
+
+impl fmt::Display for ReadStats {
+    /// E.g. "skipped 3 lines: 1 torn last line in a.jsonl, 2 unknown kind (x)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.skipped();
+        if n == 0 {
+            return write!(f, "skipped 0 lines");
+        }
+        let mut parts = Vec::new();
+        if !self.torn_last.is_empty() {
+            let names: Vec<String> = self
+                .torn_last
+                .iter()
+                .take(3)
+                .map(|p| {
+                    p.file_name()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let more = if self.torn_last.len() > 3 {
+                ", …"
+            } else {
+                ""
+            };
+            let s = if self.torn_last.len() == 1 { "" } else { "s" };
+            parts.push(format!(
+                "{} torn last line{s} in {}{more}",
+                self.torn_last.len(),
+                names.join(", ")
+            ));
+        }
+        let unknown: u64 = self.unknown_kinds.values().sum();
+        if unknown > 0 {
+            let kinds: Vec<&str> = self
+                .unknown_kinds
+                .keys()
+                .map(String::as_str)
+                .take(5)
+                .collect();
+            parts.push(format!("{unknown} unknown kind ({})", kinds.join(", ")));
+        }
+        for (k, v) in &self.missing_fields {
+            parts.push(format!("{v} {k} missing"));
+        }
+        if self.newer_version > 0 {
+            parts.push(format!("{} of a newer format version", self.newer_version));
+        }
+        if self.invalid > 0 {
+            parts.push(format!(
+                "{} invalid line{} (first: {})",
+                self.invalid,
+                if self.invalid == 1 { "" } else { "s" },
+                self.invalid_example.as_deref().unwrap_or("?")
+            ));
+        }
+        write!(
+            f,
+            "skipped {n} line{}: {}",
+            if n == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
+    }
+}
+
+/// How the reader runs.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Parser threads (at least 1).
+    pub jobs: usize,
+    /// Keep only these session ids (all when empty).
+    pub sessions: HashSet<String>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            sessions: HashSet::new(),
+        }
+    }
+}
+
+/// The file layouts the reader understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Jsonl,
+    Gzip,
+    Parquet,
+}
+
+fn is_trace_name(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    n.ends_with(".jsonl") || n.ends_with(".jsonl.gz") || n.ends_with(".parquet")
+}
+
+/// Expands `paths` into trace files: files are taken as given (whatever
+/// their name: a non-trace is reported when read), folders are searched
+/// recursively for `.jsonl`, `.jsonl.gz` and `.parquet`. Sorted, deduplicated.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(Error::io(p))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            let mut stack = vec![p.clone()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).map_err(Error::io(&d))? {
+                    let e = e.map_err(Error::io(&d))?;
+                    let q = e.path();
+                    if e.file_type().map_err(Error::io(&q))?.is_dir() {
+                        stack.push(q);
+                    } else if is_trace_name(&q) {
+                        found.push(q);
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    if out.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::NoInput(names.join(", ")));
+    }
+    Ok(out)
+}
+
+fn layout(path: &Path) -> Result<Layout, Error> {
+    let mut f = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut magic = [0u8; 4];
+    let n = f.read(&mut magic).map_err(Error::io(path))?;
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Layout::Gzip,
+        b"PAR1" => Layout::Parquet,
+        _ => Layout::Jsonl,
+    })
+}
+
+/// Calls `each` with every line (without the newline) of a JSONL stream and
+/// whether it was newline-terminated.
+fn for_each_line(
+    mut r: impl BufRead,
+    path: &Path,
+    mut each: impl FnMut(&[u8], bool),
+) -> Result<u64, Error> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut bytes = 0u64;
+    loop {
+        buf.clear();
+        let n = r.read_until(b'\n', &mut buf).map_err(Error::io(path))?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        bytes += n as u64;
+        let terminated = buf.last() == Some(&b'\n');
+        let line = if terminated {
+            &buf[..buf.len() - 1]
+        } else {
+            &buf[..]
+        };
+        each(line, terminated);
+    }
+}
+
+/// Opens a trace and streams its lines (Parquet rows are turned into JSON
+/// lines through polars, 64 Ki rows at a time).
+fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<u64, Error> {
+    match layout(path)? {
+        Layout::Jsonl => {
+            let f = std::fs::File::open(path).map_err(Error::io(path))?;
+            for_each_line(BufReader::with_capacity(256 * 1024, f), path, each)
+        }
+        Layout::Gzip => {
+            let f = std::fs::File::open(path).map_err(Error::io(path))?;
+            let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, f));
+            for_each_line(BufReader::with_capacity(256 * 1024, gz), path, each)
+        }
+        Layout::Parquet => crate::parquet_in::for_each_row_as_json(path, each),
+    }
+}
+
+/// Where `"sid":"` starts a session id in a line written by a compact
+/// serializer; other lines are parsed fully.
+fn quick_sid(line: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"sid\":\"";
+    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    let rest = &line[at..];
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[end] == b'\\' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+#[derive(serde::Deserialize)]
+struct SidOnly<'a> {
+    #[serde(borrow)]
+    sid: std::borrow::Cow<'a, str>,
+}
+
+/// The session ids occurring in one file.
+fn scan_sids(path: &Path) -> Result<HashSet<String>, Error> {
+    let mut sids = HashSet::new();
+    let mut last: Vec<u8> = Vec::new();
+    stream_lines(path, |line, _| {
+        let sid = match quick_sid(line) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => match serde_json::from_slice::<SidOnly>(line) {
+                Ok(s) => std::borrow::Cow::Owned(s.sid.into_owned()),
+                Err(_) => return,
+            },
+        };
+        if sid.as_bytes() != last.as_slice() {
+            last.clear();
+            last.extend_from_slice(sid.as_bytes());
+            if !sids.contains(sid.as_ref()) {
+                sids.insert(sid.into_owned());
+            }
+        }
+    })?;
+    Ok(sids)
+}
+
+/// The sessions found in one file and what reading it cost.
+struct FilePart {
+    sessions: HashMap<String, SessionData>,
+    stats: ReadStats,
+}
+
+fn short(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    s.chars().take(120).collect()
+}
+
+/// Parses one file. The first non-blank line must be a record unless it is
+/// also a torn last line.
+fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePart, Error> {
+    tracing::debug!(file = %path.display(), "reading trace");
+    let mut sessions: HashMap<String, SessionData> = HashMap::new();
+    let mut stats = ReadStats {
+        files: 1,
+        ..Default::default()
+    };
+    let mut strings = Interner::default();
+    let mut line_no = 0u64;
+    let mut first_error: Option<String> = None;
+    let mut seen_record = false;
+    let mut pending_invalid: Option<(u64, String)> = None;
+    let bytes = stream_lines(path, |line, terminated| {
+        line_no += 1;
+        if first_error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        // an invalid line followed by more lines is in the middle
+        if let Some((n, e)) = pending_invalid.take() {
+            stats.invalid += 1;
+            if stats.invalid_example.is_none() {
+                stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
+            }
+        }
+        stats.lines += 1;
+        let parsed: Result<Line, _> = serde_json::from_slice(line);
+        let rec = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                let complete_json = || serde_json::from_slice::<serde_json::Value>(line).is_ok();
+                if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete_json()))
+                {
+                    stats.torn_last.push(path.to_path_buf());
+                } else if !seen_record {
+                    first_error = Some(format!(
+                        "line {line_no} is not a trace record ({})",
+                        short(&e)
+                    ));
+                } else {
+                    pending_invalid = Some((line_no, short(&e)));
+                }
+                return;
+            }
+        };
+        seen_record = true;
+        if rec.v > webinfer_format::VERSION {
+            stats.newer_version += 1;
+            return;
+        }
+        if !keep.is_empty() && !keep.contains(rec.sid.as_ref()) {
+            return;
+        }
+        let order = ((idx as u64) << 32) | line_no;
+        let s = match sessions.get_mut(rec.sid.as_ref()) {
+            Some(s) => s,
+            None => sessions
+                .entry(rec.sid.to_string())
+                .or_insert_with(|| SessionData::new(&rec.sid)),
+        };
+        match s.ingest(&rec, order, &mut strings) {
+            Ingest::Used => stats.records += 1,
+            Ingest::UnknownKind => {
+                *stats.unknown_kinds.entry(rec.kind.to_string()).or_default() += 1
+            }
+            Ingest::MissingField(field) => {
+                *stats
+                    .missing_fields
+                    .entry(format!("{}.{field}", rec.kind))
+                    .or_default() += 1
+            }
+        }
+    })?;
+    if let Some(reason) = first_error {
+        return Err(Error::NotATrace {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    if let Some((n, e)) = pending_invalid {
+        // the last non-blank line was newline-terminated but invalid
+        stats.invalid += 1;
+        if stats.invalid_example.is_none() {
+            stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
+        }
+    }
+    stats.bytes = bytes;
+    sessions.retain(|_, s| s.records > 0);
+    Ok(FilePart { sessions, stats })
+}
+
+/// Runs `work(i)` for every index on `jobs` threads, handing results to
+/// `sink` in index order.
+fn run_ordered<T: Send>(
+    n: usize,
+    jobs: usize,
+    work: impl Fn(usize) -> Result<T, Error> + Sync,
+    mut sink: impl FnMut(usize, T) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let next = AtomicUsize::new(0);
+    let jobs = jobs.clamp(1, n.max(1));
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<(usize, Result<T, Error>)>(jobs);
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                if tx.send((i, work(i))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
+        let mut expect = 0;
+        for (i, r) in rx.iter() {
+            let v = match r {
+                Ok(v) => v,
+                Err(e) => {
+                    next.store(n, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            waiting.insert(i, v);
+            while let Some(v) = waiting.remove(&expect) {
+                if let Err(e) = sink(expect, v) {
+                    next.store(n, Ordering::Relaxed);
+                    return Err(e);
+                }
+                expect += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads every file and calls `done` once per session, as soon as the last
+/// file holding records of it has been read (sessions come out finished:
+/// `session` records merged, series sorted). Returns the read counts.
+pub fn read_sessions(
+    files: &[PathBuf],
+    opts: &ReadOptions,
+    mut done: impl FnMut(SessionData),
+) -> Result<ReadStats, Error> {
+    // pass 1: the last file index of every session
+    let mut last_file: HashMap<String, usize> = HashMap::new();
+    if files.len() > 1 {
+        run_ordered(
+            files.len(),
+            opts.jobs,
+            |i| scan_sids(&files[i]),
+            |i, sids| {
+                for s in sids {
+                    last_file.insert(s, i);
+                }
+                Ok(())
+            },
+        )?;
+    }
+    let mut closing: Vec<Vec<String>> = vec![Vec::new(); files.len()];
+    for (sid, i) in &last_file {
+        closing[*i].push(sid.clone());
+    }
+    // pass 2: parse and hand out finished sessions
+    let mut open: HashMap<String, SessionData> = HashMap::new();
+    let mut stats = ReadStats::default();
+    let keep = &opts.sessions;
+    run_ordered(
+        files.len(),
+        opts.jobs,
+        |i| parse_file(&files[i], i, keep),
+        |i, part| {
+            stats.add(part.stats);
+            for (sid, s) in part.sessions {
+                match open.get_mut(&sid) {
+                    Some(o) => o.merge(s),
+                    None => {
+                        open.insert(sid, s);
+                    }
+                }
+            }
+            for sid in std::mem::take(&mut closing[i]) {
+                if let Some(mut s) = open.remove(&sid) {
+                    s.finish();
+                    done(s);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut rest: Vec<SessionData> = open.into_values().collect();
+    rest.sort_by(|a, b| a.sid.cmp(&b.sid));
+    for mut s in rest {
+        s.finish();
+        done(s);
+    }
+    Ok(stats)
+}
+
+/// Reads every session into memory (for small inputs, exports and tests).
+pub fn read_all(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+) -> Result<(Vec<SessionData>, ReadStats), Error> {
+    let files = discover(paths)?;
+    let mut out = Vec::new();
+    let stats = read_sessions(&files, opts, |s| out.push(s))?;
+    out.sort_by(|a, b| a.sid.cmp(&b.sid));
+    Ok((out, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_sid_finds_compact_ids_only() {
+        assert_eq!(quick_sid(br#"{"v":1,"sid":"abc","seq":0}"#), Some("abc"));
+        assert_eq!(quick_sid(br#"{"v":1,"sid":"a\"b"}"#), None);
+        assert_eq!(quick_sid(br#"{"v":1, "sid": "abc"}"#), None);
+    }
+}

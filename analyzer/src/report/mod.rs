@@ -1,0 +1,318 @@
+//! Output: Markdown and self-contained HTML reports, the metrics as CSV
+//! and Parquet, and the charts as SVG and PNG files.
+//!
+//! [`sections`] turns an [`Analysis`] into plain tables once; the
+//! Markdown and HTML writers only render them.
+
+pub mod charts;
+pub mod html;
+pub mod markdown;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+use crate::aggregate::{aggregate, Aggregate, Cell};
+use crate::analysis::{slowdown_bars, Analysis};
+use crate::table::{to_frame, M};
+use crate::Error;
+
+/// Output formats of `--format`.
+pub const FORMATS: &[&str] = &["md", "html", "csv", "parquet", "svg", "png"];
+
+/// A table of formatted cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// Heading.
+    pub title: String,
+    /// One line under the heading.
+    pub note: String,
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows of formatted cells (empty when there is no data).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The metric families, in report order.
+pub const FAMILIES: &[(&str, &str, &[M])] = &[
+    ("Latency", "Per session × model × backend; prediction statistics over later calls (call > 1).", &[
+        M::SetupMs, M::WarmupMs, M::PredP50, M::PredP90, M::PredP99, M::PredMean, M::PredStd, M::InferPerS, M::PredN,
+    ]),
+    ("Memory", "Peak of each source; overhead = largest peak / Σ model_load bytes.", &[
+        M::ModelBytes, M::PeakJsHeap, M::PeakWasm, M::PeakTf, M::PeakTfGpu, M::PeakUa, M::PeakRss, M::MemOverheadX,
+    ]),
+    ("Smoothness", "Frame intervals overlapping an inference are inside; dropped = interval > 1.5 × the session median.", &[
+        M::FpsInside, M::FpsOutside, M::DroppedInside, M::DroppedOutside, M::LongTasks, M::TbtMs, M::LoafBlockingMs, M::VideoFps,
+    ]),
+    ("Responsiveness", "Probe delay inside vs outside inference; input delay = processing_start − start; interaction = max dur per interaction_id.", &[
+        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InteractionP98,
+    ]),
+    ("Rendering", "Paint timings and the frame-time increase under inference (mean interval inside vs outside).", &[
+        M::FcpMs, M::LcpMs, M::FrameTimeIncrease,
+    ]),
+    ("Video QoE", "Coverage = presented video frames with an inference of their own; age = frames between the frame on screen and the frame of the newest finished prediction.", &[
+        M::QoeCoverage, M::QoeAgeMean, M::QoeAgeP95,
+    ]),
+    ("Trace quality", "Records read and records lost (gaps in seq per writer).", &[M::Records, M::LostRecords]),
+];
+
+/// One-line definitions of every metric (also in docs/analyzer.md).
+pub const DEFINITIONS: &[(M, &str)] = &[
+    (M::SetupMs, "dur of the model's earliest model_load (download + parse + session creation)"),
+    (M::WarmupMs, "dur of the infer with call = 1"),
+    (M::PredP50, "median dur over infers with call > 1 (percentiles interpolate between ranks, R type 7)"),
+    (M::PredP90, "90th percentile dur over call > 1"),
+    (M::PredP99, "99th percentile dur over call > 1"),
+    (M::PredMean, "mean dur over call > 1"),
+    (M::PredStd, "sample standard deviation (n − 1) of dur over call > 1"),
+    (M::InferPerS, "n / ((max(start + dur) − min(start)) / 1000) over call > 1"),
+    (M::NativeP50, "median of the matched native sessions' p50 (match on sha256, then model id, then file name)"),
+    (M::SlowdownX, "browser p50 / native p50"),
+    (M::ModelBytes, "Σ bytes of the session's model_load records"),
+    (M::PeakJsHeap, "max js_heap_used over mem samples (same for each source below)"),
+    (M::MemOverheadX, "max over sources of the peak / model bytes"),
+    (M::FpsInside, "1000 / mean frame interval, intervals [tᵢ, tᵢ₊₁] overlapping an infer window [start, start + dur]"),
+    (M::FpsOutside, "1000 / mean frame interval of the intervals overlapping no infer window"),
+    (M::DroppedInside, "share of inside intervals longer than 1.5 × the session's median interval"),
+    (M::DroppedOutside, "the same for outside intervals"),
+    (M::LongTasks, "number of longtask records"),
+    (M::TbtMs, "Σ max(0, dur − 50) over longtask records"),
+    (M::LoafBlockingMs, "Σ blocking_dur over loaf records"),
+    (M::VideoFps, "(presented_last − presented_first) / ((t_last − t_first) / 1000) over video frames"),
+    (M::ProbeP50Inside, "median delay of probes whose [start, start + delay] overlaps an infer window"),
+    (M::ProbeP95Inside, "95th percentile of those delays"),
+    (M::ProbeP50Outside, "median delay of the other probes"),
+    (M::ProbeP95Outside, "95th percentile of the other probes' delays"),
+    (M::InputDelayP95, "95th percentile of processing_start − start over input records"),
+    (M::InteractionP98, "98th percentile over interactions of the max dur per interaction_id (> 0)"),
+    (M::FcpMs, "start of first-contentful-paint"),
+    (M::LcpMs, "start of the last largest-contentful-paint candidate"),
+    (M::FrameTimeIncrease, "(mean frame interval inside − mean outside) / mean outside"),
+    (M::QoeCoverage, "video frames j with an infer starting in [tⱼ, tⱼ₊₁), over presented frames P_last − P_first"),
+    (M::QoeAgeMean, "mean over video frames of P(frame on screen) − P(frame the newest finished infer started on)"),
+    (M::QoeAgeP95, "95th percentile of that age"),
+    (M::LostRecords, "Σ over writers (sid, by) of (max seq + 1 − distinct seqs)"),
+];
+
+/// Formats a value by the metric's unit.
+pub fn fmt_value(m: M, v: f64) -> String {
+    let v = if v == 0.0 { 0.0 } else { v }; // no "-0.0"
+    match m.unit() {
+        "ms" => format!("{v:.1} ms"),
+        "B" => format!("{:.1} MiB", v / 1048576.0),
+        "×" => format!("{v:.2}×"),
+        "share" => format!("{:+.1}%", v * 100.0)
+            .trim_start_matches('+')
+            .to_string(),
+        "fps" | "/s" => format!("{v:.1}"),
+        "frames" => format!("{v:.2}"),
+        _ => format!("{v:.0}"),
+    }
+}
+
+/// "mean ± ci" (or "mean" for a single value, "–" for none).
+pub fn fmt_cell(m: M, c: Cell) -> String {
+    match (c.mean, c.ci95) {
+        (None, _) => "–".into(),
+        (Some(mean), Some(ci)) => format!(
+            "{} ± {}",
+            fmt_value(m, mean),
+            fmt_value(m, ci)
+                .trim_end_matches(" ms")
+                .trim_end_matches(" MiB")
+        ),
+        (Some(mean), None) => fmt_value(m, mean),
+    }
+}
+
+/// The report tables.
+pub fn sections(a: &Analysis) -> Result<Vec<Section>, Error> {
+    let mut out = Vec::new();
+    let agg = &a.aggregate;
+    let key_headers: Vec<String> = agg.keys.clone();
+    for (title, note, metrics) in FAMILIES {
+        out.push(family(title, note, metrics, agg, &key_headers));
+        if *title == "Latency" {
+            out.push(slowdown_section(a)?);
+        }
+    }
+    Ok(out)
+}
+
+fn family(title: &str, note: &str, metrics: &[M], agg: &Aggregate, keys: &[String]) -> Section {
+    let mut headers: Vec<String> = keys.to_vec();
+    headers.push("sessions".into());
+    headers.extend(metrics.iter().map(|m| m.title().to_string()));
+    let rows: Vec<Vec<String>> = agg
+        .groups
+        .iter()
+        .filter(|g| metrics.iter().any(|m| g.cell(*m).n > 0))
+        .map(|g| {
+            let mut r: Vec<String> = g
+                .keys
+                .iter()
+                .map(|k| {
+                    if k.is_empty() {
+                        "–".into()
+                    } else {
+                        crate::series::short_model(k)
+                    }
+                })
+                .collect();
+            r.push(g.sessions.to_string());
+            r.extend(metrics.iter().map(|m| fmt_cell(*m, g.cell(*m))));
+            r
+        })
+        .collect();
+    Section {
+        title: title.into(),
+        note: note.into(),
+        headers,
+        rows,
+    }
+}
+
+fn slowdown_section(a: &Analysis) -> Result<Section, Error> {
+    let rows: Vec<_> = a
+        .rows
+        .iter()
+        .filter(|r| r.get(M::SlowdownX).is_some())
+        .cloned()
+        .collect();
+    let keys: Vec<String> = ["model", "backend", "variant"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let metrics = [M::PredP50, M::NativeP50, M::SlowdownX];
+    let note = if a.baseline_rows.is_empty() && rows.is_empty() {
+        "No native baseline: pass native traces with --baseline (session.source = \"native\")."
+    } else {
+        "Browser prediction p50 / native p50 of the same model (matched on sha256, then model id), per model, backend, variant."
+    };
+    if rows.is_empty() {
+        return Ok(Section {
+            title: "Slowdown ×native".into(),
+            note: note.into(),
+            headers: vec![],
+            rows: vec![],
+        });
+    }
+    let agg = aggregate(&to_frame(&rows)?, &keys)?;
+    let mut s = family("Slowdown ×native", note, &metrics, &agg, &keys);
+    s.title = "Slowdown ×native".into();
+    Ok(s)
+}
+
+/// The input summary lines (files, records, skipped lines, lost records).
+pub fn summary_lines(a: &Analysis) -> Vec<String> {
+    let st = &a.stats;
+    let sessions: std::collections::BTreeSet<&str> = a.rows.iter().map(|r| r.key("sid")).collect();
+    let mut v = vec![format!(
+        "Read {} files, {} records of {} sessions ({:.1} MiB); {}.",
+        st.files,
+        st.records,
+        sessions.len(),
+        st.bytes as f64 / 1048576.0,
+        st
+    )];
+    if let Some(b) = &a.baseline_stats {
+        let bs: std::collections::BTreeSet<&str> =
+            a.baseline_rows.iter().map(|r| r.key("sid")).collect();
+        v.push(format!(
+            "Baselines: {} files, {} records of {} native sessions; {}.",
+            b.files,
+            b.records,
+            bs.len(),
+            b
+        ));
+    }
+    if a.gaps.is_empty() {
+        v.push("No lost records (no gaps in any writer's seq).".into());
+    } else {
+        let list: Vec<String> = a
+            .gaps
+            .iter()
+            .take(10)
+            .map(|(s, by, n)| format!("{s} ({by}): {n}"))
+            .collect();
+        let total: u64 = a.gaps.iter().map(|g| g.2).sum();
+        v.push(format!(
+            "Lost records (seq gaps): {total} in {} writer(s): {}{}.",
+            a.gaps.len(),
+            list.join(", "),
+            if a.gaps.len() > 10 { ", …" } else { "" }
+        ));
+    }
+    if !a.unended.is_empty() {
+        v.push(format!(
+            "{} session(s) have no `end` record (cut short or still running).",
+            a.unended.len()
+        ));
+    }
+    v.push(format!(
+        "Grouped by: {}. Cells are mean ± 95% CI half-width (Student t) over rows.",
+        if a.aggregate.keys.is_empty() {
+            "nothing".to_string()
+        } else {
+            a.aggregate.keys.join(", ")
+        }
+    ));
+    v
+}
+
+/// Writes the requested outputs into `dir`; returns the files written.
+pub fn write_all(a: &Analysis, dir: &Path, formats: &[String]) -> Result<Vec<PathBuf>, Error> {
+    for f in formats {
+        if !FORMATS.contains(&f.as_str()) {
+            return Err(Error::Usage(format!(
+                "unknown --format `{f}` (known: {})",
+                FORMATS.join(", ")
+            )));
+        }
+    }
+    let want = |f: &str| formats.iter().any(|x| x == f);
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let mut written = Vec::new();
+    let bars = slowdown_bars(&a.rows);
+    let charts = if want("svg") || want("html") || want("md") {
+        charts::draw_svgs(&a.series, &bars)?
+    } else {
+        Vec::new()
+    };
+    let write = |name: &str, text: &str, written: &mut Vec<PathBuf>| -> Result<(), Error> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(Error::io(&p))?;
+        written.push(p);
+        Ok(())
+    };
+    if want("svg") || want("md") {
+        for c in &charts {
+            write(&format!("{}.svg", c.name), &c.svg, &mut written)?;
+        }
+    }
+    if want("png") {
+        written.extend(charts::draw_pngs(&a.series, &bars, dir)?);
+    }
+    let secs = sections(a)?;
+    let summary = summary_lines(a);
+    if want("md") {
+        write(
+            "report.md",
+            &markdown::render(&summary, &secs, &charts),
+            &mut written,
+        )?;
+    }
+    if want("html") {
+        write(
+            "report.html",
+            &html::render(&summary, &secs, &charts),
+            &mut written,
+        )?;
+    }
+    if want("csv") {
+        written.extend(tables::write_csv(a, dir)?);
+    }
+    if want("parquet") {
+        written.push(tables::write_parquet(a, dir)?);
+    }
+    Ok(written)
+}

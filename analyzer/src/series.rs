@@ -1,0 +1,148 @@
+//! Data kept for the charts while sessions stream by: bounded samples of
+//! prediction latencies and probe delays, and the timelines of one
+//! representative session. Memory stays bounded whatever the input size.
+
+use std::collections::BTreeMap;
+
+use crate::generate::Rng;
+use crate::metrics::responsiveness::probe_delays;
+use crate::metrics::windows::Windows;
+use crate::session::SessionData;
+
+/// Largest sample kept per latency group and per probe side.
+pub const SAMPLE_CAP: usize = 20_000;
+
+/// A uniform random sample of at most [`SAMPLE_CAP`] values (reservoir
+/// sampling, deterministic seed).
+#[derive(Debug, Clone)]
+pub struct Reservoir {
+    /// The kept values.
+    pub values: Vec<f64>,
+    /// Values offered.
+    pub seen: u64,
+    rng: Rng,
+}
+
+impl Default for Reservoir {
+    fn default() -> Self {
+        Reservoir {
+            values: Vec::new(),
+            seen: 0,
+            rng: Rng::new(7),
+        }
+    }
+}
+
+impl Reservoir {
+    /// Offers one value.
+    pub fn push(&mut self, v: f64) {
+        self.seen += 1;
+        if self.values.len() < SAMPLE_CAP {
+            self.values.push(v);
+        } else {
+            let j = (self.rng.next_u64() % self.seen) as usize;
+            if j < SAMPLE_CAP {
+                self.values[j] = v;
+            }
+        }
+    }
+}
+
+/// One session's timelines.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// Session id and label.
+    pub title: String,
+    /// Frame times (ms).
+    pub frames: Vec<f64>,
+    /// Merged inference windows (ms).
+    pub windows: Vec<(f64, f64)>,
+    /// Memory samples: (ts ms, source name, bytes).
+    pub mem: Vec<(f64, &'static str, f64)>,
+    /// Σ model bytes.
+    pub model_bytes: Option<f64>,
+}
+
+/// Everything the charts draw.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    /// Prediction latencies (call > 1) per "model · backend".
+    pub latency: BTreeMap<String, Reservoir>,
+    /// Probe delays inside inference windows (browser sessions).
+    pub probes_inside: Reservoir,
+    /// Probe delays outside.
+    pub probes_outside: Reservoir,
+    /// The first session with frames and inferences.
+    pub fps: Option<Timeline>,
+    /// The first session with memory samples and a model size.
+    pub memory: Option<Timeline>,
+    memory_from_native: bool,
+}
+
+/// A short model name for chart labels: the last two path segments.
+pub fn short_model(model: &str) -> String {
+    let m = model.split(['?', '#']).next().unwrap_or(model);
+    let parts: Vec<&str> = m.rsplit('/').filter(|s| !s.is_empty()).take(2).collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+impl Series {
+    /// Takes what the charts need from a finished session.
+    pub fn observe(&mut self, s: &SessionData) {
+        for i in s.infers.iter().filter(|i| i.call > 1) {
+            let key = format!("{} · {}", short_model(&i.model), s.backend_of(i));
+            self.latency.entry(key).or_default().push(i.dur);
+        }
+        let native = s.meta.source.as_deref() == Some("native");
+        let windows = Windows::from_infers(&s.infers);
+        if !native {
+            let (inside, outside) = probe_delays(&s.probes, &windows);
+            inside.into_iter().for_each(|d| self.probes_inside.push(d));
+            outside
+                .into_iter()
+                .for_each(|d| self.probes_outside.push(d));
+        }
+        let title = match &s.meta.label {
+            Some(l) => format!("{} ({l})", s.sid),
+            None => s.sid.clone(),
+        };
+        // timelines come from the first page session with data (a native one only if nothing else)
+        if self.memory_from_native && !native && !s.mems.is_empty() {
+            self.memory = None;
+        }
+        if self.fps.is_none() && s.frames.len() >= 10 && !s.infers.is_empty() {
+            self.fps = Some(Timeline {
+                title: title.clone(),
+                frames: s.frames.clone(),
+                windows: windows.spans().to_vec(),
+                ..Default::default()
+            });
+        }
+        let model_bytes = crate::metrics::memory::model_bytes(&s.model_loads);
+        if self.memory.is_none() && !s.mems.is_empty() && model_bytes.is_some() {
+            let mut mem = Vec::new();
+            for m in &s.mems {
+                for (name, v) in [
+                    ("js_heap_used", m.js_heap_used),
+                    ("wasm_bytes", m.wasm_bytes),
+                    ("tf_bytes", m.tf_bytes),
+                    ("tf_gpu_bytes", m.tf_gpu_bytes),
+                    ("ua_bytes", m.ua_bytes),
+                    ("rss", m.rss),
+                ] {
+                    if let Some(v) = v {
+                        mem.push((m.ts, name, v));
+                    }
+                }
+            }
+            self.memory_from_native = native;
+            self.memory = Some(Timeline {
+                title,
+                windows: windows.spans().to_vec(),
+                mem,
+                model_bytes,
+                ..Default::default()
+            });
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The metrics table: one row per session × model × backend (a session
+//! without inferences gets one row with empty model and backend). Session-
+//! level metrics (memory, smoothness, responsiveness, rendering) repeat on
+//! each row of their session. Turned into a polars `DataFrame` for grouping
+//! and for CSV/Parquet output.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::metrics::{
+    latency, memory, qoe, rendering, responsiveness, slowdown, smoothness, windows::Windows,
+};
+use crate::session::SessionData;
+
+/// Grouping/identity columns of a row, in this order.
+pub const KEYS: &[&str] = &[
+    "sid",
+    "label",
+    "variant",
+    "browser",
+    "browser_version",
+    "source",
+    "framework",
+    "model",
+    "backend",
+    "sha256",
+];
+
+macro_rules! metrics_enum {
+    ($($v:ident => $name:literal, $title:literal, $unit:literal;)*) => {
+        /// A numeric metric column.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum M { $(
+            #[doc = $title]
+            $v,
+        )* }
+        impl M {
+            /// Every metric, in column order.
+            pub const ALL: &'static [M] = &[$(M::$v),*];
+            /// Column name.
+            pub fn name(self) -> &'static str { match self { $(M::$v => $name),* } }
+            /// Human title.
+            pub fn title(self) -> &'static str { match self { $(M::$v => $title),* } }
+            /// Unit ("ms", "B", "×", "%", "/s", "" …).
+            pub fn unit(self) -> &'static str { match self { $(M::$v => $unit),* } }
+        }
+    };
+}
+
+metrics_enum! {
+    SetupMs => "setup_ms", "Setup (model_load dur)", "ms";
+    WarmupMs => "warmup_ms", "Warm-up (call 1 dur)", "ms";
+    PredN => "pred_n", "Later calls (call > 1)", "";
+    PredP50 => "pred_p50_ms", "Prediction p50", "ms";
+    PredP90 => "pred_p90_ms", "Prediction p90", "ms";
+    PredP99 => "pred_p99_ms", "Prediction p99", "ms";
+    PredMean => "pred_mean_ms", "Prediction mean", "ms";
+    PredStd => "pred_std_ms", "Prediction std", "ms";
+    InferPerS => "infer_per_s", "Inferences per second", "/s";
+    NativeP50 => "native_p50_ms", "Native prediction p50", "ms";
+    SlowdownX => "slowdown_x", "Slowdown vs native", "×";
+    ModelBytes => "model_bytes", "Model bytes", "B";
+    PeakJsHeap => "peak_js_heap_used", "Peak JS heap used", "B";
+    PeakWasm => "peak_wasm_bytes", "Peak wasm memory", "B";
+    PeakTf => "peak_tf_bytes", "Peak TF.js bytes", "B";
+    PeakTfGpu => "peak_tf_gpu_bytes", "Peak TF.js GPU bytes", "B";
+    PeakUa => "peak_ua_bytes", "Peak UA-specific memory", "B";
+    PeakRss => "peak_rss", "Peak RSS", "B";
+    MemOverheadX => "mem_overhead_x", "Memory overhead (max peak / model bytes)", "×";
+    FpsInside => "fps_inside", "FPS inside inference", "fps";
+    FpsOutside => "fps_outside", "FPS outside inference", "fps";
+    DroppedInside => "dropped_inside", "Dropped-frame share inside", "share";
+    DroppedOutside => "dropped_outside", "Dropped-frame share outside", "share";
+    LongTasks => "longtasks", "Long tasks", "";
+    TbtMs => "tbt_ms", "Total blocking time", "ms";
+    LoafBlockingMs => "loaf_blocking_ms", "LoAF blocking", "ms";
+    VideoFps => "video_fps", "Video FPS", "fps";
+    ProbeP50Inside => "probe_p50_inside_ms", "Probe delay p50 inside", "ms";
+    ProbeP95Inside => "probe_p95_inside_ms", "Probe delay p95 inside", "ms";
+    ProbeP50Outside => "probe_p50_outside_ms", "Probe delay p50 outside", "ms";
+    ProbeP95Outside => "probe_p95_outside_ms", "Probe delay p95 outside", "ms";
+    InputDelayP95 => "input_delay_p95_ms", "Input delay p95", "ms";
+    InteractionP98 => "interaction_p98_ms", "Interaction duration p98", "ms";
+    FcpMs => "fcp_ms", "First contentful paint", "ms";
+    LcpMs => "lcp_ms", "Largest contentful paint", "ms";
+    FrameTimeIncrease => "frame_time_increase", "Frame-time increase under inference", "share";
+    QoeCoverage => "qoe_coverage", "Video frames with their own inference", "share";
+    QoeAgeMean => "qoe_age_mean", "Prediction age mean", "frames";
+    QoeAgeP95 => "qoe_age_p95", "Prediction age p95", "frames";
+    Records => "records", "Records read", "";
+    LostRecords => "lost_records", "Lost records (seq gaps)", "";
+}
+
+/// One row of the metrics table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Values of [`KEYS`], in order ("" when unknown).
+    pub keys: Vec<String>,
+    /// Values of [`M::ALL`], in order.
+    pub values: Vec<Option<f64>>,
+}
+
+impl Row {
+    /// A metric value.
+    pub fn get(&self, m: M) -> Option<f64> {
+        self.values[m as usize]
+    }
+
+    fn set(&mut self, m: M, v: Option<f64>) {
+        self.values[m as usize] = v;
+    }
+
+    /// A key value by name ("" if unknown).
+    pub fn key(&self, name: &str) -> &str {
+        KEYS.iter()
+            .position(|k| *k == name)
+            .map(|i| self.keys[i].as_str())
+            .unwrap_or("")
+    }
+}
+
+/// The metric rows of one finished session.
+pub fn session_rows(s: &SessionData) -> Vec<Row> {
+    let meta = &s.meta;
+    let windows = Windows::from_infers(&s.infers);
+    // session-level metrics
+    let mut base = vec![None; M::ALL.len()];
+    let put = |b: &mut Vec<Option<f64>>, m: M, v: Option<f64>| b[m as usize] = v;
+    let peaks = memory::peaks(&s.mems);
+    let model_bytes = memory::model_bytes(&s.model_loads);
+    put(&mut base, M::ModelBytes, model_bytes);
+    put(&mut base, M::PeakJsHeap, peaks.js_heap_used);
+    put(&mut base, M::PeakWasm, peaks.wasm_bytes);
+    put(&mut base, M::PeakTf, peaks.tf_bytes);
+    put(&mut base, M::PeakTfGpu, peaks.tf_gpu_bytes);
+    put(&mut base, M::PeakUa, peaks.ua_bytes);
+    put(&mut base, M::PeakRss, peaks.rss);
+    put(
+        &mut base,
+        M::MemOverheadX,
+        memory::overhead(peaks.max(), model_bytes),
+    );
+    let fs = smoothness::frame_split(&s.frames, &windows);
+    put(&mut base, M::FpsInside, fs.fps_inside);
+    put(&mut base, M::FpsOutside, fs.fps_outside);
+    put(&mut base, M::DroppedInside, fs.dropped_inside);
+    put(&mut base, M::DroppedOutside, fs.dropped_outside);
+    // a page without long tasks has 0 of them; a native run has no page
+    if meta.source.as_deref() != Some("native") {
+        let (lt, tbt) = smoothness::long_tasks(&s.longtasks);
+        put(&mut base, M::LongTasks, Some(lt as f64));
+        put(&mut base, M::TbtMs, Some(tbt));
+    }
+    put(
+        &mut base,
+        M::LoafBlockingMs,
+        (!s.loafs.is_empty()).then(|| smoothness::loaf_blocking(&s.loafs)),
+    );
+    put(&mut base, M::VideoFps, smoothness::video_fps(&s.video));
+    let ps = responsiveness::probe_split(&s.probes, &windows);
+    put(&mut base, M::ProbeP50Inside, ps.p50_inside);
+    put(&mut base, M::ProbeP95Inside, ps.p95_inside);
+    put(&mut base, M::ProbeP50Outside, ps.p50_outside);
+    put(&mut base, M::ProbeP95Outside, ps.p95_outside);
+    put(
+        &mut base,
+        M::InputDelayP95,
+        responsiveness::input_delay_p95(&s.inputs),
+    );
+    put(
+        &mut base,
+        M::InteractionP98,
+        responsiveness::interaction_p98(&s.inputs),
+    );
+    put(&mut base, M::FcpMs, rendering::fcp(&s.paints));
+    put(&mut base, M::LcpMs, rendering::lcp(&s.paints));
+    put(
+        &mut base,
+        M::FrameTimeIncrease,
+        rendering::frame_time_increase(fs.mean_inside, fs.mean_outside),
+    );
+    put(&mut base, M::Records, Some(s.records as f64));
+    put(
+        &mut base,
+        M::LostRecords,
+        Some(s.seq_gaps().iter().map(|g| g.1).sum::<u64>() as f64),
+    );
+
+    let key_row = |framework: &str, model: &str, backend: &str, sha: &str| -> Vec<String> {
+        vec![
+            s.sid.clone(),
+            meta.label.clone().unwrap_or_default(),
+            meta.variant.clone().unwrap_or_default(),
+            meta.browser(),
+            meta.browser_version
+                .clone()
+                .or_else(|| meta.engine_version.clone())
+                .unwrap_or_default(),
+            meta.source.clone().unwrap_or_default(),
+            framework.to_owned(),
+            model.to_owned(),
+            backend.to_owned(),
+            sha.to_owned(),
+        ]
+    };
+
+    // (model, backend) groups in order of first inference
+    let mut groups: BTreeMap<(Arc<str>, Arc<str>), Vec<usize>> = BTreeMap::new();
+    for (i, inf) in s.infers.iter().enumerate() {
+        groups
+            .entry((inf.model.clone(), s.backend_of(inf)))
+            .or_default()
+            .push(i);
+    }
+    if groups.is_empty() {
+        let fw = s
+            .model_loads
+            .first()
+            .map(|l| l.framework.to_string())
+            .unwrap_or_default();
+        let model = s
+            .model_loads
+            .first()
+            .map(|l| l.model.to_string())
+            .unwrap_or_default();
+        let sha = s
+            .model_loads
+            .first()
+            .and_then(|l| l.sha256.clone())
+            .unwrap_or_default();
+        let mut row = Row {
+            keys: key_row(&fw, &model, "", &sha),
+            values: base,
+        };
+        let loads: Vec<_> = s
+            .model_loads
+            .iter()
+            .filter(|l| *l.model == *model)
+            .collect();
+        row.set(M::SetupMs, latency::setup_ms(&loads));
+        return vec![row];
+    }
+    let mut rows = Vec::new();
+    for ((model, backend), idx) in groups {
+        let infers: Vec<_> = idx.iter().map(|&i| &s.infers[i]).collect();
+        let loads: Vec<_> = s.model_loads.iter().filter(|l| l.model == model).collect();
+        let sha = loads
+            .iter()
+            .find_map(|l| l.sha256.clone())
+            .unwrap_or_default();
+        let mut row = Row {
+            keys: key_row(&infers[0].framework, &model, &backend, &sha),
+            values: base.clone(),
+        };
+        row.set(M::SetupMs, latency::setup_ms(&loads));
+        row.set(M::WarmupMs, latency::warmup_ms(&infers));
+        let p = latency::prediction(&infers);
+        row.set(M::PredN, Some(p.n as f64));
+        row.set(M::PredP50, p.p50);
+        row.set(M::PredP90, p.p90);
+        row.set(M::PredP99, p.p99);
+        row.set(M::PredMean, p.mean);
+        row.set(M::PredStd, p.std);
+        row.set(M::InferPerS, latency::inferences_per_s(&infers));
+        if s.video.len() >= 2 {
+            row.set(M::QoeCoverage, qoe::coverage(&s.video, &infers));
+            let ages = qoe::prediction_ages(&s.video, &infers);
+            row.set(M::QoeAgeMean, crate::stats::mean(&ages));
+            row.set(M::QoeAgeP95, crate::stats::percentile(&ages, 0.95));
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// Splits rows into browser rows and native baselines (`source == "native"`,
+/// from `--baseline` or anywhere) and fills `native_p50_ms` and `slowdown_x`
+/// of every browser row from the native rows ([`slowdown::native_p50`]).
+pub fn apply_baselines(rows: &mut [Row], baselines: &[Row]) {
+    let natives: Vec<(slowdown::ModelKey, f64)> = baselines
+        .iter()
+        .chain(rows.iter())
+        .filter(|r| r.key("source") == "native")
+        .filter_map(|r| {
+            let key = slowdown::ModelKey {
+                sha256: Some(r.key("sha256").to_owned()).filter(|x| !x.is_empty()),
+                model: r.key("model").to_owned(),
+            };
+            r.get(M::PredP50).map(|p| (key, p))
+        })
+        .collect();
+    if natives.is_empty() {
+        return;
+    }
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.key("source") != "native" && !r.key("model").is_empty())
+    {
+        let key = slowdown::ModelKey {
+            sha256: Some(r.key("sha256").to_owned()).filter(|x| !x.is_empty()),
+            model: r.key("model").to_owned(),
+        };
+        if let Some((native, _)) = slowdown::native_p50(&key, &natives) {
+            r.set(M::NativeP50, Some(native));
+            r.set(
+                M::SlowdownX,
+                r.get(M::PredP50)
+                    .and_then(|b| slowdown::slowdown(b, native)),
+            );
+        }
+    }
+}
+
+/// The rows as a `DataFrame`: [`KEYS`] as string columns, then every metric
+/// as a nullable float column.
+pub fn to_frame(rows: &[Row]) -> PolarsResult<DataFrame> {
+    let mut cols: Vec<Column> = Vec::new();
+    for (i, k) in KEYS.iter().enumerate() {
+        let v: Vec<&str> = rows.iter().map(|r| r.keys[i].as_str()).collect();
+        cols.push(Column::new((*k).into(), v));
+    }
+    for m in M::ALL {
+        let v: Vec<Option<f64>> = rows.iter().map(|r| r.get(*m)).collect();
+        cols.push(Column::new(m.name().into(), v));
+    }
+    DataFrame::new_infer_height(cols)
+}

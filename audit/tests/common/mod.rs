@@ -1,0 +1,136 @@
+//! Shared code of the browser end-to-end tests: the repository paths, the build step of the
+//! test pages (`web/e2e/build.mjs`), a headless Chromium process that is killed when dropped,
+//! and trace reading.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The workspace root (the parent of `audit/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("audit/ has a parent")
+        .to_path_buf()
+}
+
+/// Runs `node web/e2e/build.mjs` once per test binary (concatenated hook + esbuild bundles).
+pub fn build_e2e_assets() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = BUILT.get_or_init(|| {
+        let script = repo_root().join("web/e2e/build.mjs");
+        let out = Command::new("node").arg(&script).output().map_err(|e| {
+            format!(
+                "running node {}: {e} (is Node.js installed?)",
+                script.display()
+            )
+        })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "node {} failed ({}): {}{} (is web/node_modules installed? run `npm ci` in web/)",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    });
+    if let Err(e) = r {
+        panic!("{e}");
+    }
+}
+
+/// Serialises browser runs inside one test binary: the machine has 2 cores, and timing
+/// records of two concurrent Chromiums would measure each other.
+pub fn browser_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A headless Chromium showing one URL; killed (and its profile deleted) on drop.
+pub struct Chromium {
+    child: Child,
+    _profile: tempfile::TempDir,
+    log: PathBuf,
+}
+
+/// The Chromium binary: `$CHROMIUM` or `/usr/bin/chromium`.
+pub fn chromium_path() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+impl Chromium {
+    /// Starts Chromium on `url` with the standard headless flags plus `extra`.
+    pub fn launch(url: &str, extra: &[String]) -> Chromium {
+        let profile = tempfile::tempdir().expect("temp profile dir");
+        let log = profile.path().join("chromium.log");
+        let log_file = std::fs::File::create(&log).expect("chromium log file");
+        let mut cmd = Command::new(chromium_path());
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-unsafe-swiftshader",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("clone log handle"))
+        .stderr(log_file);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", chromium_path().display()));
+        Chromium {
+            child,
+            _profile: profile,
+            log,
+        }
+    }
+
+    /// The last `n` bytes of Chromium's output (for failure messages).
+    pub fn log_tail(&self, n: usize) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        s[s.len().saturating_sub(n)..].to_string()
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every record of every `*.jsonl` file under `dir` (recursively); torn lines are skipped.
+pub fn read_traces(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                out.extend(
+                    text.lines()
+                        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()),
+                );
+            }
+        }
+    }
+    out
+}

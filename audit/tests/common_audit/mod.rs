@@ -1,0 +1,103 @@
+//! Helpers shared by the audit end-to-end tests: running an audit of the
+//! bundled demo into temporary folders and reading its trace files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use webinfer_audit::{AuditOptions, AuditReport, RunSummary};
+use webinfer_proxy::ProxyOptions;
+
+/// Browser tests share two cores: one at a time.
+pub static BROWSER: Mutex<()> = Mutex::new(());
+
+/// Temporary traces and CA folders, kept alive with the report.
+pub struct Audited {
+    pub report: AuditReport,
+    pub traces: tempfile::TempDir,
+    pub ca: tempfile::TempDir,
+}
+
+pub fn web_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+/// Audits the bundled demo with `browser` for `secs` per run.
+pub async fn audit_demo(browser: &str, variants: &[&str], secs: u64, interact: bool) -> Audited {
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let mut proxy = ProxyOptions::default();
+    proxy.traces = traces.path().to_path_buf();
+    proxy.ca_dir = Some(ca.path().to_path_buf());
+    let mut o = AuditOptions::new(proxy);
+    o.browser = browser.into();
+    o.duration = Duration::from_secs(secs);
+    o.variants = variants.iter().map(|s| s.to_string()).collect();
+    o.interact = interact;
+    o.label = Some("test".into());
+    o.web_dir = web_dir();
+    let report = webinfer_audit::audit(o, CancellationToken::new()).await.expect("audit");
+    Audited { report, traces, ca }
+}
+
+/// Every record of the given files.
+pub fn records(files: &[PathBuf]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for line in text.lines() {
+            out.push(serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", f.display())));
+        }
+    }
+    out
+}
+
+/// The checks every audited demo run must pass.
+pub fn check_run(run: &RunSummary) {
+    assert!(!run.files.is_empty(), "no trace files: {run:#?}");
+    for f in &run.files {
+        assert!(Path::new(f).is_file());
+    }
+    assert!(run.infers.get("tfjs").copied().unwrap_or(0) > 0, "no TF.js inference: {run:#?}");
+    assert!(run.infers.get("ort").copied().unwrap_or(0) > 0, "no ORT inference: {run:#?}");
+    assert!(run.seq_problems.is_empty(), "lost records: {:?}", run.seq_problems);
+    assert_eq!(run.bad_lines, 0);
+    assert!(!run.page_sessions.is_empty());
+    // Refused hosts were never contacted.
+    for host in run.refused.keys() {
+        assert!(!run.forwarded.contains_key(host), "{host} was refused and forwarded: {run:#?}");
+    }
+    // Only the demo host was reached.
+    assert_eq!(
+        run.forwarded.keys().collect::<Vec<_>>(),
+        vec![webinfer_audit::site::DEMO_HOST],
+        "{run:#?}"
+    );
+    // Memory of the browser's process tree, sampled by the audit.
+    assert!(run.mem_samples >= 5, "{run:#?}");
+    let recs = records(&run.files);
+    let rss: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "mem" && r["by"] == "audit").collect();
+    assert_eq!(rss.len() as u64, run.mem_samples);
+    assert!(rss.iter().all(|r| r["rss"].as_u64().unwrap() > 10 << 20));
+    // The audit's session record names browser, flags, label and variant.
+    let meta: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "session" && r["by"] == "audit")
+        .collect();
+    assert_eq!(meta.len(), run.page_sessions.len());
+    for m in meta {
+        assert_eq!(m["variant"], run.variant.as_str());
+        assert_eq!(m["label"], "test");
+        assert_eq!(m["browser"]["name"], run.browser.as_str());
+        assert!(!m["browser"]["flags"].as_array().unwrap().is_empty());
+    }
+}
+
+/// `env` records of the run's page and worker sessions for `framework`.
+pub fn envs<'a>(recs: &'a [Value], framework: &str) -> Vec<&'a Value> {
+    recs.iter().filter(|r| r["kind"] == "env" && r["framework"] == framework).collect()
+}

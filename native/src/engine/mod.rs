@@ -1,0 +1,126 @@
+//! The inference engines `webinfer native` can drive, behind one small
+//! interface: load a model from bytes, declare its inputs, fix the input
+//! shapes and data, and run it.
+
+pub mod ort;
+pub mod tract;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use crate::shapes::InputSpec;
+
+/// Which engine runs the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// ONNX Runtime, native build (the engine ORT-web compiles to wasm).
+    Ort,
+    /// tract, the pure-Rust ONNX engine.
+    Tract,
+}
+
+impl EngineKind {
+    /// The name used on the command line and in traces (`framework`,
+    /// `session.engine`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Ort => "ort",
+            EngineKind::Tract => "tract",
+        }
+    }
+
+    /// The API name written into `infer.api`.
+    pub fn api(self) -> &'static str {
+        match self {
+            EngineKind::Ort => "Session.run",
+            EngineKind::Tract => "SimplePlan.run",
+        }
+    }
+
+    /// The engine's version, initializing it if needed (for ORT this loads
+    /// `libonnxruntime.so`, so a missing library fails here, once).
+    pub fn version(self) -> Result<String, EngineError> {
+        match self {
+            EngineKind::Ort => ort::version(),
+            EngineKind::Tract => Ok(tract::version().to_owned()),
+        }
+    }
+
+    /// Loads a model from its bytes with `threads` compute threads.
+    pub fn load(self, bytes: &[u8], threads: usize) -> Result<Box<dyn LoadedModel>, EngineError> {
+        match self {
+            EngineKind::Ort => Ok(Box::new(ort::OrtModel::load(bytes, threads)?)),
+            EngineKind::Tract => Ok(Box::new(tract::TractModel::load(bytes, threads)?)),
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ort" | "onnxruntime" => Ok(EngineKind::Ort),
+            "tract" => Ok(EngineKind::Tract),
+            _ => Err(format!("unknown engine `{s}` (expected `ort` or `tract`)")),
+        }
+    }
+}
+
+/// What an engine reported when it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct EngineError(pub String);
+
+impl EngineError {
+    /// An error from anything displayable.
+    pub fn from_display(e: impl fmt::Display) -> Self {
+        EngineError(e.to_string())
+    }
+}
+
+/// One output tensor, copied out of the engine (float32 outputs only;
+/// others have empty `data`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The output's name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values in row-major order.
+    pub data: Vec<f32>,
+}
+
+/// One timed call of the engine.
+#[derive(Debug)]
+pub struct RunResult {
+    /// When the engine call started.
+    pub start: Instant,
+    /// How long the engine call took, up to outputs readable in memory.
+    pub dur: Duration,
+    /// The outputs, when asked for (copied after the timed call).
+    pub outputs: Vec<Output>,
+}
+
+/// A model loaded into an engine.
+pub trait LoadedModel {
+    /// The model's inputs.
+    fn inputs(&self) -> &[InputSpec];
+
+    /// Fixes the input shapes and values used by every later [`run`]
+    /// (tract plans and optimizes for these shapes here).
+    ///
+    /// [`run`]: LoadedModel::run
+    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError>;
+
+    /// Runs the model once on the prepared inputs; copies the outputs out
+    /// (outside the timed span) when `collect` is true.
+    fn run(&mut self, collect: bool) -> Result<RunResult, EngineError>;
+}

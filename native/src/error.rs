@@ -1,0 +1,87 @@
+//! Errors of a native run: per model (the other models still run) and for
+//! the whole call.
+
+use std::path::PathBuf;
+
+use crate::engine::{EngineError, EngineKind};
+use crate::from_trace::TraceReadError;
+
+/// Why one model could not be measured. Every message names the model file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the model file: {source}")]
+    Read {
+        /// The model file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A TF.js graph model (`model.json` + weight shards).
+    #[error(
+        "{path}: this is a TF.js model (model.json); `webinfer native` runs ONNX models only: TF.js graph \
+         models are not supported yet (docs/native.md, section \"TF.js graph models\", says why and what \
+         a converter needs)"
+    )]
+    TfjsGraph {
+        /// The model file.
+        path: PathBuf,
+    },
+    /// The engine rejected the file (bad file, unsupported operator, …).
+    #[error("{path}: {engine} cannot load the model: {reason}")]
+    Load {
+        /// The model file.
+        path: PathBuf,
+        /// The engine.
+        engine: EngineKind,
+        /// The engine's message.
+        reason: EngineError,
+    },
+    /// An input is not float32, which the seeded generator does not feed.
+    #[error("{path}: input `{name}` has element type {dtype}; webinfer native feeds float32 inputs only")]
+    InputType {
+        /// The model file.
+        path: PathBuf,
+        /// The input.
+        name: String,
+        /// Its element type.
+        dtype: String,
+    },
+    /// The engine could not plan or run the model with these input shapes.
+    #[error("{path}: {engine} cannot run the model with input shapes {shapes}: {reason}{hint}")]
+    Run {
+        /// The model file.
+        path: PathBuf,
+        /// The engine.
+        engine: EngineKind,
+        /// The shapes tried, e.g. `x=1x3x1x1`.
+        shapes: String,
+        /// The engine's message.
+        reason: EngineError,
+        /// What to try, when the shapes came from the "dynamic dims = 1" rule.
+        hint: String,
+    },
+    /// The trace could not be written.
+    #[error(transparent)]
+    Trace(#[from] webinfer_format::WriterError),
+}
+
+/// A failure that stops the whole call before any model runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine could not start (e.g. `libonnxruntime.so` missing).
+    #[error("{engine}: {reason}")]
+    Engine {
+        /// The engine.
+        engine: EngineKind,
+        /// Why.
+        reason: EngineError,
+    },
+    /// `--from-trace` could not be read.
+    #[error(transparent)]
+    FromTrace(#[from] TraceReadError),
+    /// No model was given.
+    #[error("no model given")]
+    NoModel,
+}

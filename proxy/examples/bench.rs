@@ -1,0 +1,325 @@
+//! Benchmark helper for `scripts/bench-proxy.sh` (not a test). Subcommands:
+//!
+//! - `upstream DIR`: an HTTPS origin on 127.0.0.1 (its own rcgen CA written to
+//!   `DIR/upstream-ca.pem`, port to `DIR/upstream.port`); routes `/small`
+//!   (1 KiB) and `/big?n=BYTES` (streamed, generated on the fly).
+//! - `proxy CA_DIR UPSTREAM_CA_PEM PORT_FILE`: the webinfer proxy on
+//!   127.0.0.1:0 built exactly like `webinfer proxy` (via `ProxyOptions`).
+//! - `load URL N C ROOT_PEM... [--proxy ADDR]`: N keep-alive GETs over C
+//!   HTTP/1.1 connections; prints `rps=.. p50_ms=.. p99_ms=..`.
+//! - `download URL ROOT_PEM... [--proxy ADDR]`: one GET, streamed and
+//!   discarded; prints `bytes=.. secs=.. mb_per_s=..`.
+//!
+//! Direct and proxied runs share every line of client code except the
+//! CONNECT request, so the comparison is fair.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+type B = BoxBody<Bytes, Infallible>;
+
+fn usage() -> ! {
+    eprintln!("usage: bench upstream DIR | proxy CA_DIR UPSTREAM_CA PORT_FILE | load URL N C PEM... [--proxy ADDR] | download URL PEM... [--proxy ADDR]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("upstream") => upstream(args.get(1).unwrap_or_else(|| usage())).await,
+        Some("proxy") if args.len() == 4 => proxy(&args[1], &args[2], &args[3]).await,
+        Some("load") if args.len() >= 5 => {
+            let (roots, proxy) = roots_and_proxy(&args[4..]);
+            load(
+                &args[1],
+                args[2].parse().unwrap(),
+                args[3].parse().unwrap(),
+                roots,
+                proxy,
+            )
+            .await
+        }
+        Some("download") if args.len() >= 3 => {
+            let (roots, proxy) = roots_and_proxy(&args[2..]);
+            download(&args[1], roots, proxy).await
+        }
+        _ => usage(),
+    }
+}
+
+fn roots_and_proxy(rest: &[String]) -> (Vec<CertificateDer<'static>>, Option<SocketAddr>) {
+    let mut roots = Vec::new();
+    let mut proxy = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--proxy" {
+            proxy = Some(it.next().unwrap_or_else(|| usage()).parse().unwrap());
+        } else {
+            roots.extend(webinfer_proxy::config::read_pem_roots(a.as_ref()).unwrap());
+        }
+    }
+    (roots, proxy)
+}
+
+async fn upstream(dir: &str) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "bench upstream CA");
+    let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), issuer.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dir = std::path::Path::new(dir);
+    std::fs::write(dir.join("upstream-ca.pem"), issuer.pem()).unwrap();
+    std::fs::write(
+        dir.join("upstream.port"),
+        listener.local_addr().unwrap().port().to_string(),
+    )
+    .unwrap();
+    let small = Bytes::from(vec![b'x'; 1024]);
+    loop {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let small = small.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                let small = small.clone();
+                async move {
+                    let body: B = if req.uri().path() == "/big" {
+                        let n: u64 = req
+                            .uri()
+                            .query()
+                            .and_then(|q| q.strip_prefix("n="))
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(1 << 20);
+                        big_body(n)
+                    } else {
+                        Full::new(small).boxed()
+                    };
+                    Ok::<_, Infallible>(Response::new(body))
+                }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
+
+fn big_body(total: u64) -> B {
+    const CHUNK: usize = 64 * 1024;
+    let block = Bytes::from(
+        (0..CHUNK)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let s = futures_util::stream::unfold(0u64, move |sent| {
+        let block = block.clone();
+        async move {
+            if sent >= total {
+                return None;
+            }
+            let n = (total - sent).min(CHUNK as u64) as usize;
+            Some((
+                Ok::<_, Infallible>(Frame::data(block.slice(..n))),
+                sent + n as u64,
+            ))
+        }
+    });
+    BodyExt::boxed(StreamBody::new(s))
+}
+
+async fn proxy(ca_dir: &str, upstream_ca: &str, port_file: &str) {
+    let opts = webinfer_proxy::ProxyOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ca_dir: Some(ca_dir.into()),
+        upstream_ca: vec![upstream_ca.into()],
+        ..Default::default()
+    };
+    let handle = opts.builder().unwrap().start().await.unwrap();
+    std::fs::write(port_file, handle.addr().port().to_string()).unwrap();
+    tokio::signal::ctrl_c().await.unwrap();
+    handle.shutdown().await;
+}
+
+async fn open(
+    url: &http::Uri,
+    roots: &[CertificateDer<'static>],
+    proxy: Option<SocketAddr>,
+) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
+    let host = url.host().unwrap().to_string();
+    let port = url.port_u16().unwrap_or(443);
+    let tcp = match proxy {
+        None => TcpStream::connect((host.as_str(), port)).await.unwrap(),
+        Some(p) => {
+            let mut tcp = TcpStream::connect(p).await.unwrap();
+            tcp.write_all(
+                format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                assert_eq!(tcp.read(&mut b).await.unwrap(), 1, "proxy closed");
+                head.push(b[0]);
+            }
+            assert!(head.starts_with(b"HTTP/1.1 200"), "CONNECT refused");
+            tcp
+        }
+    };
+    tcp.set_nodelay(true).unwrap();
+    let mut store = rustls::RootCertStore::empty();
+    for r in roots {
+        store.add(r.clone()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = ServerName::try_from(host).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+async fn load(
+    url: &str,
+    n: u64,
+    c: usize,
+    roots: Vec<CertificateDer<'static>>,
+    proxy: Option<SocketAddr>,
+) {
+    let url: http::Uri = url.parse().unwrap();
+    let mut senders = Vec::new();
+    for _ in 0..c {
+        let mut s = open(&url, &roots, proxy).await;
+        // Warm up each connection (TLS done, upstream pool filled).
+        let r = s.send_request(get(&url)).await.unwrap();
+        r.into_body().collect().await.unwrap();
+        senders.push(s);
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let reconnects = Arc::new(AtomicU64::new(0));
+    let roots = Arc::new(roots);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for mut s in senders {
+        let next = next.clone();
+        let url = url.clone();
+        let roots = roots.clone();
+        let reconnects = reconnects.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < n {
+                let t = Instant::now();
+                // A server may close a keep-alive connection: reopen it (the
+                // time counts against this request) and count it.
+                if s.ready().await.is_err() {
+                    reconnects.fetch_add(1, Ordering::Relaxed);
+                    s = open(&url, &roots, proxy).await;
+                }
+                let r = match s.send_request(get(&url)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        reconnects.fetch_add(1, Ordering::Relaxed);
+                        s = open(&url, &roots, proxy).await;
+                        s.send_request(get(&url)).await.unwrap()
+                    }
+                };
+                assert!(r.status().is_success(), "status {}", r.status());
+                r.into_body().collect().await.unwrap();
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all: Vec<Duration> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let wall = start.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    println!(
+        "rps={:.0} p50_ms={:.2} p99_ms={:.2} requests={} reconnects={}",
+        all.len() as f64 / wall,
+        pct(0.50),
+        pct(0.99),
+        all.len(),
+        reconnects.load(Ordering::Relaxed)
+    );
+}
+
+fn get(url: &http::Uri) -> Request<Empty<Bytes>> {
+    Request::get(url.path_and_query().unwrap().as_str())
+        .header("host", url.authority().unwrap().as_str())
+        .body(Empty::new())
+        .unwrap()
+}
+
+async fn download(url: &str, roots: Vec<CertificateDer<'static>>, proxy: Option<SocketAddr>) {
+    let url: http::Uri = url.parse().unwrap();
+    let mut s = open(&url, &roots, proxy).await;
+    let start = Instant::now();
+    let resp = s.send_request(get(&url)).await.unwrap();
+    assert!(resp.status().is_success(), "status {}", resp.status());
+    let mut body = resp.into_body();
+    let mut n = 0u64;
+    while let Some(f) = body.frame().await {
+        if let Some(d) = f.unwrap().data_ref() {
+            n += d.len() as u64;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "bytes={n} secs={secs:.2} mb_per_s={:.1}",
+        n as f64 / secs / 1e6
+    );
+}

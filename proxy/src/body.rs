@@ -1,0 +1,332 @@
+//! Streaming body wrappers: [`MeteredBody`] counts (and for model artifacts
+//! hashes and optionally tees to disk) the upstream bytes as they pass;
+//! [`FinishBody`] fires the filters' `on_complete` once the client got the
+//! whole body or the exchange broke. Nothing here buffers a whole body.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use sha2::{Digest, Sha256};
+
+use crate::filter::{Body, BodyError, Exchange, Filter, RequestContext};
+
+/// What a [`MeteredBody`] observed, shared with whoever reports the exchange.
+#[derive(Debug, Default)]
+pub struct MeterState {
+    bytes: AtomicU64,
+    done: AtomicBool,
+    error: Mutex<Option<String>>,
+    sha256: Mutex<Option<String>>,
+    saved: Mutex<Option<PathBuf>>,
+}
+
+impl MeterState {
+    /// Body bytes seen so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    /// Whether the body reached its end.
+    pub fn done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+    /// The error that cut the body short, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().expect("meter lock").clone()
+    }
+    /// Lower-case hex SHA-256 of the whole body (set at its end, when hashing).
+    pub fn sha256(&self) -> Option<String> {
+        self.sha256.lock().expect("meter lock").clone()
+    }
+    /// Where the body was saved (with `--save-models`), once complete.
+    pub fn saved(&self) -> Option<PathBuf> {
+        self.saved.lock().expect("meter lock").clone()
+    }
+}
+
+/// Tees a body into `DIR/.partial-*`, renamed to `DIR/<sha256><ext>` at the end.
+struct Tee {
+    file: fs::File,
+    tmp: PathBuf,
+    dir: PathBuf,
+    ext: &'static str,
+}
+
+impl Tee {
+    fn create(dir: &Path, ext: &'static str, id: u64) -> std::io::Result<Tee> {
+        fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".partial-{}-{id}{ext}", std::process::id()));
+        let file = fs::File::create(&tmp)?;
+        Ok(Tee {
+            file,
+            tmp,
+            dir: dir.to_path_buf(),
+            ext,
+        })
+    }
+}
+
+/// Counts body bytes and optionally hashes and tees them, streaming.
+pub struct MeteredBody {
+    inner: Body,
+    state: Arc<MeterState>,
+    hasher: Option<Sha256>,
+    tee: Option<Tee>,
+    finished: bool,
+}
+
+/// Options of a [`MeteredBody`].
+#[derive(Debug, Clone, Default)]
+pub struct MeterOptions {
+    /// Compute the SHA-256 of the body.
+    pub hash: bool,
+    /// Save the body as `<dir>/<sha256><ext>` (implies `hash`).
+    pub save: Option<(PathBuf, &'static str)>,
+    /// Exchange id (names the temp file).
+    pub id: u64,
+}
+
+impl MeteredBody {
+    /// Wraps `inner`; returns the body and its shared state.
+    pub fn new(inner: Body, opts: MeterOptions) -> (Self, Arc<MeterState>) {
+        let state = Arc::new(MeterState::default());
+        let tee = opts
+            .save
+            .as_ref()
+            .and_then(|(dir, ext)| match Tee::create(dir, ext, opts.id) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot save model artifact");
+                    None
+                }
+            });
+        let hasher = (opts.hash || tee.is_some()).then(Sha256::new);
+        let mut body = MeteredBody {
+            inner,
+            state: state.clone(),
+            hasher,
+            tee,
+            finished: false,
+        };
+        if body.inner.is_end_stream() {
+            body.finish();
+        }
+        (body, state)
+    }
+
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(hasher) = self.hasher.take() {
+            let hex = hex::encode(hasher.finalize());
+            if let Some(tee) = self.tee.take() {
+                let target = tee.dir.join(format!("{hex}{}", tee.ext));
+                let result = tee.file.sync_all().and_then(|_| {
+                    drop(tee.file);
+                    fs::rename(&tee.tmp, &target)
+                });
+                match result {
+                    Ok(()) => *self.state.saved.lock().expect("meter lock") = Some(target),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot save model artifact");
+                        let _ = fs::remove_file(&tee.tmp);
+                    }
+                }
+            }
+            *self.state.sha256.lock().expect("meter lock") = Some(hex);
+        }
+        self.state.done.store(true, Ordering::Release);
+    }
+
+    fn fail(&mut self, reason: String) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(tee) = self.tee.take() {
+            drop(tee.file);
+            let _ = fs::remove_file(&tee.tmp);
+        }
+        self.hasher = None;
+        let mut err = self.state.error.lock().expect("meter lock");
+        if err.is_none() {
+            *err = Some(reason);
+        }
+    }
+}
+
+impl HttpBody for MeteredBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    this.state
+                        .bytes
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if let Some(h) = this.hasher.as_mut() {
+                        h.update(data);
+                    }
+                    if let Some(tee) = this.tee.as_mut() {
+                        if let Err(e) = tee.file.write_all(data) {
+                            tracing::warn!(error = %e, "cannot save model artifact");
+                            let tee = this.tee.take().expect("tee present");
+                            drop(tee.file);
+                            let _ = fs::remove_file(&tee.tmp);
+                        }
+                    }
+                }
+                if this.inner.is_end_stream() {
+                    this.finish();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(e)) => {
+                this.fail(format!("upstream body failed: {e}"));
+                Poll::Ready(Some(Err(e)))
+            }
+            None => {
+                this.finish();
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for MeteredBody {
+    fn drop(&mut self) {
+        if !self.finished {
+            if self.inner.is_end_stream() {
+                self.finish();
+            } else {
+                self.fail("response body cut short before its end".into());
+            }
+        }
+    }
+}
+
+/// Everything needed to report one exchange when its body is done.
+pub(crate) struct Completion {
+    pub ctx: RequestContext,
+    pub filters: Arc<[Arc<dyn Filter>]>,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub forwarded: bool,
+    pub meter: Option<Arc<MeterState>>,
+    pub error: Option<String>,
+}
+
+impl Completion {
+    /// Runs every filter's `on_complete` with the summary.
+    pub fn fire(self, sent: u64, ended: bool) {
+        let meter_error = self.meter.as_ref().and_then(|m| m.error());
+        let error = self.error.clone().or(meter_error).or_else(|| {
+            (!ended).then(|| "response body not fully sent: the client went away".to_string())
+        });
+        let ex = Exchange {
+            url: self.ctx.uri.to_string(),
+            method: self.ctx.method.to_string(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            bytes: self.meter.as_ref().map_or(sent, |m| m.bytes()),
+            start_unix_ms: self.ctx.started_unix_ms,
+            dur_ms: self.ctx.started.elapsed().as_secs_f64() * 1000.0,
+            sha256: self.meter.as_ref().and_then(|m| m.sha256()),
+            error,
+            forwarded: self.forwarded,
+        };
+        tracing::debug!(id = self.ctx.id, url = %ex.url, status = ex.status, bytes = ex.bytes,
+            dur_ms = ex.dur_ms, error = ?ex.error, "exchange complete");
+        for f in self.filters.iter() {
+            f.on_complete(&self.ctx, &ex);
+        }
+    }
+}
+
+/// The outermost response body: reports the exchange once, at its end or drop.
+pub(crate) struct FinishBody {
+    inner: Body,
+    sent: u64,
+    ended: bool,
+    completion: Option<Completion>,
+}
+
+impl FinishBody {
+    pub fn new(inner: Body, completion: Completion) -> Self {
+        FinishBody {
+            inner,
+            sent: 0,
+            ended: false,
+            completion: Some(completion),
+        }
+    }
+
+    fn fire(&mut self) {
+        if let Some(c) = self.completion.take() {
+            let ended = self.ended || self.inner.is_end_stream();
+            c.fire(self.sent, ended);
+        }
+    }
+}
+
+impl HttpBody for FinishBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        match &polled {
+            Some(Ok(frame)) => {
+                if let Some(d) = frame.data_ref() {
+                    this.sent += d.len() as u64;
+                }
+            }
+            Some(Err(_)) => {}
+            None => {
+                this.ended = true;
+                this.fire();
+            }
+        }
+        Poll::Ready(polled)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for FinishBody {
+    fn drop(&mut self) {
+        self.fire();
+    }
+}

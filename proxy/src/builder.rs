@@ -1,0 +1,237 @@
+//! [`ProxyBuilder`] (hudsucker-style) and the running [`ProxyHandle`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), webinfer_proxy::ProxyError> {
+//! use std::sync::Arc;
+//! use webinfer_proxy::{CertificateAuthority, ProxyBuilder};
+//!
+//! let ca = Arc::new(CertificateAuthority::load_or_create("/tmp/ca".as_ref())?);
+//! let handle = ProxyBuilder::new()
+//!     .ca(ca)
+//!     .listen("127.0.0.1:0".parse().unwrap())
+//!     .deny_hosts(vec!["*.google.com".into()])
+//!     .start()
+//!     .await?;
+//! println!("proxy on {}", handle.addr());
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use rustls::pki_types::CertificateDer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::ca::CertificateAuthority;
+use crate::config::{ResolveRule, DEFAULT_LISTEN};
+use crate::error::ProxyError;
+use crate::filter::{Filter, Scheme};
+use crate::hosts::HostPolicy;
+use crate::service::{drive, ConnInfo, Core};
+use crate::stats::{ProxyStats, StatsSnapshot};
+use crate::upstream::Upstream;
+
+/// How long [`ProxyHandle::shutdown`] waits for open connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Configures a proxy. Only the CA is required.
+pub struct ProxyBuilder {
+    ca: Option<Arc<CertificateAuthority>>,
+    listen: SocketAddr,
+    upstream_roots: Vec<CertificateDer<'static>>,
+    resolve: Vec<ResolveRule>,
+    allow_hosts: Vec<String>,
+    deny_hosts: Vec<String>,
+    save_models: Option<PathBuf>,
+    filters: Vec<Arc<dyn Filter>>,
+}
+
+impl Default for ProxyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProxyBuilder {
+    /// A builder listening on `127.0.0.1:8080` with no filters.
+    pub fn new() -> Self {
+        ProxyBuilder {
+            ca: None,
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            upstream_roots: Vec::new(),
+            resolve: Vec::new(),
+            allow_hosts: Vec::new(),
+            deny_hosts: Vec::new(),
+            save_models: None,
+            filters: Vec::new(),
+        }
+    }
+
+    /// The CA that signs leaf certificates.
+    pub fn ca(mut self, ca: Arc<CertificateAuthority>) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Address to listen on; port 0 picks a free port (see [`ProxyHandle::addr`]).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Extra trust roots for upstream servers, on top of the webpki roots.
+    pub fn upstream_roots(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
+        self.upstream_roots.extend(roots);
+        self
+    }
+
+    /// `--resolve` rules: route `host:port` to a fixed address.
+    pub fn resolve(mut self, rules: Vec<ResolveRule>) -> Self {
+        self.resolve.extend(rules);
+        self
+    }
+
+    /// Only hosts matching these globs are reached (when non-empty).
+    pub fn allow_hosts(mut self, globs: Vec<String>) -> Self {
+        self.allow_hosts.extend(globs);
+        self
+    }
+
+    /// Hosts matching these globs are refused with a 403 and never contacted.
+    pub fn deny_hosts(mut self, globs: Vec<String>) -> Self {
+        self.deny_hosts.extend(globs);
+        self
+    }
+
+    /// Save model artifacts into `dir` as `<sha256><ext>`.
+    pub fn save_models(mut self, dir: PathBuf) -> Self {
+        self.save_models = Some(dir);
+        self
+    }
+
+    /// Adds a filter; filters run in the order they were added.
+    pub fn filter(mut self, filter: Arc<dyn Filter>) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Binds the listening socket and starts serving (inside a Tokio runtime).
+    pub async fn start(self) -> Result<ProxyHandle, ProxyError> {
+        let ca = match self.ca {
+            Some(ca) => ca,
+            None => Arc::new(CertificateAuthority::load_or_create(
+                &crate::ca::default_dir()?,
+            )?),
+        };
+        let hosts = HostPolicy::new(&self.allow_hosts, &self.deny_hosts)?;
+        let upstream = Upstream::new(&self.upstream_roots, &self.resolve)?;
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| ProxyError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let (tx, rx) = watch::channel(());
+        let stats = Arc::new(ProxyStats::default());
+        let core = Arc::new(Core::new(
+            ca.clone(),
+            upstream,
+            hosts,
+            self.filters,
+            self.save_models,
+            stats.clone(),
+            rx,
+        ));
+        let task = tokio::spawn(accept_loop(listener, core));
+        tracing::info!(%addr, "webinfer proxy listening");
+        Ok(ProxyHandle {
+            addr,
+            ca,
+            stats,
+            shutdown: tx,
+            task,
+        })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, core: Arc<Core>) {
+    let mut stop = core.shutdown.clone();
+    loop {
+        tokio::select! {
+            Ok(()) = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, client_addr)) => {
+                    let _ = tcp.set_nodelay(true);
+                    core.stats.connection();
+                    tokio::spawn(serve_client(core.clone(), tcp, client_addr));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+async fn serve_client(core: Arc<Core>, tcp: tokio::net::TcpStream, client_addr: SocketAddr) {
+    let conn = ConnInfo {
+        client_addr,
+        scheme: Scheme::Http,
+        tunnel: None,
+    };
+    let shutdown = core.shutdown.clone();
+    let svc = service_fn(move |req| core.clone().handle(conn.clone(), req));
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder.http1().timer(TokioTimer::new());
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(tcp), svc)
+        .into_owned();
+    drive(connection, shutdown).await;
+}
+
+/// A running proxy.
+pub struct ProxyHandle {
+    addr: SocketAddr,
+    ca: Arc<CertificateAuthority>,
+    stats: Arc<ProxyStats>,
+    shutdown: watch::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl ProxyHandle {
+    /// The bound address (the real port when listening on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA in use.
+    pub fn ca(&self) -> &Arc<CertificateAuthority> {
+        &self.ca
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Stops accepting, asks open connections to finish their current
+    /// exchanges, and waits up to 5 s for them.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.shutdown.closed()).await;
+    }
+}

@@ -1,0 +1,133 @@
+//! Hop-by-hop header handling (RFC 9110 §7.6.1) and `Alt-Svc` removal.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// Headers that are always connection-specific.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether the headers ask for a WebSocket upgrade (`Connection: upgrade`
+/// and `Upgrade: websocket`).
+pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    let upgrade = headers.get_all(header::UPGRADE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.eq_ignore_ascii_case("websocket"))
+    });
+    upgrade && connection_tokens(headers).iter().any(|t| t == "upgrade")
+}
+
+/// The lower-cased tokens of all `Connection` headers.
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Removes hop-by-hop headers: the fixed list and every header named in
+/// `Connection`. With `keep_websocket`, `Upgrade` and `Connection: upgrade`
+/// survive so a WebSocket handshake can pass through.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_websocket: bool) {
+    for token in connection_tokens(headers) {
+        if keep_websocket && token == "upgrade" {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+    let upgrade = headers.get(header::UPGRADE).cloned();
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    if keep_websocket {
+        if let Some(up) = upgrade {
+            headers.insert(header::UPGRADE, up);
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        }
+    }
+}
+
+/// Prepares upstream response headers for the client: hop-by-hop headers go
+/// and so does `Alt-Svc`, so browsers never leave the proxy for HTTP/3.
+pub fn strip_response(headers: &mut HeaderMap, keep_websocket: bool) {
+    strip_hop_by_hop(headers, keep_websocket);
+    headers.remove(header::ALT_SVC);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn removes_fixed_and_connection_listed_headers() {
+        let mut h = map(&[
+            ("connection", "keep-alive, X-Secret"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("proxy-authorization", "Basic x"),
+            ("proxy-connection", "keep-alive"),
+            ("te", "trailers"),
+            ("trailer", "x-t"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("content-type", "text/html"),
+            ("x-kept", "yes"),
+        ]);
+        strip_hop_by_hop(&mut h, false);
+        let left: Vec<_> = h.keys().map(|k| k.as_str().to_string()).collect();
+        assert_eq!(left, vec!["content-type", "x-kept"]);
+    }
+
+    #[test]
+    fn websocket_upgrade_survives_when_asked() {
+        let mut h = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "abc"),
+        ]);
+        assert!(is_websocket_upgrade(&h));
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h["upgrade"], "websocket");
+        assert_eq!(h["connection"], "upgrade");
+        assert_eq!(h["sec-websocket-key"], "abc");
+    }
+
+    #[test]
+    fn alt_svc_is_removed_from_responses() {
+        let mut h = map(&[("alt-svc", "h3=\":443\""), ("content-length", "3")]);
+        strip_response(&mut h, false);
+        assert!(h.get("alt-svc").is_none());
+        assert_eq!(h["content-length"], "3");
+    }
+
+    #[test]
+    fn plain_upgrade_without_connection_token_is_not_websocket() {
+        let h = map(&[("upgrade", "websocket")]);
+        assert!(!is_websocket_upgrade(&h));
+    }
+}

@@ -1,0 +1,369 @@
+//! The request pipeline shared by every flavour of request: target
+//! resolution, magic host, host policy, filters, forwarding, response
+//! clean-up, metering and the per-exchange summary.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use http::{header, Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulConnection;
+use tokio::sync::watch;
+
+use crate::artifact::artifact_extension;
+use crate::body::{Completion, FinishBody, MeterOptions, MeteredBody};
+use crate::ca::CertificateAuthority;
+use crate::filter::{empty, Body, Filter, RequestContext, RequestOutcome, Scheme};
+use crate::hosts::{HostPolicy, Verdict};
+use crate::leaf::LeafCache;
+use crate::stats::ProxyStats;
+use crate::upstream::{describe_client_error, Upstream};
+use crate::{connect, error_page, headers, magic};
+
+/// Shared state of a running proxy.
+pub(crate) struct Core {
+    pub ca: Arc<CertificateAuthority>,
+    pub leaves: LeafCache,
+    pub upstream: Upstream,
+    pub hosts: HostPolicy,
+    pub filters: Arc<[Arc<dyn Filter>]>,
+    pub save_models: Option<PathBuf>,
+    pub stats: Arc<ProxyStats>,
+    pub shutdown: watch::Receiver<()>,
+    next_id: AtomicU64,
+}
+
+/// How a client connection reached the request handler.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub client_addr: SocketAddr,
+    /// `Https` inside an intercepted tunnel, `Http` otherwise.
+    pub scheme: Scheme,
+    /// The CONNECT authority when inside a tunnel.
+    pub tunnel: Option<(String, u16)>,
+}
+
+/// Where a request goes.
+pub(crate) struct Target {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+    pub uri: Uri,
+}
+
+fn unix_ms_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// `host` with brackets for IPv6 and `:port` unless it is the default.
+pub(crate) fn authority(scheme: Scheme, host: &str, port: u16) -> String {
+    let h = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    if port == scheme.default_port() {
+        h
+    } else {
+        format!("{h}:{port}")
+    }
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) into a lower-case host and port.
+fn split_authority(auth: &str, default_port: u16) -> Option<(String, u16)> {
+    let a: http::uri::Authority = auth.parse().ok()?;
+    let host = a.host().trim_matches(['[', ']']).to_ascii_lowercase();
+    if host.is_empty() {
+        return None;
+    }
+    Some((host, a.port_u16().unwrap_or(default_port)))
+}
+
+fn target_of(conn: &ConnInfo, req: &Request<Incoming>) -> Result<Target, String> {
+    let uri = req.uri();
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    let (scheme, host, port) = match &conn.tunnel {
+        None => match (uri.scheme_str(), uri.authority()) {
+            (Some(s), Some(a)) => {
+                let scheme = match s {
+                    "http" => Scheme::Http,
+                    "https" => Scheme::Https,
+                    other => return Err(format!("unsupported scheme {other}")),
+                };
+                let (h, p) = split_authority(a.as_str(), scheme.default_port())
+                    .ok_or_else(|| format!("bad authority {a}"))?;
+                (scheme, h, p)
+            }
+            // An origin-form request sent to the proxy itself: the magic page.
+            _ => (Scheme::Http, magic::MAGIC_HOST.to_string(), 80),
+        },
+        Some((th, tp)) => {
+            let scheme = conn.scheme;
+            let auth = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
+                req.headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            });
+            match auth.and_then(|a| split_authority(&a, scheme.default_port())) {
+                Some((h, p)) => (scheme, h, p),
+                None => (scheme, th.clone(), *tp),
+            }
+        }
+    };
+    let abs = format!(
+        "{}://{}{}",
+        scheme.as_str(),
+        authority(scheme, &host, port),
+        path
+    );
+    let uri = abs
+        .parse::<Uri>()
+        .map_err(|e| format!("bad URL {abs}: {e}"))?;
+    Ok(Target {
+        scheme,
+        host,
+        port,
+        uri,
+    })
+}
+
+impl Core {
+    /// Builds the shared state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ca: Arc<CertificateAuthority>,
+        upstream: Upstream,
+        hosts: HostPolicy,
+        filters: Vec<Arc<dyn Filter>>,
+        save_models: Option<PathBuf>,
+        stats: Arc<ProxyStats>,
+        shutdown: watch::Receiver<()>,
+    ) -> Self {
+        Core {
+            leaves: LeafCache::new(ca.clone()),
+            ca,
+            upstream,
+            hosts,
+            filters: filters.into(),
+            save_models,
+            stats,
+            shutdown,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh context for a request `req` going to `target`.
+    pub fn context<B>(&self, conn: &ConnInfo, target: Target, req: &Request<B>) -> RequestContext {
+        RequestContext {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            scheme: target.scheme,
+            host: target.host,
+            port: target.port,
+            uri: target.uri,
+            method: req.method().clone(),
+            request_headers: req.headers().clone(),
+            client_version: req.version(),
+            started: Instant::now(),
+            started_unix_ms: unix_ms_now(),
+            client_addr: conn.client_addr,
+            state: http::Extensions::new(),
+        }
+    }
+
+    /// Entry point for every request read from a client connection.
+    pub async fn handle(
+        self: Arc<Self>,
+        conn: ConnInfo,
+        req: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
+        self.stats.request();
+        if req.method() == Method::CONNECT {
+            if conn.tunnel.is_none() {
+                return Ok(connect::handle_connect(self, conn, req));
+            }
+            return Ok(error_page::bad_request(
+                "",
+                "CONNECT inside an intercepted tunnel is not supported",
+            ));
+        }
+        Ok(self.handle_request(conn, req).await)
+    }
+
+    async fn handle_request(
+        self: &Arc<Self>,
+        conn: ConnInfo,
+        mut req: Request<Incoming>,
+    ) -> Response<Body> {
+        let target = match target_of(&conn, &req) {
+            Ok(t) => t,
+            Err(reason) => return error_page::bad_request("", &reason),
+        };
+        let mut ctx = self.context(&conn, target, &req);
+        if magic::is_magic_host(&ctx.host) {
+            let resp = magic::serve(&self.ca, &ctx.method, ctx.uri.path());
+            return self.finish_local(ctx, resp, None);
+        }
+        let verdict = self.hosts.check(&ctx.host);
+        if verdict != Verdict::Allowed {
+            return self.refuse(ctx, &verdict);
+        }
+        let websocket =
+            req.version() == Version::HTTP_11 && headers::is_websocket_upgrade(req.headers());
+        let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+        let mut req = req.map(|b| b.map_err(Into::into).boxed());
+        for f in self.filters.iter() {
+            match f.on_request(&mut ctx, req).await {
+                RequestOutcome::Forward(r) => req = r,
+                RequestOutcome::Respond(resp) => return self.finish_local(ctx, resp, None),
+            }
+        }
+        self.forward(ctx, req, client_upgrade).await
+    }
+
+    /// Answers a refused host with a 403 page; nothing is contacted.
+    pub fn refuse(&self, ctx: RequestContext, verdict: &Verdict) -> Response<Body> {
+        let reason = verdict.reason();
+        tracing::info!(host = %ctx.host, %reason, "refused host");
+        self.stats.refused(&ctx.host);
+        let resp = error_page::refused(&ctx.host, &reason);
+        self.complete(ctx, resp, false, None, Some(format!("refused: {reason}")))
+    }
+
+    fn finish_local(
+        &self,
+        ctx: RequestContext,
+        resp: Response<Body>,
+        error: Option<String>,
+    ) -> Response<Body> {
+        self.stats.local();
+        self.complete(ctx, resp, false, None, error)
+    }
+
+    /// Wraps the response body so the filters' `on_complete` runs at its end.
+    fn complete(
+        &self,
+        ctx: RequestContext,
+        resp: Response<Body>,
+        forwarded: bool,
+        meter: Option<Arc<crate::body::MeterState>>,
+        error: Option<String>,
+    ) -> Response<Body> {
+        let (parts, body) = resp.into_parts();
+        let completion = Completion {
+            ctx,
+            filters: self.filters.clone(),
+            status: parts.status.as_u16(),
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            forwarded,
+            meter,
+            error,
+        };
+        Response::from_parts(parts, FinishBody::new(body, completion).boxed())
+    }
+
+    async fn forward(
+        &self,
+        mut ctx: RequestContext,
+        mut req: Request<Body>,
+        client_upgrade: Option<OnUpgrade>,
+    ) -> Response<Body> {
+        let websocket = client_upgrade.is_some();
+        headers::strip_hop_by_hop(req.headers_mut(), websocket);
+        req.headers_mut().remove(header::HOST);
+        *req.uri_mut() = ctx.uri.clone();
+        *req.version_mut() = Version::HTTP_11;
+        let client = if websocket {
+            &self.upstream.client_h1
+        } else {
+            &self.upstream.client
+        };
+        self.stats.forwarded();
+        let mut resp = match client.request(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = describe_client_error(&e);
+                tracing::warn!(host = %ctx.host, url = %ctx.uri, %reason, "upstream failure");
+                self.stats.upstream_error();
+                let page = error_page::bad_gateway(&ctx.host, &reason);
+                return self.complete(ctx, page, true, None, Some(reason));
+            }
+        };
+        if let (Some(client_up), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, resp.status())
+        {
+            let upstream_up = hyper::upgrade::on(&mut resp);
+            let host = ctx.host.clone();
+            tokio::spawn(async move {
+                match tokio::try_join!(client_up, upstream_up) {
+                    Ok((c, u)) => {
+                        let mut c = TokioIo::new(c);
+                        let mut u = TokioIo::new(u);
+                        if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut u).await {
+                            tracing::debug!(%host, error = %e, "websocket relay ended");
+                        }
+                    }
+                    Err(e) => tracing::warn!(%host, error = %e, "websocket upgrade failed"),
+                }
+            });
+            let (mut parts, _) = resp.into_parts();
+            headers::strip_response(&mut parts.headers, true);
+            return self.complete(ctx, Response::from_parts(parts, empty()), true, None, None);
+        }
+        let (mut parts, incoming) = resp.into_parts();
+        headers::strip_response(&mut parts.headers, false);
+        let ext = parts
+            .status
+            .is_success()
+            .then(|| artifact_extension(ctx.uri.path()))
+            .flatten();
+        let opts = MeterOptions {
+            hash: ext.is_some(),
+            save: ext.and_then(|e| self.save_models.clone().map(|d| (d, e))),
+            id: ctx.id,
+        };
+        let (metered, state) = MeteredBody::new(incoming.map_err(Into::into).boxed(), opts);
+        let mut resp = Response::from_parts(parts, metered.boxed());
+        for f in self.filters.iter() {
+            resp = f.on_response(&mut ctx, resp);
+        }
+        self.complete(ctx, resp, true, Some(state), None)
+    }
+}
+
+/// Drives a server connection until it ends, shutting it down gracefully
+/// when the proxy stops.
+pub(crate) async fn drive<C>(conn: C, mut shutdown: watch::Receiver<()>)
+where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        Ok(()) = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}

@@ -1,0 +1,412 @@
+//! Connections to origin servers: name resolution (with `--resolve`
+//! overrides), TCP, and TLS that is ALWAYS verified against the webpki roots
+//! plus any `--upstream-ca` roots. HTTP/2 or HTTP/1.1 is chosen by ALPN.
+//!
+//! Verification failures become [`UpstreamError::Tls`] with a human reason
+//! such as `certificate is not trusted: UnknownIssuer`; there is no switch to
+//! turn verification off.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::Uri;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::config::ResolveRule;
+use crate::error::ProxyError;
+use crate::filter::Body;
+
+/// How long a TCP connect or TLS handshake may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why an upstream connection failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// The host name did not resolve.
+    #[error("cannot resolve {host}: {reason}")]
+    Resolve {
+        /// The host.
+        host: String,
+        /// The resolver's message.
+        reason: String,
+    },
+    /// No address accepted a TCP connection.
+    #[error("cannot connect to {host}:{port}: {reason}")]
+    Connect {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The last error.
+        reason: String,
+    },
+    /// The TLS handshake or certificate verification failed.
+    #[error("{reason}")]
+    Tls {
+        /// The host.
+        host: String,
+        /// Human explanation, e.g. `certificate is not trusted: UnknownIssuer`.
+        reason: String,
+    },
+    /// The URI had no host or an unknown scheme.
+    #[error("bad upstream URI {0}")]
+    BadUri(String),
+}
+
+/// Explains a rustls error for a person.
+pub fn explain_tls_error(err: &rustls::Error) -> String {
+    match err {
+        rustls::Error::InvalidCertificate(c) => {
+            let what = match c {
+                CertificateError::UnknownIssuer => "certificate is not trusted",
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => {
+                    "certificate is not valid for this host name"
+                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "certificate has expired"
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "certificate is not valid yet"
+                }
+                CertificateError::Revoked => "certificate is revoked",
+                CertificateError::BadSignature => "certificate has a bad signature",
+                _ => "certificate was rejected",
+            };
+            let detail = match c {
+                CertificateError::NotValidForNameContext { .. } => "NotValidForName".to_string(),
+                CertificateError::ExpiredContext { .. } => "Expired".to_string(),
+                CertificateError::NotValidYetContext { .. } => "NotValidYet".to_string(),
+                other => format!("{other:?}"),
+            };
+            format!("{what}: {detail}")
+        }
+        other => format!("TLS handshake failed: {other}"),
+    }
+}
+
+/// Builds the verifying TLS client config: webpki roots plus `extra` roots.
+pub fn client_config(
+    extra: &[CertificateDer<'static>],
+    alpn: &[&[u8]],
+) -> Result<Arc<ClientConfig>, ProxyError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra {
+        roots.add(cert.clone())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(cfg))
+}
+
+/// Resolves names (honouring `--resolve`) and opens TCP connections.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    overrides: Arc<HashMap<(String, u16), SocketAddr>>,
+}
+
+impl Resolver {
+    /// A resolver with `--resolve` overrides.
+    pub fn new(rules: &[ResolveRule]) -> Self {
+        let map = rules
+            .iter()
+            .map(|r| ((r.host.to_ascii_lowercase(), r.port), r.addr))
+            .collect();
+        Resolver {
+            overrides: Arc::new(map),
+        }
+    }
+
+    /// Opens a TCP connection to `host:port`.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, UpstreamError> {
+        let host_lc = host.to_ascii_lowercase();
+        let addrs: Vec<SocketAddr> =
+            if let Some(addr) = self.overrides.get(&(host_lc.clone(), port)) {
+                vec![*addr]
+            } else if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+                vec![SocketAddr::new(ip, port)]
+            } else {
+                tokio::net::lookup_host((host, port))
+                    .await
+                    .map_err(|e| UpstreamError::Resolve {
+                        host: host.to_string(),
+                        reason: e.to_string(),
+                    })?
+                    .collect()
+            };
+        let mut last = String::from("no addresses");
+        for addr in addrs {
+            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Ok(Err(e)) => last = format!("{addr}: {e}"),
+                Err(_) => last = format!("{addr}: timed out"),
+            }
+        }
+        Err(UpstreamError::Connect {
+            host: host.to_string(),
+            port,
+            reason: last,
+        })
+    }
+}
+
+/// A connection to an origin: plain TCP or verified TLS.
+pub enum UpstreamStream {
+    /// `http://`
+    Plain(TcpStream),
+    /// `https://`
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl UpstreamStream {
+    fn negotiated_h2(&self) -> bool {
+        match self {
+            UpstreamStream::Plain(_) => false,
+            UpstreamStream::Tls(t) => t.get_ref().1.alpn_protocol() == Some(b"h2"),
+        }
+    }
+}
+
+impl AsyncRead for UpstreamStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            UpstreamStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for UpstreamStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            UpstreamStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            UpstreamStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            UpstreamStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            UpstreamStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            UpstreamStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            UpstreamStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            UpstreamStream::Plain(s) => s.is_write_vectored(),
+            UpstreamStream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}
+
+/// The connection type handed to hyper's client.
+pub struct UpstreamIo(TokioIo<UpstreamStream>);
+
+impl Connection for UpstreamIo {
+    fn connected(&self) -> Connected {
+        if self.0.inner().negotiated_h2() {
+            Connected::new().negotiated_h2()
+        } else {
+            Connected::new()
+        }
+    }
+}
+
+impl hyper::rt::Read for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for UpstreamIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+}
+
+/// The connector for hyper's pooled client.
+#[derive(Clone)]
+pub struct Connector {
+    resolver: Resolver,
+    tls: Arc<ClientConfig>,
+}
+
+impl Connector {
+    /// Connects to the origin of `uri` (TLS for `https`).
+    pub async fn open(&self, uri: &Uri) -> Result<UpstreamStream, UpstreamError> {
+        let host = uri
+            .host()
+            .ok_or_else(|| UpstreamError::BadUri(uri.to_string()))?
+            .trim_matches(['[', ']'])
+            .to_string();
+        let tls = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(UpstreamError::BadUri(uri.to_string())),
+        };
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let tcp = self.resolver.connect(&host, port).await?;
+        if !tls {
+            return Ok(UpstreamStream::Plain(tcp));
+        }
+        let name = ServerName::try_from(host.clone()).map_err(|e| UpstreamError::Tls {
+            host: host.clone(),
+            reason: format!("invalid server name: {e}"),
+        })?;
+        let connector = TlsConnector::from(self.tls.clone());
+        let handshake = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp));
+        match handshake.await {
+            Ok(Ok(s)) => Ok(UpstreamStream::Tls(Box::new(s))),
+            Ok(Err(e)) => {
+                let reason = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    Some(tls_err) => explain_tls_error(tls_err),
+                    None => format!("TLS handshake failed: {e}"),
+                };
+                Err(UpstreamError::Tls { host, reason })
+            }
+            Err(_) => Err(UpstreamError::Tls {
+                host,
+                reason: "TLS handshake timed out".into(),
+            }),
+        }
+    }
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = UpstreamIo;
+    type Error = UpstreamError;
+    type Future = Pin<Box<dyn Future<Output = Result<UpstreamIo, UpstreamError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.open(&uri).await.map(|s| UpstreamIo(TokioIo::new(s))) })
+    }
+}
+
+/// Pooled HTTP clients towards origins.
+#[derive(Clone)]
+pub struct Upstream {
+    /// ALPN `h2`, `http/1.1`: the client for ordinary requests.
+    pub client: Client<Connector, Body>,
+    /// ALPN `http/1.1` only: for WebSocket upgrades.
+    pub client_h1: Client<Connector, Body>,
+    /// Name resolution and TCP (also used for raw CONNECT tunnels).
+    pub resolver: Resolver,
+}
+
+impl Upstream {
+    /// Builds the clients with the webpki roots plus `extra_roots`.
+    pub fn new(
+        extra_roots: &[CertificateDer<'static>],
+        rules: &[ResolveRule],
+    ) -> Result<Self, ProxyError> {
+        let resolver = Resolver::new(rules);
+        let make = |alpn: &[&[u8]]| -> Result<Client<Connector, Body>, ProxyError> {
+            let connector = Connector {
+                resolver: resolver.clone(),
+                tls: client_config(extra_roots, alpn)?,
+            };
+            Ok(Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .pool_idle_timeout(Duration::from_secs(60))
+                .http2_adaptive_window(true)
+                .http2_max_frame_size(256 * 1024)
+                .build(connector))
+        };
+        Ok(Upstream {
+            client: make(&[b"h2", b"http/1.1"])?,
+            client_h1: make(&[b"http/1.1"])?,
+            resolver,
+        })
+    }
+}
+
+/// A one-line reason for a client error, naming TLS problems precisely.
+pub fn describe_client_error(err: &hyper_util::client::legacy::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut parts = Vec::new();
+    while let Some(e) = source {
+        if let Some(up) = e.downcast_ref::<UpstreamError>() {
+            return up.to_string();
+        }
+        let s = e.to_string();
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Scale benchmark of `webinfer analyze` (a benchmark, not a test).
+#
+#   scripts/bench-analyze.sh [SIZE_GB ...]      default: 1
+#
+# For each size: generates that many GB of synthetic JSONL traces into a
+# temporary folder on disk (one page file + one proxy file per session,
+# 60 s sessions with kernel records), prints the size, runs the release
+# build of `webinfer analyze` under /usr/bin/time -v (records/s, records/s
+# per core, peak RSS), runs the same core aggregation with DuckDB
+# (scripts/bench_analyze_duckdb.py, the SQL from `webinfer analyze
+# --print-sql`) when `python3 -c 'import duckdb'` works, prints a table and
+# deletes the traces. Targets: >= 1 M records/s per core, peak RSS < 2 GB
+# at 10 GB of input. BENCH_TMP=DIR chooses where the traces go.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1)
+
+cargo build --release -q -p webinfer --bin webinfer
+cargo build --release -q -p webinfer-analyzer --example gen-traces
+BIN="$CARGO_TARGET_DIR/release/webinfer"
+GEN="$CARGO_TARGET_DIR/release/examples/gen-traces"
+CORES=$(nproc)
+
+base="${BENCH_TMP:-/var/tmp}"
+TMP=$(mktemp -d "$base/webinfer-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+"$BIN" analyze --print-sql > "$TMP/core.sql"
+have_duckdb=0
+python3 -c 'import duckdb' 2>/dev/null && have_duckdb=1
+
+rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
+wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.2f", s}' "$1"; }
+
+rows=()
+for gb in "${sizes[@]}"; do
+  dir="$TMP/traces-${gb}g"
+  bytes=$(python3 -c "print(int(float('$gb') * 1e9))")
+  echo "== generating ${gb} GB of traces in $dir"
+  gen_out=$("$GEN" "$dir" --bytes "$bytes" --seconds 60)
+  echo "$gen_out"
+  records=$(sed -E 's/.*records=([0-9]+).*/\1/' <<<"$gen_out")
+  size=$(du -sb "$dir" | cut -f1)
+  echo "input: $(du -sh "$dir" | cut -f1) ($size bytes, $(find "$dir" -type f | wc -l) files)"
+  # a cold-ish page cache is not guaranteed; both tools read the same warm files
+  /usr/bin/time -v "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv 2> "$TMP/time.log" || { cat "$TMP/time.log"; exit 1; }
+  grep -E '^(Read|analyzed)' "$TMP/time.log" || true
+  w=$(wall_s "$TMP/time.log"); m=$(rss_mb "$TMP/time.log")
+  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+  rows+=("| ${gb} GB | $records | webinfer analyze (release, $CORES threads) | $w | $rps | $rpc | $m |")
+  if [ "$have_duckdb" = 1 ]; then
+    /usr/bin/time -v python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES" > "$TMP/duck.out" 2> "$TMP/duck.log" || { cat "$TMP/duck.log"; exit 1; }
+    cat "$TMP/duck.out"
+    w=$(wall_s "$TMP/duck.log"); m=$(rss_mb "$TMP/duck.log")
+    rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+    rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+    ver=$(python3 -c 'import duckdb; print(duckdb.__version__)')
+    rows+=("| ${gb} GB | $records | DuckDB $ver, same core SQL ($CORES threads) | $w | $rps | $rpc | $m |")
+  else
+    rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – |")
+  fi
+  rm -rf "$dir" "$TMP/report-${gb}g"
+done
+
+echo
+echo "machine: $CORES cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM"
+echo "| input | records | tool | wall s | records/s | records/s/core | peak RSS MB |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
