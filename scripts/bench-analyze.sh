@@ -18,10 +18,17 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1)
 
-cargo build --release -q -p webinfer --bin webinfer
-cargo build --release -q -p webinfer-analyzer --example gen-traces
-BIN="$CARGO_TARGET_DIR/release/webinfer"
-GEN="$CARGO_TARGET_DIR/release/examples/gen-traces"
+# BENCH_BIN_DIR=DIR uses DIR/webinfer and DIR/examples/gen-traces as built (e.g. a debug
+# build to try the script quickly); by default both are built in release mode.
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  bins="$BENCH_BIN_DIR"
+else
+  cargo build --release -q -p webinfer --bin webinfer
+  cargo build --release -q -p webinfer-analyzer --example gen-traces
+  bins="$CARGO_TARGET_DIR/release"
+fi
+BIN="$bins/webinfer"
+GEN="$bins/examples/gen-traces"
 CORES=$(nproc)
 
 base="${BENCH_TMP:-/var/tmp}"
@@ -50,7 +57,7 @@ for gb in "${sizes[@]}"; do
   w=$(wall_s "$TMP/time.log"); m=$(rss_mb "$TMP/time.log")
   rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
   rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-  rows+=("| ${gb} GB | $records | webinfer analyze (release, $CORES threads) | $w | $rps | $rpc | $m |")
+  rows+=("| ${gb} GB | $records | webinfer analyze ($(basename "$bins"), $CORES threads) | $w | $rps | $rpc | $m |")
   if [ "$have_duckdb" = 1 ]; then
     /usr/bin/time -v python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES" > "$TMP/duck.out" 2> "$TMP/duck.log" || { cat "$TMP/duck.log"; exit 1; }
     cat "$TMP/duck.out"

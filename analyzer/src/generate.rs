@@ -120,7 +120,7 @@ fn join(v: &[f64]) -> String {
 }
 
 /// Writes one session: its own records to `page`, the proxy's to `proxy`
-/// (ignored for native runs). Returns the records written.
+/// (nothing for native runs). Returns the records written to both.
 pub fn write_session(
     spec: &SessionSpec,
     page: &mut impl Write,
@@ -138,6 +138,7 @@ pub fn write_session(
         records: 0,
     };
     let time_origin = 1_764_547_200_000.0 + (spec.seed % 100_000) as f64 * 1000.0;
+    let mut proxy_records = 0;
     if spec.native() {
         o.rec(0.0, "session", format_args!(",\"source\":\"native\",\"url\":\"\",\"time_origin\":{time_origin},\"user_agent\":\"webinfer-native\",\"hardware_concurrency\":2,\"cross_origin_isolated\":false,\"label\":\"{}\",\"engine\":\"ort\",\"engine_version\":\"1.22.0\",\"threads\":1", spec.label))?;
     } else {
@@ -150,6 +151,7 @@ pub fn write_session(
         };
         p.rec(-5.0, "session", format_args!(",\"source\":\"page\",\"url\":\"https://demo.local/\",\"time_origin\":{time_origin},\"label\":\"{}\",\"variant\":\"{}\",\"status\":200", spec.label, spec.variant))?;
         p.rec(40.0, "net", format_args!(",\"url\":\"{}\",\"method\":\"GET\",\"status\":200,\"content_type\":\"application/json\",\"bytes\":{},\"start_unix_ms\":{},\"dur\":35.5,\"sha256\":\"{sha}\"", spec.model, spec.model_bytes, time_origin + 40.0))?;
+        proxy_records = p.records;
         o.rec(1.0, "session", format_args!(",\"source\":\"page\",\"url\":\"https://demo.local/\",\"time_origin\":{time_origin},\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64) Chrome/142.0\",\"hardware_concurrency\":2,\"cross_origin_isolated\":true,\"label\":\"{}\",\"browser\":{{\"name\":\"{}\",\"version\":\"142.0\",\"flags\":[]}}", spec.label, spec.browser))?;
         o.rec(
             20.0,
@@ -272,7 +274,10 @@ pub fn write_session(
             }
             // while a main-thread inference runs, callbacks are coalesced: only the newest
             // frame presented before it ends is seen
-            let blocked = main_thread && spans.get(si).is_some_and(|&(a, b)| vt > a && vt + 33.333 < b);
+            let blocked = main_thread
+                && spans
+                    .get(si)
+                    .is_some_and(|&(a, b)| vt > a && vt + 33.333 < b);
             if !blocked {
                 buf_t.push(vt);
                 buf_p.push(vp);
@@ -348,7 +353,7 @@ pub fn write_session(
         "end",
         format_args!(",\"reason\":\"done\""),
     )?;
-    Ok(o.records)
+    Ok(o.records + proxy_records)
 }
 
 /// The sample set checked in under `traces/samples/synthetic/`: a

@@ -119,7 +119,8 @@ impl AllowList {
         {
             let mut st = list.lock();
             for h in audited_hosts {
-                st.allowed.insert(h.as_ref().to_ascii_lowercase(), Reason::Audited);
+                st.allowed
+                    .insert(h.as_ref().to_ascii_lowercase(), Reason::Audited);
             }
         }
         list
@@ -138,7 +139,9 @@ impl AllowList {
         if let Some(r) = st.allowed.get(&host) {
             return Decision::Allow(r.clone());
         }
-        let reason = if let Some(o) = header_host(headers, "origin").filter(|o| st.allowed.contains_key(o)) {
+        let reason = if let Some(o) =
+            header_host(headers, "origin").filter(|o| st.allowed.contains_key(o))
+        {
             Some(Reason::Origin(o))
         } else if let Some(r) =
             header_host(headers, "referer").filter(|r| st.allowed.contains_key(r))
@@ -223,7 +226,10 @@ mod tests {
     fn h(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in pairs {
-            m.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            m.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         m
     }
@@ -231,10 +237,19 @@ mod tests {
     #[test]
     fn audited_hosts_and_what_they_load_are_allowed() {
         let a = AllowList::new(["Demo.Webinfer.Test"]);
-        assert_eq!(a.decide("demo.webinfer.test", &h(&[])), Decision::Allow(Reason::Audited));
+        assert_eq!(
+            a.decide("demo.webinfer.test", &h(&[])),
+            Decision::Allow(Reason::Audited)
+        );
         // A CDN named by the page's Referer joins, then passes on its own.
-        let cdn = a.decide("cdn.example", &h(&[("referer", "https://demo.webinfer.test:8443/a?b")]));
-        assert_eq!(cdn, Decision::Allow(Reason::Referer("demo.webinfer.test".into())));
+        let cdn = a.decide(
+            "cdn.example",
+            &h(&[("referer", "https://demo.webinfer.test:8443/a?b")]),
+        );
+        assert_eq!(
+            cdn,
+            Decision::Allow(Reason::Referer("demo.webinfer.test".into()))
+        );
         assert_eq!(
             a.decide("cdn.example", &h(&[])),
             Decision::Allow(Reason::Referer("demo.webinfer.test".into()))
@@ -253,10 +268,19 @@ mod tests {
     fn background_calls_are_refused_and_counted() {
         let a = AllowList::new(["demo.webinfer.test"]);
         let bg = [
-            ("clients2.google.com", h(&[("sec-fetch-site", "none"), ("sec-fetch-dest", "empty")])),
+            (
+                "clients2.google.com",
+                h(&[("sec-fetch-site", "none"), ("sec-fetch-dest", "empty")]),
+            ),
             ("update.googleapis.com", h(&[])),
-            ("accounts.google.com", h(&[("origin", "https://www.google.com")])),
-            ("detectportal.firefox.com", h(&[("referer", "https://elsewhere.test/")])),
+            (
+                "accounts.google.com",
+                h(&[("origin", "https://www.google.com")]),
+            ),
+            (
+                "detectportal.firefox.com",
+                h(&[("referer", "https://elsewhere.test/")]),
+            ),
             ("clients2.google.com", h(&[("sec-fetch-dest", "document")])),
         ];
         for (host, headers) in &bg {

@@ -77,8 +77,15 @@ impl Browser {
                     spec: spec.to_owned(),
                     reason: e.to_string(),
                 })?;
-                let file = p.file_name().map(|f| f.to_string_lossy().to_lowercase()).unwrap_or_default();
-                let kind = if file.contains("firefox") { BrowserKind::Firefox } else { BrowserKind::Chromium };
+                let file = p
+                    .file_name()
+                    .map(|f| f.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                let kind = if file.contains("firefox") {
+                    BrowserKind::Firefox
+                } else {
+                    BrowserKind::Chromium
+                };
                 return Ok(Browser { kind, exe });
             }
         };
@@ -89,7 +96,10 @@ impl Browser {
         }
         Err(AuditError::BrowserNotFound {
             spec: spec.to_owned(),
-            reason: format!("none of {} is on PATH; pass --browser PATH", names.join(", ")),
+            reason: format!(
+                "none of {} is on PATH; pass --browser PATH",
+                names.join(", ")
+            ),
         })
     }
 
@@ -103,11 +113,15 @@ impl Browser {
             .await
             .map_err(|e| self.err(format!("running --version: {e}")))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        parse_version(&text).ok_or_else(|| self.err(format!("unexpected --version output {text:?}")))
+        parse_version(&text)
+            .ok_or_else(|| self.err(format!("unexpected --version output {text:?}")))
     }
 
     fn err(&self, reason: String) -> AuditError {
-        AuditError::Browser { browser: self.exe.display().to_string(), reason }
+        AuditError::Browser {
+            browser: self.exe.display().to_string(),
+            reason,
+        }
     }
 }
 
@@ -177,9 +191,15 @@ pub fn firefox_base_prefs() -> Vec<(&'static str, Pref)> {
     use Pref::{Bool, Int, Str};
     vec![
         ("browser.shell.checkDefaultBrowser", Bool(false)),
-        ("browser.startup.homepage_override.mstone", Str("ignore".into())),
+        (
+            "browser.startup.homepage_override.mstone",
+            Str("ignore".into()),
+        ),
         ("startup.homepage_welcome_url", Str(String::new())),
-        ("startup.homepage_welcome_url.additional", Str(String::new())),
+        (
+            "startup.homepage_welcome_url.additional",
+            Str(String::new()),
+        ),
         ("browser.aboutwelcome.enabled", Bool(false)),
         ("browser.startup.page", Int(0)),
         ("browser.sessionstore.resume_from_crash", Bool(false)),
@@ -213,8 +233,14 @@ pub fn firefox_base_prefs() -> Vec<(&'static str, Pref)> {
         ("extensions.blocklist.enabled", Bool(false)),
         ("extensions.systemAddon.update.enabled", Bool(false)),
         ("browser.newtabpage.enabled", Bool(false)),
-        ("browser.newtabpage.activity-stream.feeds.topsites", Bool(false)),
-        ("browser.newtabpage.activity-stream.feeds.section.topstories", Bool(false)),
+        (
+            "browser.newtabpage.activity-stream.feeds.topsites",
+            Bool(false),
+        ),
+        (
+            "browser.newtabpage.activity-stream.feeds.section.topstories",
+            Bool(false),
+        ),
         ("browser.newtabpage.activity-stream.telemetry", Bool(false)),
         ("browser.topsites.contile.enabled", Bool(false)),
         ("browser.search.update", Bool(false)),
@@ -248,8 +274,8 @@ impl Browser {
             }
         };
         let log = profile.path().join("browser.log");
-        let log_file = std::fs::File::create(&log)
-            .map_err(|e| AuditError::io("creating", log.clone(), e))?;
+        let log_file =
+            std::fs::File::create(&log).map_err(|e| AuditError::io("creating", log.clone(), e))?;
         let log_err = log_file
             .try_clone()
             .map_err(|e| AuditError::io("opening", log.clone(), e))?;
@@ -262,12 +288,24 @@ impl Browser {
             .kill_on_drop(true);
         if self.kind == BrowserKind::Firefox {
             // Keep Firefox from finding a running instance or a desktop session's profile.
-            cmd.env("MOZ_NO_REMOTE", "1").env("MOZ_CRASHREPORTER_DISABLE", "1");
+            cmd.env("MOZ_NO_REMOTE", "1")
+                .env("MOZ_CRASHREPORTER_DISABLE", "1");
         }
         tracing::debug!(exe = %self.exe.display(), ?args, "launching browser");
-        let child = cmd.spawn().map_err(|e| self.err(format!("starting: {e}")))?;
-        let pid = child.id().ok_or_else(|| self.err("exited at once".into()))?;
-        Ok(RunningBrowser { kind: self.kind, child, pid, profile, flags, log })
+        let child = cmd
+            .spawn()
+            .map_err(|e| self.err(format!("starting: {e}")))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| self.err("exited at once".into()))?;
+        Ok(RunningBrowser {
+            kind: self.kind,
+            child,
+            pid,
+            profile,
+            flags,
+            log,
+        })
     }
 }
 
@@ -306,7 +344,11 @@ fn firefox_args(l: &Launch, profile: &Path) -> (Vec<String>, Vec<String>) {
     args.extend(flags.iter().cloned());
     args.push(l.url.clone());
     let mut recorded = flags;
-    recorded.extend(l.firefox_prefs.iter().map(|(k, v)| format!("pref:{k}={}", v.to_js())));
+    recorded.extend(
+        l.firefox_prefs
+            .iter()
+            .map(|(k, v)| format!("pref:{k}={}", v.to_js())),
+    );
     (args, recorded)
 }
 
@@ -320,15 +362,32 @@ async fn prepare_firefox_profile(l: &Launch, profile: &Path) -> Result<(), Audit
         ("network.proxy.http_port".into(), Pref::Int(port)),
         ("network.proxy.ssl".into(), Pref::Str(host)),
         ("network.proxy.ssl_port".into(), Pref::Int(port)),
-        ("network.proxy.allow_hijacking_localhost".into(), Pref::Bool(true)),
-        ("network.proxy.no_proxies_on".into(), Pref::Str(String::new())),
-        ("network.proxy.share_proxy_settings".into(), Pref::Bool(false)),
+        (
+            "network.proxy.allow_hijacking_localhost".into(),
+            Pref::Bool(true),
+        ),
+        (
+            "network.proxy.no_proxies_on".into(),
+            Pref::Str(String::new()),
+        ),
+        (
+            "network.proxy.share_proxy_settings".into(),
+            Pref::Bool(false),
+        ),
     ];
-    prefs.extend(firefox_base_prefs().into_iter().map(|(k, v)| (k.to_owned(), v)));
+    prefs.extend(
+        firefox_base_prefs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
     prefs.extend(l.firefox_prefs.iter().cloned());
     let mut js = String::from("// written by webinfer audit\n");
     for (k, v) in &prefs {
-        js.push_str(&format!("user_pref({}, {});\n", Pref::Str(k.clone()).to_js(), v.to_js()));
+        js.push_str(&format!(
+            "user_pref({}, {});\n",
+            Pref::Str(k.clone()).to_js(),
+            v.to_js()
+        ));
     }
     let user_js = profile.join("user.js");
     tokio::fs::write(&user_js, js)
@@ -338,7 +397,8 @@ async fn prepare_firefox_profile(l: &Launch, profile: &Path) -> Result<(), Audit
     let db = format!("sql:{}", profile.display());
     let certutil = which::which("certutil").map_err(|_| AuditError::BrowserNotFound {
         spec: "certutil".into(),
-        reason: "Firefox audits import the proxy CA with NSS certutil (Debian: libnss3-tools)".into(),
+        reason: "Firefox audits import the proxy CA with NSS certutil (Debian: libnss3-tools)"
+            .into(),
     })?;
     for args in [
         vec!["-N", "-d", &db, "--empty-password"],
@@ -359,7 +419,10 @@ async fn prepare_firefox_profile(l: &Launch, profile: &Path) -> Result<(), Audit
             .stdin(Stdio::null())
             .output()
             .await
-            .map_err(|e| AuditError::Browser { browser: "certutil".into(), reason: e.to_string() })?;
+            .map_err(|e| AuditError::Browser {
+                browser: "certutil".into(),
+                reason: e.to_string(),
+            })?;
         if !out.status.success() {
             return Err(AuditError::Browser {
                 browser: "certutil".into(),
@@ -430,7 +493,10 @@ impl RunningBrowser {
             if let Some(st) = self.exited() {
                 return Err(AuditError::Browser {
                     browser: "chromium".into(),
-                    reason: format!("exited ({st}) before DevTools started: {}", self.log_tail(2000)),
+                    reason: format!(
+                        "exited ({st}) before DevTools started: {}",
+                        self.log_tail(2000)
+                    ),
                 });
             }
             if tokio::time::Instant::now() >= deadline {
@@ -488,7 +554,10 @@ mod tests {
             proxy_spki_pin: "PIN=".into(),
             proxy_ca_pem: "/tmp/ca.pem".into(),
             headless: true,
-            chromium_args: vec!["--js-flags=--no-enable-sse4-1".into(), "--js-flags=--x".into()],
+            chromium_args: vec![
+                "--js-flags=--no-enable-sse4-1".into(),
+                "--js-flags=--x".into(),
+            ],
             firefox_prefs: vec![("webgl.disabled".into(), Pref::Bool(true))],
             firefox_args: vec![],
             url: "https://site.test/".into(),
@@ -510,7 +579,10 @@ mod tests {
         ] {
             assert!(flags.iter().any(|a| a == f), "{f} missing from {flags:?}");
         }
-        assert_eq!(flags.iter().filter(|a| a.starts_with("--js-flags")).count(), 1);
+        assert_eq!(
+            flags.iter().filter(|a| a.starts_with("--js-flags")).count(),
+            1
+        );
     }
 
     #[test]
@@ -524,10 +596,14 @@ mod tests {
     #[test]
     fn versions_parse() {
         assert_eq!(
-            parse_version("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)\n").as_deref(),
+            parse_version("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)\n")
+                .as_deref(),
             Some("156.0.8078.114")
         );
-        assert_eq!(parse_version("Mozilla Firefox 140.5.0esr\n").as_deref(), Some("140.5.0esr"));
+        assert_eq!(
+            parse_version("Mozilla Firefox 140.5.0esr\n").as_deref(),
+            Some("140.5.0esr")
+        );
         assert_eq!(parse_version("garbage"), None);
     }
 }

@@ -45,17 +45,20 @@ impl Drop for Cdp {
     }
 }
 
-fn lock(p: &Pending) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Result<Value, String>>>> {
+fn lock(
+    p: &Pending,
+) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Result<Value, String>>>> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Cdp {
     /// Connects to `ws_url` (the browser target from `DevToolsActivePort`).
     pub async fn connect(ws_url: &str) -> Result<Cdp, AuditError> {
-        let (ws, _) = tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(ws_url))
-            .await
-            .map_err(|_| AuditError::Cdp(format!("connecting to {ws_url} timed out")))?
-            .map_err(|e| AuditError::Cdp(format!("connecting to {ws_url}: {e}")))?;
+        let (ws, _) =
+            tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(ws_url))
+                .await
+                .map_err(|_| AuditError::Cdp(format!("connecting to {ws_url} timed out")))?
+                .map_err(|e| AuditError::Cdp(format!("connecting to {ws_url}: {e}")))?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut rx) = mpsc::unbounded_channel::<String>();
         let writer = tokio::spawn(async move {
@@ -95,12 +98,23 @@ impl Cdp {
                 let _ = tx.send(Err("the DevTools connection closed".into()));
             }
         });
-        Ok(Cdp { out, pending, next_id: AtomicU64::new(1), reader, writer })
+        Ok(Cdp {
+            out,
+            pending,
+            next_id: AtomicU64::new(1),
+            reader,
+            writer,
+        })
     }
 
     /// Sends `method` with `params` (to the page session `session` when
     /// given) and waits for the result.
-    pub async fn call(&self, method: &str, params: Value, session: Option<&str>) -> Result<Value, AuditError> {
+    pub async fn call(
+        &self,
+        method: &str,
+        params: Value,
+        session: Option<&str>,
+    ) -> Result<Value, AuditError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut msg = json!({"id": id, "method": method, "params": params});
         if let Some(s) = session {
@@ -110,15 +124,21 @@ impl Cdp {
         lock(&self.pending).insert(id, tx);
         if self.out.send(msg.to_string()).is_err() {
             lock(&self.pending).remove(&id);
-            return Err(AuditError::Cdp(format!("{method}: the DevTools connection closed")));
+            return Err(AuditError::Cdp(format!(
+                "{method}: the DevTools connection closed"
+            )));
         }
         match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
             Ok(Ok(Ok(v))) => Ok(v),
             Ok(Ok(Err(e))) => Err(AuditError::Cdp(format!("{method}: {e}"))),
-            Ok(Err(_)) => Err(AuditError::Cdp(format!("{method}: the DevTools connection closed"))),
+            Ok(Err(_)) => Err(AuditError::Cdp(format!(
+                "{method}: the DevTools connection closed"
+            ))),
             Err(_) => {
                 lock(&self.pending).remove(&id);
-                Err(AuditError::Cdp(format!("{method}: no reply within {COMMAND_TIMEOUT:?}")))
+                Err(AuditError::Cdp(format!(
+                    "{method}: no reply within {COMMAND_TIMEOUT:?}"
+                )))
             }
         }
     }
@@ -135,12 +155,15 @@ impl Cdp {
                 .map(str::to_owned);
             if let Some(target) = page {
                 let r = self
-                    .call("Target.attachToTarget", json!({"targetId": target, "flatten": true}), None)
+                    .call(
+                        "Target.attachToTarget",
+                        json!({"targetId": target, "flatten": true}),
+                        None,
+                    )
                     .await?;
-                return r["sessionId"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| AuditError::Cdp("Target.attachToTarget gave no sessionId".into()));
+                return r["sessionId"].as_str().map(str::to_owned).ok_or_else(|| {
+                    AuditError::Cdp("Target.attachToTarget gave no sessionId".into())
+                });
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(AuditError::Cdp("no page target appeared".into()));

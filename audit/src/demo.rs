@@ -42,6 +42,10 @@ pub async fn start_demo_site(web_dir: &Path) -> Result<SiteServer, SiteError> {
 /// The demo's URL under its fake host name, for a browser whose proxy
 /// resolves [`DEMO_HOST`]`:port` to the site.
 pub fn demo_url(site: &SiteServer, query: &str) -> String {
-    let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
     site.url_for_host(DEMO_HOST, &format!("/{q}"))
 }

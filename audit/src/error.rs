@@ -68,6 +68,10 @@ pub enum AuditError {
 impl AuditError {
     /// An [`AuditError::Io`] for `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        AuditError::Io { action, path: path.into(), source }
+        AuditError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -54,7 +54,8 @@ async fn click(cdp: &Cdp, session: &str, x: f64, y: f64) -> Result<(), crate::Au
             p["clickCount"] = Value::from(1);
             p["buttons"] = Value::from(buttons);
         }
-        cdp.call("Input.dispatchMouseEvent", p, Some(session)).await?;
+        cdp.call("Input.dispatchMouseEvent", p, Some(session))
+            .await?;
     }
     Ok(())
 }
@@ -71,8 +72,10 @@ async fn key(cdp: &Cdp, session: &str, backspace: bool) -> Result<(), crate::Aud
             json!({"type": "keyUp", "key": "a", "code": "KeyA", "windowsVirtualKeyCode": 65}),
         )
     };
-    cdp.call("Input.dispatchKeyEvent", down, Some(session)).await?;
-    cdp.call("Input.dispatchKeyEvent", up, Some(session)).await?;
+    cdp.call("Input.dispatchKeyEvent", down, Some(session))
+        .await?;
+    cdp.call("Input.dispatchKeyEvent", up, Some(session))
+        .await?;
     Ok(())
 }
 
@@ -83,12 +86,14 @@ pub async fn run(cdp: &Cdp, session: &str, cancel: CancellationToken) -> Interac
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut i: u64 = 0;
+    let mut refresh: u32 = 0;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return stats,
             _ = tick.tick() => {}
         }
-        if i % 10 == 0 || targets.is_empty() {
+        if refresh == 0 || targets.is_empty() {
+            refresh = 10;
             match cdp.evaluate(session, TARGETS_JS).await {
                 Ok(Value::Array(a)) => {
                     targets = a
@@ -123,5 +128,6 @@ pub async fn run(cdp: &Cdp, session: &str, cancel: CancellationToken) -> Interac
             }
         }
         i += 1;
+        refresh = refresh.saturating_sub(1);
     }
 }

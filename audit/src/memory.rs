@@ -100,7 +100,10 @@ mod tests {
     fn stat_and_status_parse() {
         assert_eq!(parse_stat("42 (a (b) c) S 7 42 42 0"), Some((7, 'S')));
         assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_vm_rss("Name:\tx\nVmRSS:\t  1234 kB\n"), Some(1234 * 1024));
+        assert_eq!(
+            parse_vm_rss("Name:\tx\nVmRSS:\t  1234 kB\n"),
+            Some(1234 * 1024)
+        );
         assert_eq!(parse_vm_rss("Name:\tkthreadd\n"), None);
     }
 

@@ -236,8 +236,13 @@ pub fn read_url_list(path: &Path) -> Result<Vec<String>, AuditError> {
 
 /// The host of an `http(s)://` URL, lower case; an error for anything else.
 pub fn url_host(url: &str) -> Result<String, AuditError> {
-    let bad = |reason: &str| AuditError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    let bad = |reason: &str| AuditError::BadUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
         _ => return Err(bad("only http:// and https:// URLs can be audited")),
@@ -255,7 +260,12 @@ pub fn default_label() -> String {
         .unwrap_or(0);
     let (y, m, d) = crate::site::civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!("audit-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t / 60 % 60, t % 60)
+    format!(
+        "audit-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 /// Everything shared by the runs of one audit.
@@ -272,7 +282,10 @@ struct Plan {
 
 /// Runs the whole audit. `cancel` (Ctrl-C) ends the current run cleanly and
 /// skips the rest; every finished run's traces are kept.
-pub async fn audit(opts: AuditOptions, cancel: CancellationToken) -> Result<AuditReport, AuditError> {
+pub async fn audit(
+    opts: AuditOptions,
+    cancel: CancellationToken,
+) -> Result<AuditReport, AuditError> {
     let plan = plan(opts).await?;
     let total = plan.urls.len() as u64 * plan.variants.len() as u64 * u64::from(plan.opts.repeat);
     let bar = if plan.opts.progress {
@@ -315,11 +328,31 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         ));
     }
     let version = browser.version().await?;
-    let names: Vec<String> = if opts.variants.is_empty() { vec!["default".into()] } else { opts.variants.clone() };
-    let variants = names.iter().map(|n| Variant::named(n)).collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = if opts.variants.is_empty() {
+        vec!["default".into()]
+    } else {
+        opts.variants.clone()
+    };
+    let variants = names
+        .iter()
+        .map(|n| Variant::named(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    if browser.kind == BrowserKind::Firefox {
+        if let Some((v, why)) = variants
+            .iter()
+            .find_map(|v| v.firefox_unsupported.map(|w| (v, w)))
+        {
+            return Err(AuditError::Unsupported(format!(
+                "variant {} is not supported for Firefox: {why}",
+                v.name
+            )));
+        }
+    }
     let label = opts.label.clone().unwrap_or_else(default_label);
     if opts.repeat == 0 {
-        return Err(AuditError::Unsupported("--repeat must be at least 1".into()));
+        return Err(AuditError::Unsupported(
+            "--repeat must be at least 1".into(),
+        ));
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
@@ -337,7 +370,16 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         }
         (opts.urls.clone(), None)
     };
-    Ok(Plan { opts, browser, version, label, variants, urls, proxy, _site: site })
+    Ok(Plan {
+        opts,
+        browser,
+        version,
+        label,
+        variants,
+        urls,
+        proxy,
+        _site: site,
+    })
 }
 
 /// Memory samples waiting for a page session, and the per-sid writer state.
@@ -352,7 +394,14 @@ struct AuditFile {
 
 impl AuditFile {
     fn new(path: PathBuf) -> Self {
-        AuditFile { path, writer: None, seq: HashMap::new(), pending: Vec::new(), written: 0, peak: 0 }
+        AuditFile {
+            path,
+            writer: None,
+            seq: HashMap::new(),
+            pending: Vec::new(),
+            written: 0,
+            peak: 0,
+        }
     }
 
     fn push(&mut self, sid: &str, rec: Record) -> Result<(), AuditError> {
@@ -372,7 +421,9 @@ impl AuditFile {
     /// Writes the pending samples to `sid` (time origin `origin`, Unix ms).
     fn drain_to(&mut self, sid: &str, origin: f64) -> Result<(), AuditError> {
         for (at, rss, procs) in std::mem::take(&mut self.pending) {
-            let rec = Record::new(sid, "mem", at - origin).set("rss", rss).set("processes", procs as u64);
+            let rec = Record::new(sid, "mem", at - origin)
+                .set("rss", rss)
+                .set("processes", procs as u64);
             self.push(sid, rec)?;
             self.written += 1;
         }
@@ -401,7 +452,12 @@ async fn run_one(
     let label_dir = traces.join(&plan.label);
     std::fs::create_dir_all(&label_dir).map_err(|e| AuditError::io("creating", &label_dir, e))?;
     let mut tail = TraceTail::start(&label_dir);
-    let run_id = format!("{}-{}-r{rep}-{}", plan.browser.kind.name(), variant.name, unix_ms() as u64);
+    let run_id = format!(
+        "{}-{}-r{rep}-{}",
+        plan.browser.kind.name(),
+        variant.name,
+        unix_ms() as u64
+    );
     let mut audit_file = AuditFile::new(label_dir.join(format!("audit-{run_id}.jsonl")));
     tail.exclude(&audit_file.path);
 
@@ -411,13 +467,21 @@ async fn run_one(
     sink_cfg.variant = Some(variant.name.clone());
     let sink = TraceSink::new(sink_cfg)
         .map_err(|e| AuditError::Unsupported(format!("trace sink: {e}")))?;
-    let inject = InjectFilter::new(webinfer_injector::Injector::new(), sink.clone(), InjectConfig::default());
+    let inject = InjectFilter::new(
+        webinfer_injector::Injector::new(),
+        sink.clone(),
+        InjectConfig::default(),
+    );
     let allow = Arc::new(AllowList::new([host.as_str()]));
     let mut builder = plan.proxy.builder()?.filter(allow.clone());
     if variant.strip_isolation {
         builder = builder.filter(Arc::new(StripIsolation));
     }
-    let handle = builder.filter(sink.clone()).filter(Arc::new(inject)).start().await?;
+    let handle = builder
+        .filter(sink.clone())
+        .filter(Arc::new(inject))
+        .start()
+        .await?;
 
     let mut chromium_args = variant.chromium_args.clone();
     let mut firefox_args = Vec::new();
@@ -439,7 +503,11 @@ async fn run_one(
     let mut browser = plan.browser.launch(&launch).await?;
     let mut flags = browser.flags().to_vec();
     flags.extend(variant.proxy_flags());
-    bar.set_message(format!("{} {} #{rep} {url}", plan.browser.kind.name(), variant.name));
+    bar.set_message(format!(
+        "{} {} #{rep} {url}",
+        plan.browser.kind.name(),
+        variant.name
+    ));
 
     // DevTools (Chromium): needed for --interact; otherwise used to end pages cleanly.
     let mut cdp: Option<(Cdp, String)> = None;
@@ -451,7 +519,9 @@ async fn run_one(
                 handle.shutdown().await;
                 return Err(e);
             }
-            Err(e) => tracing::warn!("DevTools unavailable, the page will not be closed cleanly: {e}"),
+            Err(e) => {
+                tracing::warn!("DevTools unavailable, the page will not be closed cleanly: {e}")
+            }
         }
     }
     let interact_cancel = CancellationToken::new();
@@ -521,8 +591,11 @@ async fn run_one(
 
     // End the page so the hooks flush (`pagehide`), then the browser.
     if let Some((c, s)) = &cdp {
-        if c.call("Page.navigate", json!({"url": "about:blank"}), Some(s)).await.is_ok() {
-            wait_for_ends(&mut tail, Duration::from_secs(3)).await;
+        if c.call("Page.navigate", json!({"url": "about:blank"}), Some(s))
+            .await
+            .is_ok()
+        {
+            wait_for_ends(&mut tail, Duration::from_secs(5)).await;
         }
     }
     drop(cdp);
@@ -541,7 +614,10 @@ async fn run_one(
             .set("source", "page")
             .set("label", plan.label.as_str())
             .set("variant", variant.name.as_str())
-            .set("browser", json!({"name": plan.browser.kind.name(), "version": plan.version, "flags": flags}));
+            .set(
+                "browser",
+                json!({"name": plan.browser.kind.name(), "version": plan.version, "flags": flags}),
+            );
         audit_file.push(sid, rec)?;
     }
     if let Some((sid, s)) = pages.last() {
@@ -574,7 +650,11 @@ async fn run_one(
         infers: tail.infers().clone(),
         refused,
         forwarded: allow.forwarded(),
-        allowed: allow.allowed().into_iter().map(|(h, r)| (h, r.to_string())).collect(),
+        allowed: allow
+            .allowed()
+            .into_iter()
+            .map(|(h, r)| (h, r.to_string()))
+            .collect(),
         seq_problems: tail.seq_problems(),
         bad_lines: tail.bad_lines(),
         mem_samples: audit_file.written,
@@ -647,7 +727,10 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        assert_eq!(url_host("https://Demo.Webinfer.Test:8443/x?y").unwrap(), "demo.webinfer.test");
+        assert_eq!(
+            url_host("https://Demo.Webinfer.Test:8443/x?y").unwrap(),
+            "demo.webinfer.test"
+        );
         assert_eq!(url_host("http://[::1]:80/").unwrap(), "::1");
         assert!(url_host("ftp://x/").is_err());
         assert!(url_host("not a url").is_err());
@@ -659,7 +742,10 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("soon").unwrap_err().contains("30s"));
         let l = default_label();
-        assert!(l.starts_with("audit-20") && l.ends_with('Z') && l.len() == 22, "{l}");
+        assert!(
+            l.starts_with("audit-20") && l.ends_with('Z') && l.len() == 22,
+            "{l}"
+        );
     }
 
     #[test]
@@ -667,7 +753,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("urls.txt");
         std::fs::write(&p, "# sites\nhttps://a.test/\n\n  https://b.test/x  \n").unwrap();
-        assert_eq!(read_url_list(&p).unwrap(), ["https://a.test/", "https://b.test/x"]);
+        assert_eq!(
+            read_url_list(&p).unwrap(),
+            ["https://a.test/", "https://b.test/x"]
+        );
         assert!(read_url_list(&d.path().join("missing")).is_err());
     }
 }

@@ -68,7 +68,9 @@ fn jsonl_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             match e.file_type() {
@@ -147,7 +149,10 @@ impl TraceTail {
                 let s = self
                     .sessions
                     .entry(sid.to_owned())
-                    .or_insert_with(|| SessionInfo { file: file.to_path_buf(), ..Default::default() });
+                    .or_insert_with(|| SessionInfo {
+                        file: file.to_path_buf(),
+                        ..Default::default()
+                    });
                 if let Some(x) = v["source"].as_str() {
                     s.source = Some(x.to_owned());
                 }
@@ -210,7 +215,11 @@ impl TraceTail {
             })
             .map(|(k, s)| (k.clone(), s.clone()))
             .collect();
-        v.sort_by(|a, b| a.1.time_origin.partial_cmp(&b.1.time_origin).unwrap_or(std::cmp::Ordering::Equal));
+        v.sort_by(|a, b| {
+            a.1.time_origin
+                .partial_cmp(&b.1.time_origin)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         v
     }
 
@@ -248,8 +257,12 @@ impl TraceTail {
 /// Reads what was appended to `path` since `st.offset`; returns the complete
 /// lines and keeps an unterminated tail for the next call.
 fn read_new(path: &Path, st: &mut FileState) -> Vec<Vec<u8>> {
-    let Ok(mut f) = std::fs::File::open(path) else { return Vec::new() };
-    let Ok(len) = f.metadata().map(|m| m.len()) else { return Vec::new() };
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return Vec::new();
+    };
     if len < st.offset {
         // Truncated or replaced: start over.
         st.offset = 0;
@@ -259,7 +272,11 @@ fn read_new(path: &Path, st: &mut FileState) -> Vec<Vec<u8>> {
         return Vec::new();
     }
     let mut buf = Vec::with_capacity((len - st.offset) as usize);
-    if f.by_ref().take(len - st.offset).read_to_end(&mut buf).is_err() {
+    if f.by_ref()
+        .take(len - st.offset)
+        .read_to_end(&mut buf)
+        .is_err()
+    {
         return Vec::new();
     }
     st.offset += buf.len() as u64;
@@ -284,21 +301,37 @@ mod tests {
     fn follows_new_files_and_checks_sequences() {
         let d = tempfile::tempdir().unwrap();
         let old = d.path().join("old.jsonl");
-        std::fs::write(&old, "{\"v\":1,\"sid\":\"o\",\"seq\":0,\"ts\":0,\"kind\":\"infer\"}\n").unwrap();
+        std::fs::write(
+            &old,
+            "{\"v\":1,\"sid\":\"o\",\"seq\":0,\"ts\":0,\"kind\":\"infer\"}\n",
+        )
+        .unwrap();
         let mut t = TraceTail::start(d.path());
         let sub = d.path().join("label");
         std::fs::create_dir_all(&sub).unwrap();
         let p = sub.join("s1.jsonl");
         let mut f = std::fs::File::create(&p).unwrap();
         writeln!(f, r#"{{"v":1,"sid":"s1","seq":0,"ts":0,"kind":"session","source":"page","url":"https://a/","time_origin":1000.5}}"#).unwrap();
-        writeln!(f, r#"{{"v":1,"sid":"s1","seq":0,"ts":0,"kind":"session","by":"proxy","source":"page"}}"#).unwrap();
-        write!(f, r#"{{"v":1,"sid":"s1","seq":1,"ts":5,"kind":"infer","framework":"tfjs"}}"#).unwrap();
+        writeln!(
+            f,
+            r#"{{"v":1,"sid":"s1","seq":0,"ts":0,"kind":"session","by":"proxy","source":"page"}}"#
+        )
+        .unwrap();
+        write!(
+            f,
+            r#"{{"v":1,"sid":"s1","seq":1,"ts":5,"kind":"infer","framework":"tfjs"}}"#
+        )
+        .unwrap();
         f.flush().unwrap();
         t.poll();
         // The unterminated line waits.
         assert_eq!(t.infer_total(), 0);
         writeln!(f).unwrap();
-        writeln!(f, r#"{{"v":1,"sid":"s1","seq":3,"ts":6,"kind":"infer","framework":"ort"}}"#).unwrap();
+        writeln!(
+            f,
+            r#"{{"v":1,"sid":"s1","seq":3,"ts":6,"kind":"infer","framework":"ort"}}"#
+        )
+        .unwrap();
         writeln!(f, "not json").unwrap();
         f.flush().unwrap();
         t.poll();
@@ -312,7 +345,12 @@ mod tests {
         let probs = t.seq_problems();
         assert_eq!(
             probs,
-            vec![SeqProblem { sid: "s1".into(), by: String::new(), missing: 1, duplicates: 0 }]
+            vec![SeqProblem {
+                sid: "s1".into(),
+                by: String::new(),
+                missing: 1,
+                duplicates: 0
+            }]
         );
         assert_eq!(t.writers(), 2);
     }
@@ -323,7 +361,11 @@ mod tests {
         let mut t = TraceTail::start(d.path());
         let p = d.path().join("audit.jsonl");
         t.exclude(&p);
-        std::fs::write(&p, "{\"v\":1,\"sid\":\"s\",\"seq\":0,\"ts\":0,\"kind\":\"mem\",\"by\":\"audit\"}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"v\":1,\"sid\":\"s\",\"seq\":0,\"ts\":0,\"kind\":\"mem\",\"by\":\"audit\"}\n",
+        )
+        .unwrap();
         t.poll();
         assert!(t.kinds().is_empty());
         t.include(&p);

@@ -4,7 +4,7 @@
 //! | variant | Chromium | Firefox ESR | proxy |
 //! | --- | --- | --- | --- |
 //! | `default` | — | — | — |
-//! | `no-simd` | `--js-flags=--no-enable-sse4-1` | `javascript.options.wasm_simd=false` | — |
+//! | `no-simd` | `--js-flags=--no-enable-sse4-1` | not available (error) | — |
 //! | `no-threads` | — | — | strips COOP/COEP ([`crate::isolation`]) |
 //! | `no-gpu` | `--disable-gpu --disable-3d-apis` | `webgl.disabled=true`, `dom.webgpu.enabled=false` | — |
 //!
@@ -15,6 +15,11 @@
 //! such a CPU. Each switch was checked with a page that validates a SIMD
 //! module, reads `crossOriginIsolated`/`typeof SharedArrayBuffer`, and asks for
 //! a WebGL context; `audit/tests/variants.rs` keeps checking them.
+//!
+//! Firefox ESR 153 has no preference that turns wasm SIMD off (the old
+//! `javascript.options.wasm_simd` is gone: setting it changes nothing, and
+//! `libxul` lists no replacement), so `no-simd` with Firefox is refused with
+//! an error rather than run as a silent copy of `default`.
 
 use crate::error::AuditError;
 
@@ -66,6 +71,8 @@ pub struct Variant {
     pub firefox_prefs: Vec<(String, Pref)>,
     /// Whether the proxy strips the cross-origin isolation headers.
     pub strip_isolation: bool,
+    /// Why the variant cannot run in Firefox, if it cannot.
+    pub firefox_unsupported: Option<&'static str>,
 }
 
 impl Variant {
@@ -76,19 +83,24 @@ impl Variant {
             chromium_args: Vec::new(),
             firefox_prefs: Vec::new(),
             strip_isolation: false,
+            firefox_unsupported: None,
         };
         match name {
             "default" => {}
             "no-simd" => {
                 v.chromium_args.push("--js-flags=--no-enable-sse4-1".into());
-                v.firefox_prefs.push(("javascript.options.wasm_simd".into(), Pref::Bool(false)));
+                v.firefox_unsupported = Some(
+                    "Firefox ESR has no preference that disables wasm SIMD (javascript.options.wasm_simd is gone)",
+                );
             }
             "no-threads" => v.strip_isolation = true,
             "no-gpu" => {
                 v.chromium_args.push("--disable-gpu".into());
                 v.chromium_args.push("--disable-3d-apis".into());
-                v.firefox_prefs.push(("webgl.disabled".into(), Pref::Bool(true)));
-                v.firefox_prefs.push(("dom.webgpu.enabled".into(), Pref::Bool(false)));
+                v.firefox_prefs
+                    .push(("webgl.disabled".into(), Pref::Bool(true)));
+                v.firefox_prefs
+                    .push(("dom.webgpu.enabled".into(), Pref::Bool(false)));
             }
             other => {
                 return Err(AuditError::UnknownVariant {
@@ -152,7 +164,10 @@ mod tests {
             "--b".into(),
             "--js-flags=--max-opt=2".into(),
         ]);
-        assert_eq!(got, ["--a", "--b", "--js-flags=--no-enable-sse4-1 --max-opt=2"]);
+        assert_eq!(
+            got,
+            ["--a", "--b", "--js-flags=--no-enable-sse4-1 --max-opt=2"]
+        );
     }
 
     #[test]

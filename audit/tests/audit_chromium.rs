@@ -9,15 +9,20 @@ use common_audit::{audit_demo, check_run, envs, records, BROWSER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_audits_the_demo_with_input() {
-    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = BROWSER.lock().await;
     let a = audit_demo("chromium", &[], 15, true).await;
     assert_eq!(a.report.runs.len(), 1);
     let run = &a.report.runs[0];
     check_run(run);
     // Chromium calls Google even with background networking off: refused.
-    assert!(!run.refused.is_empty(), "no background call was refused: {run:#?}");
     assert!(
-        run.refused.keys().all(|h| h != webinfer_audit::site::DEMO_HOST),
+        !run.refused.is_empty(),
+        "no background call was refused: {run:#?}"
+    );
+    assert!(
+        run.refused
+            .keys()
+            .all(|h| h != webinfer_audit::site::DEMO_HOST),
         "{run:#?}"
     );
     let input = run.interact.expect("interaction stats");
@@ -29,14 +34,28 @@ async fn chromium_audits_the_demo_with_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_simd_variant_is_recorded_and_changes_wasm_features() {
-    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = BROWSER.lock().await;
     let a = audit_demo("chromium", &["default", "no-simd"], 15, false).await;
     assert_eq!(a.report.runs.len(), 2);
     let (def, nosimd) = (&a.report.runs[0], &a.report.runs[1]);
-    assert_eq!((def.variant.as_str(), nosimd.variant.as_str()), ("default", "no-simd"));
+    assert_eq!(
+        (def.variant.as_str(), nosimd.variant.as_str()),
+        ("default", "no-simd")
+    );
     check_run(def);
-    assert!(nosimd.flags.iter().any(|f| f == "--js-flags=--no-enable-sse4-1"), "{:?}", nosimd.flags);
-    assert!(!def.flags.iter().any(|f| f.contains("sse4")), "{:?}", def.flags);
+    assert!(
+        nosimd
+            .flags
+            .iter()
+            .any(|f| f == "--js-flags=--no-enable-sse4-1"),
+        "{:?}",
+        nosimd.flags
+    );
+    assert!(
+        !def.flags.iter().any(|f| f.contains("sse4")),
+        "{:?}",
+        def.flags
+    );
 
     let d = records(&def.files);
     let n = records(&nosimd.files);
@@ -51,11 +70,17 @@ async fn no_simd_variant_is_recorded_and_changes_wasm_features() {
     assert!(flagged, "no session record names the no-simd flags");
     // TF.js detects SIMD by default and not under no-simd.
     let simd = |recs: &[serde_json::Value]| -> Vec<bool> {
-        envs(recs, "tfjs").iter().filter_map(|e| e["wasm_simd"].as_bool()).collect()
+        envs(recs, "tfjs")
+            .iter()
+            .filter_map(|e| e["wasm_simd"].as_bool())
+            .collect()
     };
     let (ds, ns) = (simd(&d), simd(&n));
     assert!(!ds.is_empty() && ds.iter().all(|&s| s), "default: {ds:?}");
     assert!(!ns.is_empty() && ns.iter().all(|&s| !s), "no-simd: {ns:?}");
     // TF.js still runs (non-SIMD wasm); ORT-web 1.30 ships only SIMD builds.
-    assert!(nosimd.infers.get("tfjs").copied().unwrap_or(0) > 0, "{nosimd:#?}");
+    assert!(
+        nosimd.infers.get("tfjs").copied().unwrap_or(0) > 0,
+        "{nosimd:#?}"
+    );
 }

@@ -15,7 +15,7 @@ use webinfer_proxy::ProxyOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firefox_audits_the_demo() {
-    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = BROWSER.lock().await;
     let a = audit_demo("firefox", &[], 15, false).await;
     assert_eq!(a.report.runs.len(), 1);
     let run = &a.report.runs[0];
@@ -23,20 +23,27 @@ async fn firefox_audits_the_demo() {
     check_run(run);
     let recs = records(&run.files);
     // The page itself reported (its own session record, not only the proxy's).
-    assert!(recs.iter().any(|r| r["kind"] == "session" && r.get("by").is_none()
-        && r["user_agent"].as_str().is_some_and(|ua| ua.contains("Firefox"))));
+    assert!(recs.iter().any(|r| r["kind"] == "session"
+        && r.get("by").is_none()
+        && r["user_agent"]
+            .as_str()
+            .is_some_and(|ua| ua.contains("Firefox"))));
     assert!(!envs(&recs, "tfjs").is_empty() && !envs(&recs, "ort").is_empty());
 }
 
 #[tokio::test]
 async fn firefox_interact_is_a_clear_error() {
-    let mut proxy = ProxyOptions::default();
     let ca = tempfile::tempdir().unwrap();
-    proxy.ca_dir = Some(ca.path().to_path_buf());
+    let proxy = ProxyOptions {
+        ca_dir: Some(ca.path().to_path_buf()),
+        ..Default::default()
+    };
     let mut o = AuditOptions::new(proxy);
     o.browser = "firefox".into();
     o.interact = true;
     o.duration = Duration::from_secs(1);
-    let e = webinfer_audit::audit(o, CancellationToken::new()).await.unwrap_err();
+    let e = webinfer_audit::audit(o, CancellationToken::new())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("not supported for Firefox"), "{e}");
 }

@@ -22,7 +22,10 @@ async fn run_demo(site: &SiteServer, query: &str, name: &str, after_ms: u32) -> 
     let url = site.url(&format!("/?{query}&report={name}&report_after={after_ms}"));
     let mut child = tokio::process::Command::new("chromium")
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--ignore-certificate-errors-spki-list={}", site.leaf_spki_sha256()))
+        .arg(format!(
+            "--ignore-certificate-errors-spki-list={}",
+            site.leaf_spki_sha256()
+        ))
         .args([
             "--headless",
             "--no-sandbox",
@@ -74,7 +77,10 @@ async fn demo_runs_both_frameworks_on_wasm_and_webgl() {
     // detector): the demo falls back to wasm, as a real app would, and says why.
     check(&r, "webgl", "wasm", 1);
     let why = r["ort"]["fallback"].as_str().unwrap();
-    assert!(why.contains("webgl") && why.contains("HardSigmoid"), "{why}");
+    assert!(
+        why.contains("webgl") && why.contains("HardSigmoid"),
+        "{why}"
+    );
     // Real weights were served from the npm packages.
     for p in [
         "/node_modules/@vladmandic/human/models/blazeface.json",

@@ -9,7 +9,11 @@
 //! - that the trace holds what the hook promises for that page: `session`, `env`, `model_load`
 //!   with the artifact sizes on disk, ≥ 5 `infer` with exactly one `call: 1` per model and
 //!   plausible durations, `mem` (with wasm bytes where wasm runs), `frames`, `paint`, `nav`,
-//!   an `end` record, and gap-free `seq` numbers.
+//!   an `end` record, and gap-free `seq` numbers; every record conforms to
+//!   `format/trace.schema.json` and the proxy's sink accepted every batch whole;
+//! - per case extras: threads exactly when cross-origin isolated (ORT), `kernel` records tied
+//!   to their `infer` when profiling is on, `video_frames` for a `<video>`, a worker session
+//!   with `parent` (a Web Worker; ORT's proxy worker recording its own runs).
 //!
 //! Pages: web/e2e/*.html (built by web/e2e/build.mjs). Chromium: /usr/bin/chromium or
 //! $CHROMIUM.

@@ -61,7 +61,7 @@ pub struct Args {
     pub web_dir: Option<PathBuf>,
     /// The proxy's options.
     #[command(flatten)]
-    pub proxy: ProxyArgs,
+    pub proxy: Box<ProxyArgs>,
 }
 
 /// Runs `webinfer audit`.
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(f) = &args.urls_file {
         urls.extend(read_url_list(f)?);
     }
-    let mut opts = AuditOptions::new(ProxyOptions::from(args.proxy));
+    let mut opts = AuditOptions::new(ProxyOptions::from(*args.proxy));
     opts.urls = urls;
     opts.browser = args.browser;
     opts.headful = args.headful;
@@ -88,9 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.progress = true;
 
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = rt.block_on(async move {
-        webinfer_audit::audit(opts, cancel_on_ctrl_c()).await
-    })?;
+    let report =
+        rt.block_on(async move { webinfer_audit::audit(opts, cancel_on_ctrl_c()).await })?;
     print_summary(&report);
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -101,10 +100,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             analyze(&report.trace_dir, out)?;
         }
     } else {
-        println!("analyze with: webinfer analyze {}", report.trace_dir.display());
+        println!(
+            "analyze with: webinfer analyze {}",
+            report.trace_dir.display()
+        );
     }
     if report.interrupted {
-        anyhow::bail!("interrupted: {} run(s) finished, their traces are kept", report.runs.len());
+        anyhow::bail!(
+            "interrupted: {} run(s) finished, their traces are kept",
+            report.runs.len()
+        );
     }
     Ok(())
 }
@@ -127,7 +132,8 @@ fn analyze(trace_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result
             out.as_os_str(),
         ])
         .context("preparing the analysis")?;
-    let args = super::analyze::Args::from_arg_matches(&matches).context("preparing the analysis")?;
+    let args =
+        super::analyze::Args::from_arg_matches(&matches).context("preparing the analysis")?;
     super::analyze::run(args).context("analyzing the audit's traces")
 }
 
@@ -151,16 +157,27 @@ fn print_summary(r: &AuditReport) {
         println!("  url: {}", s.url);
         println!(
             "  records: {}",
-            s.kinds.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            s.kinds
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !s.refused.is_empty() {
             println!(
                 "  refused (never forwarded): {}",
-                s.refused.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+                s.refused
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         if let Some(i) = s.interact {
-            println!("  input: {} clicks, {} keys, {} errors", i.clicks, i.keys, i.errors);
+            println!(
+                "  input: {} clicks, {} keys, {} errors",
+                i.clicks, i.keys, i.errors
+            );
         }
         for p in &s.seq_problems {
             println!(

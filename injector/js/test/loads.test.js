@@ -111,3 +111,55 @@ test('frames: rAF timestamps in records of at most 120; the loop stops while hid
   const f = cb; cb = null; f(9999);
   assert.equal(cb, null, 'no new rAF request while hidden');
 });
+
+test('performance entries map to longtask, loaf, input, paint and nav records', () => {
+  const observers = {};
+  function PerformanceObserver(cb) { this.cb = cb; }
+  PerformanceObserver.supportedEntryTypes = ['longtask', 'long-animation-frame', 'event', 'paint', 'largest-contentful-paint'];
+  PerformanceObserver.prototype.observe = function (o) { observers[o.type] = { cb: this.cb, opts: o }; };
+  const timers = fakeTimers();
+  const nav = { domContentLoadedEventEnd: 120.5, loadEventEnd: 300.25 };
+  const doc = { visibilityState: 'hidden', addEventListener() {}, readyState: 'complete', querySelectorAll: () => [] };
+  const { W } = loadInContext({
+    PerformanceObserver, document: doc, addEventListener() {},
+    performance: { now: () => 5, getEntriesByType: (t) => (t === 'navigation' ? [nav] : []), getEntriesByName: () => [] },
+  });
+  W.setTimeout = timers.setTimeout;
+  const records = collect(W);
+  W.installPerf(false, 0);
+  const fire = (type, e) => observers[type].cb({ getEntries: () => [e] });
+  for (const t of Object.keys(observers)) assert.equal(observers[t].opts.buffered, true, `${t} buffered`);
+  assert.equal(observers.event.opts.durationThreshold, 16);
+  fire('longtask', { startTime: 10, duration: 70 });
+  fire('long-animation-frame', { startTime: 20, duration: 90, blockingDuration: 40 });
+  fire('event', { name: 'click', startTime: 30, duration: 48, processingStart: 33, processingEnd: 60, interactionId: 7 });
+  fire('paint', { name: 'first-contentful-paint', startTime: 44 });
+  fire('largest-contentful-paint', { startTime: 50, renderTime: 52, loadTime: 0 });
+  const strip = ({ seq, ...r }) => r;
+  assert.deepEqual(records.filter((r) => r.kind !== 'probe' && r.kind !== 'mem').map(strip), [
+    { kind: 'longtask', start: 10, dur: 70 },
+    { kind: 'loaf', start: 20, dur: 90, blocking_dur: 40 },
+    { kind: 'input', name: 'click', start: 30, dur: 48, processing_start: 33, processing_end: 60, interaction_id: 7 },
+    { kind: 'paint', name: 'first-contentful-paint', start: 44 },
+    { kind: 'paint', name: 'largest-contentful-paint', start: 52 },
+  ]);
+  return timers.advance(0).then(() => {
+    const navs = records.filter((r) => r.kind === 'nav').map(strip);
+    assert.deepEqual(navs, [{ kind: 'nav', dom_content_loaded: 120.5, load: 300.25 }]);
+    const probes = records.filter((r) => r.kind === 'probe');
+    assert.equal(probes.length, 0, 'first probe not due yet');
+  });
+});
+
+test('probe: a 100 ms chain records how late each timer ran', async () => {
+  const timers = fakeTimers();
+  const doc = { visibilityState: 'hidden', addEventListener() {}, readyState: 'loading', querySelectorAll: () => [] };
+  const { W } = loadInContext({ document: doc, addEventListener() {} });
+  W.now = timers.now;
+  W.setTimeout = timers.setTimeout;
+  const records = collect(W);
+  W.installPerf(false, 0);
+  await timers.advance(350);
+  const probes = records.filter((r) => r.kind === 'probe');
+  assert.deepEqual(probes.map((p) => [p.start, p.delay]), [[100, 0], [200, 0], [300, 0]]);
+});
