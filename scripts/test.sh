@@ -13,4 +13,4 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== node --test (hook script)"
 node --test injector/js/test/
 echo "== cargo test"
-cargo test --workspace
+cargo test --workspace --no-fail-fast

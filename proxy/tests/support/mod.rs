@@ -411,10 +411,19 @@ impl Sender {
         }
     }
 
+    /// Sends `req` once the connection can take it: an HTTP/1.1 connection
+    /// is ready again only after the previous response was read to its end,
+    /// which hyper's connection task notices asynchronously.
     pub async fn send(&mut self, req: Request<TestBody>) -> Response<Incoming> {
         match self {
-            Sender::H1(s) => s.send_request(req).await.unwrap(),
-            Sender::H2(s) => s.send_request(req).await.unwrap(),
+            Sender::H1(s) => {
+                s.ready().await.unwrap();
+                s.send_request(req).await.unwrap()
+            }
+            Sender::H2(s) => {
+                s.ready().await.unwrap();
+                s.send_request(req).await.unwrap()
+            }
         }
     }
 }
