@@ -22,7 +22,9 @@
 #
 # Environment: STUDY_DURATION (30s), STUDY_RUNS (native measured runs, 100),
 # STUDY_DEMO_QUERY (demo query string, default empty = as shipped: TF.js wasm,
-# ORT wasm, OCR every 1000 ms), WEBINFER_BIN, ORT_DYLIB_PATH (see docs/native.md).
+# ORT wasm, OCR every 1000 ms), WEBINFER_BIN, WEBINFER_NATIVE_BIN (a binary
+# with the same `native` subcommand, default WEBINFER_BIN), ORT_DYLIB_PATH
+# (see docs/native.md).
 # OUT_DIR (default: a new temporary folder) receives traces/, models/,
 # native/, report-<config>/ and table.md. Needs `npm ci` in web/, Chromium
 # and libonnxruntime.so (scripts/install-onnxruntime.sh). See docs/study.md.
@@ -54,6 +56,9 @@ if [ -z "$BIN" ]; then
 fi
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 echo "binary: $BIN"
+# WEBINFER_NATIVE_BIN: another binary with the same `native` subcommand (default: $BIN).
+NBIN="${WEBINFER_NATIVE_BIN:-$BIN}"
+[ "$NBIN" = "$BIN" ] || echo "native runner: $NBIN"
 
 echo "== audit: demo in headless Chromium, variants default / no-threads / no-simd / neither, $DURATION each"
 "$BIN" audit --browser chromium --variant default --variant no-threads --variant no-simd \
@@ -108,12 +113,9 @@ if not (h == hs == hn):
 print("same bytes: yes", file=sys.stderr)
 if page_sid is None:
     sys.exit("error: no page session ran the ONNX model (see audit.log)")
-# Native runs see the saved bytes under the page's file name.
-os.makedirs(os.path.join(out, "model"), exist_ok=True)
-link = os.path.join(out, "model", name)
-if not os.path.lexists(link):
-    os.symlink(saved, link)
-print(link, os.path.join(out, "traces", "study", page_sid + ".jsonl"))
+# Native runs use the saved file itself (`<sha256>.onnx`): the analyzer joins
+# it to the page's model through the proxy's net.sha256 of the model URL.
+print(saved, os.path.join(out, "traces", "study", page_sid + ".jsonl"))
 PY
 )
 [ -n "${PAGE_TRACE:-}" ] || { echo "error: could not establish the model bytes (see above)" >&2; exit 1; }
@@ -124,10 +126,10 @@ for cfg in $CONFIGS; do
   engine="${cfg%-*}"
   threads="${cfg#*-}"
   mkdir -p "$OUT/native/$cfg"
-  "$BIN" native "$MODEL" --engine "$engine" --threads "$threads" --runs "$RUNS" --warmup 1 \
+  "$NBIN" native "$MODEL" --engine "$engine" --threads "$threads" --runs "$RUNS" --warmup 1 \
     --from-trace "$PAGE_TRACE" --out "$OUT/native/$cfg/trace.jsonl" >"$OUT/native/$cfg/stdout.txt" 2>&1 ||
     { cat "$OUT/native/$cfg/stdout.txt" >&2; echo "error: native $cfg failed" >&2; exit 1; }
-  printf '%-8s %s\n' "$cfg" "$(grep -E 'ch_PP-OCRv4' "$OUT/native/$cfg/stdout.txt" | tail -n 1 | tr -s ' ')"
+  printf '%-8s %s\n' "$cfg" "$(grep -F "$(basename "$MODEL")" "$OUT/native/$cfg/stdout.txt" | tail -n 1 | tr -s ' ')"
 done
 
 echo "== analyze (one run per native configuration)"

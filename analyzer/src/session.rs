@@ -345,6 +345,8 @@ pub struct SessionData {
     pub load: Option<f64>,
     pub net_records: u64,
     pub net_bytes: f64,
+    /// `sha256` of the model artifacts the proxy forwarded, by URL (from `net`).
+    pub net_sha256: Vec<(String, String)>,
     pub end_reason: Option<String>,
     pub records: u64,
     /// Sequence runs per writer (`None` = the session's own writer).
@@ -494,6 +496,9 @@ impl SessionData {
                 "net" => {
                     self.net_records += 1;
                     self.net_bytes += f.bytes.unwrap_or(0.0);
+                    if let (Some(url), Some(sha)) = (&f.url, &f.sha256) {
+                        self.net_sha256.push((url.clone(), sha.clone()));
+                    }
                 }
                 "end" => self.end_reason = Some(f.reason.clone().unwrap_or_default()),
                 _ => return Err(""),
@@ -512,6 +517,29 @@ impl SessionData {
             Err("") => Ingest::UnknownKind,
             Err(field) => Ingest::MissingField(field),
         }
+    }
+
+    /// The SHA-256 of model `model`'s bytes: its `model_load.sha256` when the
+    /// page recorded one, else the `sha256` of the proxy's `net` record whose
+    /// URL is the model id (query and fragment ignored on both sides). Pages
+    /// rarely know the hash of what they loaded; the proxy hashes every model
+    /// artifact it forwards, so this is how a page's model joins a native run
+    /// of the same bytes.
+    pub fn model_sha256(&self, model: &str) -> Option<String> {
+        if let Some(h) = self
+            .model_loads
+            .iter()
+            .filter(|l| &*l.model == model)
+            .find_map(|l| l.sha256.clone())
+        {
+            return Some(h);
+        }
+        let bare = |u: &str| u.split(['?', '#']).next().unwrap_or_default().to_owned();
+        let want = bare(model);
+        self.net_sha256
+            .iter()
+            .find(|(url, _)| bare(url) == want)
+            .map(|(_, h)| h.clone())
     }
 
     /// Appends another part of the same session (read from another file).
@@ -537,6 +565,7 @@ impl SessionData {
         }
         self.net_records += o.net_records;
         self.net_bytes += o.net_bytes;
+        self.net_sha256.extend(o.net_sha256);
         if o.end_reason.is_some() {
             self.end_reason = o.end_reason;
         }

@@ -225,11 +225,7 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
             .first()
             .map(|l| l.model.to_string())
             .unwrap_or_default();
-        let sha = s
-            .model_loads
-            .first()
-            .and_then(|l| l.sha256.clone())
-            .unwrap_or_default();
+        let sha = s.model_sha256(&model).unwrap_or_default();
         let mut row = Row {
             keys: key_row(&fw, &model, "", &sha),
             values: base,
@@ -246,10 +242,7 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
     for ((model, backend), idx) in groups {
         let infers: Vec<_> = idx.iter().map(|&i| &s.infers[i]).collect();
         let loads: Vec<_> = s.model_loads.iter().filter(|l| l.model == model).collect();
-        let sha = loads
-            .iter()
-            .find_map(|l| l.sha256.clone())
-            .unwrap_or_default();
+        let sha = s.model_sha256(&model).unwrap_or_default();
         let mut row = Row {
             keys: key_row(&infers[0].framework, &model, &backend, &sha),
             values: base.clone(),

@@ -114,6 +114,56 @@ fn slowdown_matches_native_by_sha256_then_model() {
 }
 
 #[test]
+fn slowdown_joins_the_page_model_to_native_bytes_through_the_proxy_net_sha256() {
+    // The page's model_load has no sha256 (pages rarely know it); the proxy's
+    // net record for the model URL (query ignored) carries the bytes' hash.
+    // Warm calls 10, 20, 30 → browser p50 20 ms.
+    let url = "https://site.test/models/det.onnx";
+    let sha = "c".repeat(64);
+    let page = session(&[
+        r#"{"v":1,"sid":"pg","seq":0,"ts":0,"kind":"session","source":"page"}"#,
+        &format!(
+            r#"{{"v":1,"sid":"pg","seq":1,"ts":50,"kind":"model_load","framework":"ort","model":"{url}","start":0,"dur":50,"bytes":1000}}"#
+        ),
+        r#"{"v":1,"sid":"pg","seq":2,"ts":110,"kind":"infer","framework":"ort","model":"https://site.test/models/det.onnx","backend":"wasm","api":"InferenceSession.run","start":60,"dur":50,"call":1}"#,
+        r#"{"v":1,"sid":"pg","seq":3,"ts":130,"kind":"infer","framework":"ort","model":"https://site.test/models/det.onnx","backend":"wasm","api":"InferenceSession.run","start":120,"dur":10,"call":2}"#,
+        r#"{"v":1,"sid":"pg","seq":4,"ts":160,"kind":"infer","framework":"ort","model":"https://site.test/models/det.onnx","backend":"wasm","api":"InferenceSession.run","start":140,"dur":20,"call":3}"#,
+        r#"{"v":1,"sid":"pg","seq":5,"ts":200,"kind":"infer","framework":"ort","model":"https://site.test/models/det.onnx","backend":"wasm","api":"InferenceSession.run","start":170,"dur":30,"call":4}"#,
+        &format!(
+            r#"{{"v":1,"sid":"pg","seq":0,"by":"proxy","ts":5,"kind":"net","url":"{url}?v=3","method":"GET","status":200,"bytes":1000,"start_unix_ms":1.0,"dur":4,"sha256":"{sha}"}}"#
+        ),
+    ]);
+    // The native run of the saved file `<sha>.onnx`: no name in common with
+    // the page's URL, only the bytes. Warm calls 4, 5 → p50 4.5 ms.
+    let native = session(&[
+        r#"{"v":1,"sid":"nt","seq":0,"ts":0,"kind":"session","source":"native"}"#,
+        &format!(
+            r#"{{"v":1,"sid":"nt","seq":1,"ts":1,"kind":"model_load","framework":"ort","model":"{sha}.onnx","start":0,"dur":1,"bytes":1000,"sha256":"{sha}"}}"#
+        ),
+        &format!(
+            r#"{{"v":1,"sid":"nt","seq":2,"ts":5,"kind":"infer","framework":"ort","model":"{sha}.onnx","backend":"cpu","api":"Session.run","start":2,"dur":3,"call":1}}"#
+        ),
+        &format!(
+            r#"{{"v":1,"sid":"nt","seq":3,"ts":10,"kind":"infer","framework":"ort","model":"{sha}.onnx","backend":"cpu","api":"Session.run","start":6,"dur":4,"call":2}}"#
+        ),
+        &format!(
+            r#"{{"v":1,"sid":"nt","seq":4,"ts":16,"kind":"infer","framework":"ort","model":"{sha}.onnx","backend":"cpu","api":"Session.run","start":11,"dur":5,"call":3}}"#
+        ),
+    ]);
+    assert_eq!(page.model_sha256(url).as_deref(), Some(sha.as_str()));
+    let mut rows = session_rows(&page);
+    assert_eq!(
+        rows[0].key("sha256"),
+        sha,
+        "the row carries the net record's hash"
+    );
+    apply_baselines(&mut rows, &session_rows(&native));
+    // 20 / 4.5 = 4.444…
+    close(rows[0].get(M::NativeP50), 4.5);
+    close(rows[0].get(M::SlowdownX), 20.0 / 4.5);
+}
+
+#[test]
 fn memory_peaks_and_overhead() {
     let s = session(&[
         r#"{"v":1,"sid":"mem","seq":0,"ts":0,"kind":"model_load","framework":"tfjs","model":"a","start":0,"dur":1,"bytes":1000}"#,

@@ -186,7 +186,7 @@ fn slowdown_section(a: &Analysis) -> Result<Section, Error> {
     let note = if a.baseline_rows.is_empty() && rows.is_empty() {
         "No native baseline: pass native traces with --baseline (session.source = \"native\")."
     } else {
-        "Browser prediction p50 / native p50 of the same model (matched on sha256, then model id), per model, backend, variant."
+        "Browser prediction p50 / native p50 of the same model (matched on sha256 — from the page's model_load or the proxy's net record of the model URL — then model id, then file name), per model, backend, variant."
     };
     if rows.is_empty() {
         return Ok(Section {
