@@ -7,7 +7,7 @@
 # temporary folder on disk (one page file + one proxy file per session,
 # 60 s sessions with kernel records), prints the size, runs the release
 # build of `webinfer analyze` under /usr/bin/time -v (records/s, records/s
-# per core, peak RSS), runs the same core aggregation with DuckDB
+# divided by the cores, records per CPU second (user + system), peak RSS), runs the same core aggregation with DuckDB
 # (scripts/bench_analyze_duckdb.py, the SQL from `webinfer analyze
 # --print-sql`) when `python3 -c 'import duckdb'` works, prints a table and
 # deletes the traces. Targets: >= 1 M records/s per core, peak RSS < 2 GB
@@ -38,6 +38,7 @@ trap 'rm -rf "$TMP"' EXIT
 have_duckdb=0
 python3 -c 'import duckdb' 2>/dev/null && have_duckdb=1
 
+cpu_s() { awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$1"; }
 rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
 wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.2f", s}' "$1"; }
 
@@ -54,26 +55,28 @@ for gb in "${sizes[@]}"; do
   # a cold-ish page cache is not guaranteed; both tools read the same warm files
   /usr/bin/time -v "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv 2> "$TMP/time.log" || { cat "$TMP/time.log"; exit 1; }
   grep -E '^(Read|analyzed)' "$TMP/time.log" || true
-  w=$(wall_s "$TMP/time.log"); m=$(rss_mb "$TMP/time.log")
+  w=$(wall_s "$TMP/time.log"); m=$(rss_mb "$TMP/time.log"); c=$(cpu_s "$TMP/time.log")
   rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
   rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-  rows+=("| ${gb} GB | $records | webinfer analyze ($(basename "$bins"), $CORES threads) | $w | $rps | $rpc | $m |")
+  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
+  rows+=("| ${gb} GB | $records | webinfer analyze ($(basename "$bins"), $CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
   if [ "$have_duckdb" = 1 ]; then
     /usr/bin/time -v python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES" > "$TMP/duck.out" 2> "$TMP/duck.log" || { cat "$TMP/duck.log"; exit 1; }
     cat "$TMP/duck.out"
-    w=$(wall_s "$TMP/duck.log"); m=$(rss_mb "$TMP/duck.log")
+    w=$(wall_s "$TMP/duck.log"); m=$(rss_mb "$TMP/duck.log"); c=$(cpu_s "$TMP/duck.log")
     rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
     rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+    rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
     ver=$(python3 -c 'import duckdb; print(duckdb.__version__)')
-    rows+=("| ${gb} GB | $records | DuckDB $ver, same core SQL ($CORES threads) | $w | $rps | $rpc | $m |")
+    rows+=("| ${gb} GB | $records | DuckDB $ver, same core SQL ($CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
   else
-    rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – |")
+    rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – | – | – |")
   fi
   rm -rf "$dir" "$TMP/report-${gb}g"
 done
 
 echo
 echo "machine: $CORES cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM"
-echo "| input | records | tool | wall s | records/s | records/s/core | peak RSS MB |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| input | records | tool | wall s | CPU s | records/s | records/s ÷ cores | records per CPU s | peak RSS MB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"

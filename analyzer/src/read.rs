@@ -4,7 +4,10 @@
 //! Tolerance rules (from the format contract): a torn last line is skipped
 //! and counted; unknown kinds are skipped and counted; unknown fields are
 //! ignored; records of one session may be spread over several files. A file
-//! whose first line is not a record is an error naming the file.
+//! whose first line is not a record is an error naming the file. A `.gz`
+//! that is truncated or corrupt yields the lines decoded before the break
+//! (a cut last line counts as torn) and is listed in
+//! [`ReadStats::truncated`] with the decoder's error.
 //!
 //! Memory stays bounded on large inputs: a quick first pass finds in which
 //! files each session id occurs, so a session is handed to the caller (and
@@ -44,6 +47,9 @@ pub struct ReadStats {
     pub invalid: u64,
     /// The first invalid line, as "file:line: error".
     pub invalid_example: Option<String>,
+    /// Compressed files that ended early or broke (truncated `.gz`, bad
+    /// CRC), with the decoder's error: the lines before the break were read.
+    pub truncated: Vec<(PathBuf, String)>,
 }
 
 impl ReadStats {
@@ -73,6 +79,7 @@ impl ReadStats {
         if self.invalid_example.is_none() {
             self.invalid_example = o.invalid_example;
         }
+        self.truncated.extend(o.truncated);
     }
 }
 
@@ -80,8 +87,19 @@ impl fmt::Display for ReadStats {
     /// E.g. "skipped 3 lines: 1 torn last line in a.jsonl, 2 unknown kind (x)".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.skipped();
+        let cut = if self.truncated.is_empty() {
+            String::new()
+        } else {
+            let (p, e) = &self.truncated[0];
+            format!(
+                "; {} compressed file{} cut short (first: {}: {e})",
+                self.truncated.len(),
+                if self.truncated.len() == 1 { "" } else { "s" },
+                p.display()
+            )
+        };
         if n == 0 {
-            return write!(f, "skipped 0 lines");
+            return write!(f, "skipped 0 lines{cut}");
         }
         let mut parts = Vec::new();
         if !self.torn_last.is_empty() {
@@ -133,7 +151,7 @@ impl fmt::Display for ReadStats {
         }
         write!(
             f,
-            "skipped {n} line{}: {}",
+            "skipped {n} line{}: {}{cut}",
             if n == 1 { "" } else { "s" },
             parts.join(", ")
         )
@@ -223,20 +241,50 @@ fn layout(path: &Path) -> Result<Layout, Error> {
     })
 }
 
+/// What reading one file's lines came to.
+struct Streamed {
+    /// Bytes read (after decompression).
+    bytes: u64,
+    /// The decoder error that ended a compressed file early, if any.
+    cut_short: Option<String>,
+}
+
 /// Calls `each` with every line (without the newline) of a JSONL stream and
-/// whether it was newline-terminated.
+/// whether it was newline-terminated. With `compressed`, a read error (the
+/// decoder's: truncated or corrupt data) ends the stream instead of failing
+/// it: the bytes decoded before it are handed out (the last ones as an
+/// unterminated line) and the error is returned in [`Streamed::cut_short`].
 fn for_each_line(
     mut r: impl BufRead,
     path: &Path,
+    compressed: bool,
     mut each: impl FnMut(&[u8], bool),
-) -> Result<u64, Error> {
+) -> Result<Streamed, Error> {
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut bytes = 0u64;
     loop {
         buf.clear();
-        let n = r.read_until(b'\n', &mut buf).map_err(Error::io(path))?;
+        let n = match r.read_until(b'\n', &mut buf) {
+            Ok(n) => n,
+            Err(e) if compressed => {
+                // `read_until` keeps what it read before the error.
+                bytes += buf.len() as u64;
+                if !buf.is_empty() {
+                    each(&buf, false);
+                }
+                tracing::warn!(file = %path.display(), "compressed trace cut short: {e}");
+                return Ok(Streamed {
+                    bytes,
+                    cut_short: Some(e.to_string()),
+                });
+            }
+            Err(e) => return Err(Error::io(path)(e)),
+        };
         if n == 0 {
-            return Ok(bytes);
+            return Ok(Streamed {
+                bytes,
+                cut_short: None,
+            });
         }
         bytes += n as u64;
         let terminated = buf.last() == Some(&b'\n');
@@ -251,18 +299,23 @@ fn for_each_line(
 
 /// Opens a trace and streams its lines (Parquet rows are turned into JSON
 /// lines through polars, 64 Ki rows at a time).
-fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<u64, Error> {
+fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<Streamed, Error> {
     match layout(path)? {
         Layout::Jsonl => {
             let f = std::fs::File::open(path).map_err(Error::io(path))?;
-            for_each_line(BufReader::with_capacity(256 * 1024, f), path, each)
+            for_each_line(BufReader::with_capacity(256 * 1024, f), path, false, each)
         }
         Layout::Gzip => {
             let f = std::fs::File::open(path).map_err(Error::io(path))?;
             let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, f));
-            for_each_line(BufReader::with_capacity(256 * 1024, gz), path, each)
+            for_each_line(BufReader::with_capacity(256 * 1024, gz), path, true, each)
         }
-        Layout::Parquet => crate::parquet_in::for_each_row_as_json(path, each),
+        Layout::Parquet => {
+            crate::parquet_in::for_each_row_as_json(path, each).map(|bytes| Streamed {
+                bytes,
+                cut_short: None,
+            })
+        }
     }
 }
 
@@ -333,7 +386,7 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
     let mut first_error: Option<String> = None;
     let mut seen_record = false;
     let mut pending_invalid: Option<(u64, String)> = None;
-    let bytes = stream_lines(path, |line, terminated| {
+    let streamed = stream_lines(path, |line, terminated| {
         line_no += 1;
         if first_error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             return;
@@ -406,7 +459,10 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
             stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
         }
     }
-    stats.bytes = bytes;
+    stats.bytes = streamed.bytes;
+    if let Some(e) = streamed.cut_short {
+        stats.truncated.push((path.to_path_buf(), e));
+    }
     sessions.retain(|_, s| s.records > 0);
     Ok(FilePart { sessions, stats })
 }

@@ -1,5 +1,6 @@
 //! A minimal Chrome DevTools Protocol client over a WebSocket: commands with
-//! ids and replies, flat sessions (`sessionId`), events ignored.
+//! ids and replies, flat sessions (`sessionId`), and events for whoever
+//! subscribed ([`Cdp::subscribe`]; dropped when nobody listens).
 //!
 //! `webinfer audit` uses it to attach to the audited page, to send synthetic
 //! input ([`crate::interact`]) and to navigate the page away at the end of a
@@ -22,11 +23,13 @@ use crate::error::AuditError;
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
+type Subscribers = Arc<Mutex<Vec<mpsc::UnboundedSender<Value>>>>;
 
 /// A connection to a browser's DevTools endpoint.
 pub struct Cdp {
     out: mpsc::UnboundedSender<String>,
     pending: Pending,
+    subscribers: Subscribers,
     next_id: AtomicU64,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
@@ -71,6 +74,8 @@ impl Cdp {
         });
         let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
         let p2 = pending.clone();
+        let subscribers: Subscribers = Arc::new(Mutex::new(Vec::new()));
+        let s2 = subscribers.clone();
         let reader = tokio::spawn(async move {
             while let Some(msg) = stream.next().await {
                 let text = match msg {
@@ -83,7 +88,10 @@ impl Cdp {
                     continue;
                 };
                 let Some(id) = v.get("id").and_then(Value::as_u64) else {
-                    continue; // an event
+                    // An event: to every live subscriber.
+                    let mut subs = s2.lock().unwrap_or_else(|e| e.into_inner());
+                    subs.retain(|tx| tx.send(v.clone()).is_ok());
+                    continue;
                 };
                 let reply = match v.get("error") {
                     Some(e) => Err(e.to_string()),
@@ -101,10 +109,22 @@ impl Cdp {
         Ok(Cdp {
             out,
             pending,
+            subscribers,
             next_id: AtomicU64::new(1),
             reader,
             writer,
         })
+    }
+
+    /// Every event (a message without `id`: `{method, params, sessionId?}`)
+    /// that arrives from now on, in order, until the receiver is dropped.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Value> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
     }
 
     /// Sends `method` with `params` (to the page session `session` when

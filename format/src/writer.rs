@@ -7,7 +7,7 @@
 //! call [`TraceWriter::flush_if_due`] from a timer. Dropping the writer flushes.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,22 @@ pub struct TraceWriter {
     lines: u64,
 }
 
+/// Ends a torn last line (left by a crash in the middle of a write) with
+/// `\n`, so the next record starts on a line of its own rather than being
+/// glued onto the torn piece and lost with it.
+fn end_torn_line(file: &mut File) -> std::io::Result<()> {
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 impl TraceWriter {
     /// Opens (creating parent folders) `path` for appending.
     pub fn append(path: impl AsRef<Path>) -> Result<Self, WriterError> {
@@ -47,11 +63,13 @@ impl TraceWriter {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&path)
             .map_err(err)?;
+        end_torn_line(&mut file).map_err(err)?;
         Ok(TraceWriter {
             path,
             out: BufWriter::with_capacity(64 * 1024, file),
@@ -131,6 +149,25 @@ impl Drop for TraceWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_after_a_torn_last_line_starts_a_new_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, "{\"v\":1,\"sid\":\"s\",\"se").unwrap();
+        {
+            let mut w = TraceWriter::append(&path).unwrap();
+            w.push(Record::new("s", "end", 1.0)).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "{\"v\":1,\"sid\":\"s\",\"se");
+        assert!(serde_json::from_str::<serde_json::Value>(lines[1]).is_ok());
+        // A whole file gets no extra blank line.
+        drop(TraceWriter::append(&path).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
 
     #[test]
     fn push_numbers_lines_and_drop_flushes() {

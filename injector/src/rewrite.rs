@@ -252,7 +252,7 @@ fn build(
     flags: Arc<Flags>,
     out: Arc<Mutex<Vec<u8>>>,
 ) -> Rewriter {
-    let (f1, f4) = (flags.clone(), flags);
+    let (f1, f2, f4) = (flags.clone(), flags.clone(), flags);
     let (i1, i3) = (insert.clone(), insert);
     let hash = opts.script.csp_hash().to_owned();
     let origin = opts.origin.clone();
@@ -286,6 +286,12 @@ fn build(
         .append_element_content_handler(element!(
             "meta[http-equiv]",
             move |el: &mut lol_html::send::Element| {
+                // A `<meta>` CSP counts only in the head: once the body has
+                // started (in this chunk or an earlier one) it is left alone,
+                // so the output does not depend on how the body is chunked.
+                if f2.body.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
                 let is_csp = el
                     .get_attribute("http-equiv")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-security-policy"));

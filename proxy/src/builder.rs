@@ -23,18 +23,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::ca::CertificateAuthority;
-use crate::config::{ResolveRule, DEFAULT_LISTEN};
+use crate::config::{
+    ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES, MIN_MAX_HEADER_BYTES,
+};
 use crate::error::ProxyError;
 use crate::filter::{Filter, Scheme};
 use crate::hosts::HostPolicy;
+use crate::idle::WriteIdle;
 use crate::service::{drive, ConnInfo, Core};
 use crate::stats::{ProxyStats, StatsSnapshot};
 use crate::upstream::Upstream;
@@ -52,6 +54,8 @@ pub struct ProxyBuilder {
     deny_hosts: Vec<String>,
     save_models: Option<PathBuf>,
     filters: Vec<Arc<dyn Filter>>,
+    timeouts: Timeouts,
+    max_header_bytes: usize,
 }
 
 impl Default for ProxyBuilder {
@@ -72,6 +76,8 @@ impl ProxyBuilder {
             deny_hosts: Vec::new(),
             save_models: None,
             filters: Vec::new(),
+            timeouts: Timeouts::default(),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 
@@ -123,6 +129,20 @@ impl ProxyBuilder {
         self
     }
 
+    /// Time limits (see [`Timeouts`] for each and its default).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Largest accepted request head (request line plus headers) in bytes,
+    /// at least 8192; larger heads get `431 Request Header Fields Too Large`.
+    /// HTTP/2 clients are told the limit in `SETTINGS_MAX_HEADER_LIST_SIZE`.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
     /// Binds the listening socket and starts serving (inside a Tokio runtime).
     pub async fn start(self) -> Result<ProxyHandle, ProxyError> {
         let ca = match self.ca {
@@ -131,8 +151,9 @@ impl ProxyBuilder {
                 &crate::ca::default_dir()?,
             )?),
         };
+        check_limits(&self.timeouts, self.max_header_bytes)?;
         let hosts = HostPolicy::new(&self.allow_hosts, &self.deny_hosts)?;
-        let upstream = Upstream::new(&self.upstream_roots, &self.resolve)?;
+        let upstream = Upstream::new(&self.upstream_roots, &self.resolve, self.timeouts.connect)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| ProxyError::Bind {
@@ -153,6 +174,8 @@ impl ProxyBuilder {
             self.save_models,
             stats.clone(),
             rx,
+            self.timeouts,
+            self.max_header_bytes,
         ));
         let task = tokio::spawn(accept_loop(listener, core));
         tracing::info!(%addr, "webinfer proxy listening");
@@ -164,6 +187,30 @@ impl ProxyBuilder {
             task,
         })
     }
+}
+
+/// Rejects zero timeouts and a header limit below hyper's minimum buffer.
+fn check_limits(t: &Timeouts, max_header_bytes: usize) -> Result<(), ProxyError> {
+    for (name, d) in [
+        ("connect", t.connect),
+        ("response", t.response),
+        ("idle", t.idle),
+        ("client header", t.client_header),
+        ("client TLS", t.client_tls),
+    ] {
+        if d.is_zero() {
+            return Err(ProxyError::BadLimit(format!(
+                "the {name} timeout must be longer than zero"
+            )));
+        }
+    }
+    if max_header_bytes < MIN_MAX_HEADER_BYTES {
+        return Err(ProxyError::BadLimit(format!(
+            "the header size limit must be at least {MIN_MAX_HEADER_BYTES} bytes, not \
+             {max_header_bytes}"
+        )));
+    }
+    Ok(())
 }
 
 async fn accept_loop(listener: TcpListener, core: Arc<Core>) {
@@ -193,13 +240,24 @@ async fn serve_client(core: Arc<Core>, tcp: tokio::net::TcpStream, client_addr: 
         tunnel: None,
     };
     let shutdown = core.shutdown.clone();
+    let (header_timeout, max_head) = (core.timeouts.client_header, core.max_header_bytes);
+    // Everything towards this client (plain answers, and tunnels: intercepted
+    // TLS, raw, WebSocket) goes through this stream: a client that stops
+    // reading for the idle timeout is cut, releasing the upstream too.
+    let tcp = WriteIdle::new(tcp, core.timeouts.idle);
     let svc = service_fn(move |req| core.clone().handle(conn.clone(), req));
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-    builder.http1().timer(TokioTimer::new());
-    let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(tcp), svc)
-        .into_owned();
-    drive(connection, shutdown).await;
+    // The listener only speaks HTTP/1.1 (absolute-form requests and CONNECT):
+    // a bounded head size, and a deadline for the whole head (from the
+    // connection's first byte on) against slowloris.
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_header_size(max_head);
+    let connection = http1
+        .serve_connection(TokioIo::new(tcp), svc)
+        .with_upgrades();
+    drive(connection, shutdown, |c| c.graceful_shutdown()).await;
 }
 
 /// A running proxy.
@@ -233,5 +291,23 @@ impl ProxyHandle {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.shutdown.closed()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_timeouts_and_tiny_header_limits_are_refused() {
+        assert!(check_limits(&Timeouts::default(), DEFAULT_MAX_HEADER_BYTES).is_ok());
+        let zero = Timeouts {
+            idle: Duration::ZERO,
+            ..Timeouts::default()
+        };
+        let e = check_limits(&zero, DEFAULT_MAX_HEADER_BYTES).unwrap_err();
+        assert!(e.to_string().contains("idle timeout"), "{e}");
+        let e = check_limits(&Timeouts::default(), 100).unwrap_err();
+        assert!(e.to_string().contains("at least 8192"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
@@ -14,6 +15,50 @@ use crate::error::ProxyError;
 
 /// The default listening address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The default limit on the size of a client's request head (request line
+/// plus headers), in bytes: 64 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The smallest accepted `max_header_bytes`: below it ordinary browser
+/// requests would be refused.
+pub const MIN_MAX_HEADER_BYTES: usize = 8192;
+
+/// The proxy's time limits. Every wait on a peer is bounded by one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Upstream TCP connect, and separately the upstream TLS handshake
+    /// (`--connect-timeout`, default 10 s). Exceeding it answers `504`.
+    pub connect: Duration,
+    /// Longest wait for an upstream response head, counted from when the
+    /// request was sent or its body last made progress (`--response-timeout`,
+    /// default 60 s). Exceeding it answers `504 Gateway Timeout`.
+    pub response: Duration,
+    /// Longest pause in a streaming body, request or response, while the
+    /// other side waits for it (`--idle-timeout`, default 60 s). Exceeding it
+    /// aborts that exchange and releases both connections.
+    pub idle: Duration,
+    /// Longest time a client may take to send a complete HTTP/1.1 request
+    /// head, on the listener and inside intercepted TLS; also the idle limit
+    /// of a kept-alive HTTP/1.1 client connection
+    /// (`--client-header-timeout`, default 30 s).
+    pub client_header: Duration,
+    /// Longest time a client may take for its TLS handshake inside a CONNECT
+    /// tunnel, ClientHello included (`--client-tls-timeout`, default 10 s).
+    pub client_tls: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            response: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+            client_header: Duration::from_secs(30),
+            client_tls: Duration::from_secs(10),
+        }
+    }
+}
 
 /// A `--resolve HOST:PORT:ADDR` rule: connections to `HOST:PORT` go to `ADDR`
 /// (same port), like curl's `--resolve`.
@@ -78,6 +123,11 @@ pub struct ProxyOptions {
     pub ca_dir: Option<PathBuf>,
     /// Save model artifacts here as `<sha256><ext>`.
     pub save_models: Option<PathBuf>,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Largest accepted request head (request line plus headers) in bytes;
+    /// larger ones get `431` (default [`DEFAULT_MAX_HEADER_BYTES`]).
+    pub max_header_bytes: usize,
 }
 
 impl Default for ProxyOptions {
@@ -91,6 +141,8 @@ impl Default for ProxyOptions {
             deny_hosts: Vec::new(),
             ca_dir: None,
             save_models: None,
+            timeouts: Timeouts::default(),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -104,15 +156,100 @@ impl ProxyOptions {
         }
     }
 
-    /// A warning to print when the proxy would listen beyond loopback.
+    /// A warning to print when the proxy would listen beyond loopback,
+    /// naming who can now reach it: for an unspecified address (`0.0.0.0`:
+    /// every IPv4 address; `::`: every IPv4 and IPv6 address, dual stack)
+    /// the non-loopback addresses of this machine's interfaces now (from
+    /// `getifaddrs`), for a given address that address and its interface.
+    /// `None` for a loopback address.
     pub fn listen_warning(&self) -> Option<String> {
-        (!self.listen.ip().is_loopback()).then(|| {
-            format!(
-                "warning: listening on {} which is not loopback: anyone who can reach it can use \
-                 this intercepting proxy",
-                self.listen
-            )
-        })
+        /// (interface name, address) of every interface address.
+        fn interface_addrs() -> Vec<(String, IpAddr)> {
+            let mut out = Vec::new();
+            #[cfg(unix)]
+            // SAFETY: `getifaddrs` fills a linked list that stays valid until
+            // `freeifaddrs`; each `ifa_addr` is checked for null and read as
+            // the `sockaddr_in`/`sockaddr_in6` its `sa_family` says it is.
+            unsafe {
+                let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+                if libc::getifaddrs(&mut head) != 0 {
+                    return out;
+                }
+                let mut cur = head;
+                while !cur.is_null() {
+                    let ifa = &*cur;
+                    if !ifa.ifa_addr.is_null() {
+                        let name = std::ffi::CStr::from_ptr(ifa.ifa_name)
+                            .to_string_lossy()
+                            .into_owned();
+                        match i32::from((*ifa.ifa_addr).sa_family) {
+                            libc::AF_INET => {
+                                let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                                let ip = std::net::Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr));
+                                out.push((name, IpAddr::V4(ip)));
+                            }
+                            libc::AF_INET6 => {
+                                let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                                let ip = std::net::Ipv6Addr::from(sa.sin6_addr.s6_addr);
+                                out.push((name, IpAddr::V6(ip)));
+                            }
+                            _ => {}
+                        }
+                    }
+                    cur = ifa.ifa_next;
+                }
+                libc::freeifaddrs(head);
+            }
+            out
+        }
+
+        let ip = self.listen.ip();
+        if ip.is_loopback() {
+            return None;
+        }
+        let port = self.listen.port();
+        let port_text = if port == 0 {
+            "the port printed below".to_owned()
+        } else {
+            format!("port {port}")
+        };
+        let named: Vec<String> = interface_addrs()
+            .into_iter()
+            .filter(|(_, a)| !a.is_loopback())
+            .filter(|(_, a)| match ip {
+                IpAddr::V4(v4) if v4.is_unspecified() => a.is_ipv4(),
+                IpAddr::V6(v6) if v6.is_unspecified() => true,
+                _ => *a == ip,
+            })
+            .map(|(n, a)| format!("{a} ({n})"))
+            .collect();
+        let scope = if ip.is_unspecified() {
+            let family = if ip.is_ipv4() {
+                "IPv4"
+            } else {
+                "IPv4 and IPv6"
+            };
+            format!("every {family} address of this machine")
+        } else {
+            format!("{ip}")
+        };
+        let now = if named.is_empty() {
+            if ip.is_unspecified() {
+                "none besides loopback right now, but any added later".to_owned()
+            } else {
+                "not an address of this machine's interfaces right now".to_owned()
+            }
+        } else {
+            named.join(", ")
+        };
+        Some(format!(
+            "warning: listening on {} is not loopback: any host that can reach {scope} ({now}) \
+             on {port_text} can use this intercepting proxy — it reaches every host this \
+             machine can reach, including services on its loopback, and decrypts HTTPS for \
+             clients trusting this install's CA. Use --listen 127.0.0.1:{port} unless that \
+             is what you want, and firewall the port.",
+            self.listen
+        ))
     }
 
     /// Loads (or creates) the CA, reads the upstream roots, and returns a
@@ -129,7 +266,9 @@ impl ProxyOptions {
             .upstream_roots(roots)
             .resolve(self.resolve.clone())
             .allow_hosts(self.allow_hosts.clone())
-            .deny_hosts(self.deny_hosts.clone());
+            .deny_hosts(self.deny_hosts.clone())
+            .timeouts(self.timeouts)
+            .max_header_bytes(self.max_header_bytes);
         if let Some(dir) = &self.save_models {
             b = b.save_models(dir.clone());
         }
@@ -167,10 +306,32 @@ mod tests {
     }
 
     #[test]
-    fn non_loopback_listen_warns() {
+    fn non_loopback_listen_warns_and_names_who_can_reach_it() {
         let mut o = ProxyOptions::default();
         assert!(o.listen_warning().is_none());
+        o.listen = "[::1]:8080".parse().unwrap();
+        assert!(o.listen_warning().is_none());
+
         o.listen = "0.0.0.0:8080".parse().unwrap();
-        assert!(o.listen_warning().unwrap().contains("not loopback"));
+        let w = o.listen_warning().unwrap();
+        assert!(w.contains("0.0.0.0:8080 is not loopback"), "{w}");
+        assert!(w.contains("every IPv4 address of this machine"), "{w}");
+        assert!(w.contains("on port 8080"), "{w}");
+        assert!(!w.contains("127.0.0.1 ("), "loopback is not named: {w}");
+        assert!(!w.contains("::1 ("), "IPv6 is not named for 0.0.0.0: {w}");
+
+        o.listen = "[::]:0".parse().unwrap();
+        let w = o.listen_warning().unwrap();
+        assert!(w.contains("every IPv4 and IPv6 address"), "{w}");
+        assert!(w.contains("the port printed below"), "{w}");
+
+        // A documentation address no interface has.
+        o.listen = "198.51.100.7:9000".parse().unwrap();
+        let w = o.listen_warning().unwrap();
+        assert!(
+            w.contains("reach 198.51.100.7 (not an address of this machine's"),
+            "{w}"
+        );
+        assert!(w.contains("--listen 127.0.0.1:9000"), "{w}");
     }
 }

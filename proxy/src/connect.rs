@@ -90,7 +90,7 @@ async fn tunnel(core: Arc<Core>, conn: ConnInfo, host: String, port: u16, up: Up
     if is_tls {
         intercept::serve_tls(core, tunnel_conn, stream, host).await;
     } else if magic::is_magic_host(&host) {
-        intercept::serve_http(core, tunnel_conn, stream).await;
+        intercept::serve_http(core, tunnel_conn, stream, intercept::Protocol::Http1).await;
     } else {
         passthrough(core, host, port, stream).await;
     }

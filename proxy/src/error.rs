@@ -49,6 +49,9 @@ pub enum ProxyError {
     /// The user's data directory could not be determined.
     #[error("cannot determine the user's data directory; pass --ca-dir")]
     NoDataDir,
+    /// A timeout or size limit is out of range.
+    #[error("bad limit: {0}")]
+    BadLimit(String),
     /// Binding the listening socket failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

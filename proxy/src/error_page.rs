@@ -1,5 +1,6 @@
 //! Explanatory HTML pages the proxy answers with itself (403 refused host,
-//! 502 upstream failure, 400 bad request).
+//! 502 upstream failure, 504 upstream timeout, 408 stalled request body,
+//! 400 bad request).
 
 use http::{header, Response, StatusCode};
 
@@ -72,6 +73,26 @@ pub fn refused(host: &str, reason: &str) -> Response<Body> {
 /// 502 for an upstream failure (DNS, connect, TLS verification, protocol).
 pub fn bad_gateway(host: &str, reason: &str) -> Response<Body> {
     page(StatusCode::BAD_GATEWAY, "Upstream failure", host, reason)
+}
+
+/// 504 for an upstream that did not connect or answer in time.
+pub fn gateway_timeout(host: &str, reason: &str) -> Response<Body> {
+    page(
+        StatusCode::GATEWAY_TIMEOUT,
+        "Upstream timed out",
+        host,
+        reason,
+    )
+}
+
+/// 408 for a client whose request body stalled.
+pub fn request_timeout(host: &str, reason: &str) -> Response<Body> {
+    page(
+        StatusCode::REQUEST_TIMEOUT,
+        "Request body timed out",
+        host,
+        reason,
+    )
 }
 
 /// 400 for a request the proxy cannot understand.

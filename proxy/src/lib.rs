@@ -21,6 +21,7 @@ pub mod error_page;
 pub mod filter;
 pub mod headers;
 pub mod hosts;
+pub mod idle;
 pub mod inject;
 mod intercept;
 pub mod leaf;
@@ -33,7 +34,7 @@ pub mod upstream;
 
 pub use builder::{ProxyBuilder, ProxyHandle};
 pub use ca::CertificateAuthority;
-pub use config::ProxyOptions;
+pub use config::{ProxyOptions, Timeouts};
 pub use error::ProxyError;
 pub use filter::{Body, BodyError, Exchange, Filter, RequestContext, RequestOutcome, Scheme};
 pub use stats::StatsSnapshot;

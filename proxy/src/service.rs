@@ -3,28 +3,31 @@
 //! clean-up, metering and the per-exchange summary.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{header, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::sync::watch;
 
 use crate::artifact::artifact_extension;
 use crate::body::{Completion, FinishBody, MeterOptions, MeteredBody};
 use crate::ca::CertificateAuthority;
+use crate::config::Timeouts;
 use crate::filter::{empty, Body, Filter, RequestContext, RequestOutcome, Scheme};
 use crate::hosts::{HostPolicy, Verdict};
+use crate::idle::{Activity, IdleBody, IdleTimeout, Stalled};
 use crate::leaf::LeafCache;
 use crate::stats::ProxyStats;
-use crate::upstream::{describe_client_error, Upstream};
+use crate::upstream::{describe_client_error, Upstream, UpstreamError};
 use crate::{connect, error_page, headers, magic};
 
 /// Shared state of a running proxy.
@@ -37,6 +40,9 @@ pub(crate) struct Core {
     pub save_models: Option<PathBuf>,
     pub stats: Arc<ProxyStats>,
     pub shutdown: watch::Receiver<()>,
+    pub timeouts: Timeouts,
+    /// Largest accepted client request head, in bytes.
+    pub max_header_bytes: usize,
     next_id: AtomicU64,
 }
 
@@ -119,9 +125,17 @@ fn target_of(conn: &ConnInfo, req: &Request<Incoming>) -> Result<Target, String>
                     .and_then(|h| h.to_str().ok())
                     .map(str::to_string)
             });
+            // (load-sec, issue 8) A request inside a tunnel goes to the
+            // tunnel's host and port only: a Host or :authority naming
+            // another host is refused, never followed (no relay to host B
+            // through a tunnel to host A or to the CA host).
             match auth.and_then(|a| split_authority(&a, scheme.default_port())) {
-                Some((h, p)) => (scheme, h, p),
-                None => (scheme, th.clone(), *tp),
+                Some((h, _)) if h.trim_end_matches('.') != th.trim_end_matches('.') => {
+                    return Err(format!(
+                        "a request for {h} inside a tunnel to {th} is not forwarded"
+                    ));
+                }
+                _ => (scheme, th.clone(), *tp),
             }
         }
     };
@@ -153,6 +167,8 @@ impl Core {
         save_models: Option<PathBuf>,
         stats: Arc<ProxyStats>,
         shutdown: watch::Receiver<()>,
+        timeouts: Timeouts,
+        max_header_bytes: usize,
     ) -> Self {
         Core {
             leaves: LeafCache::new(ca.clone()),
@@ -163,6 +179,8 @@ impl Core {
             save_models,
             stats,
             shutdown,
+            timeouts,
+            max_header_bytes,
             next_id: AtomicU64::new(1),
         }
     }
@@ -225,14 +243,27 @@ impl Core {
         let websocket =
             req.version() == Version::HTTP_11 && headers::is_websocket_upgrade(req.headers());
         let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-        let mut req = req.map(|b| b.map_err(Into::into).boxed());
+        // The request body may not stall longer than the idle timeout; its
+        // progress also moves the response-head deadline (see `forward`).
+        let activity = Activity::new();
+        let idle = self.timeouts.idle;
+        let body_activity = activity.clone();
+        let mut req = req.map(|b| {
+            IdleBody::new(
+                b.map_err(Into::into).boxed(),
+                idle,
+                Stalled::Client,
+                Some(body_activity),
+            )
+            .boxed()
+        });
         for f in self.filters.iter() {
             match f.on_request(&mut ctx, req).await {
                 RequestOutcome::Forward(r) => req = r,
                 RequestOutcome::Respond(resp) => return self.finish_local(ctx, resp, None),
             }
         }
-        self.forward(ctx, req, client_upgrade).await
+        self.forward(ctx, req, client_upgrade, activity).await
     }
 
     /// Answers a refused host with a 403 page; nothing is contacted.
@@ -285,6 +316,7 @@ impl Core {
         mut ctx: RequestContext,
         mut req: Request<Body>,
         client_upgrade: Option<OnUpgrade>,
+        activity: Arc<Activity>,
     ) -> Response<Body> {
         let websocket = client_upgrade.is_some();
         headers::strip_hop_by_hop(req.headers_mut(), websocket);
@@ -297,13 +329,37 @@ impl Core {
             &self.upstream.client
         };
         self.stats.forwarded();
-        let mut resp = match client.request(req).await {
-            Ok(r) => r,
-            Err(e) => {
+        let limit = self.timeouts.response;
+        let response = client.request(req);
+        tokio::pin!(response);
+        // The response head must come within `limit` of the request being
+        // sent, or of the last progress of its body (an upload may be long).
+        let result = loop {
+            let deadline = activity.last() + limit;
+            match tokio::time::timeout_at(deadline.into(), response.as_mut()).await {
+                Ok(r) => break Ok(r),
+                Err(_) if activity.last() + limit <= Instant::now() => break Err(limit),
+                Err(_) => continue,
+            }
+        };
+        let mut resp = match result {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 let reason = describe_client_error(&e);
                 tracing::warn!(host = %ctx.host, url = %ctx.uri, %reason, "upstream failure");
                 self.stats.upstream_error();
-                let page = error_page::bad_gateway(&ctx.host, &reason);
+                let page = match failure_kind(&e) {
+                    Failure::ClientStalled => error_page::request_timeout(&ctx.host, &reason),
+                    Failure::Timeout => error_page::gateway_timeout(&ctx.host, &reason),
+                    Failure::Other => error_page::bad_gateway(&ctx.host, &reason),
+                };
+                return self.complete(ctx, page, true, None, Some(reason));
+            }
+            Err(limit) => {
+                let reason = response_timeout_reason(&ctx.host, ctx.port, limit);
+                tracing::warn!(host = %ctx.host, url = %ctx.uri, %reason, "upstream timeout");
+                self.stats.upstream_error();
+                let page = error_page::gateway_timeout(&ctx.host, &reason);
                 return self.complete(ctx, page, true, None, Some(reason));
             }
         };
@@ -339,7 +395,13 @@ impl Core {
             save: ext.and_then(|e| self.save_models.clone().map(|d| (d, e))),
             id: ctx.id,
         };
-        let (metered, state) = MeteredBody::new(incoming.map_err(Into::into).boxed(), opts);
+        let incoming = IdleBody::new(
+            incoming.map_err(Into::into).boxed(),
+            self.timeouts.idle,
+            Stalled::Upstream,
+            None,
+        );
+        let (metered, state) = MeteredBody::new(incoming.boxed(), opts);
         let mut resp = Response::from_parts(parts, metered.boxed());
         for f in self.filters.iter() {
             resp = f.on_response(&mut ctx, resp);
@@ -348,18 +410,56 @@ impl Core {
     }
 }
 
-/// Drives a server connection until it ends, shutting it down gracefully
-/// when the proxy stops.
-pub(crate) async fn drive<C>(conn: C, mut shutdown: watch::Receiver<()>)
-where
-    C: GracefulConnection,
-    C::Error: std::fmt::Display,
+/// How a forwarded request failed before its response head.
+enum Failure {
+    /// The client's request body stalled (408).
+    ClientStalled,
+    /// Connecting to the upstream timed out (504).
+    Timeout,
+    /// Anything else (502).
+    Other,
+}
+
+fn failure_kind(err: &hyper_util::client::legacy::Error) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(idle) = e.downcast_ref::<IdleTimeout>() {
+            return match idle.stalled {
+                Stalled::Client => Failure::ClientStalled,
+                Stalled::Upstream => Failure::Timeout,
+            };
+        }
+        if let Some(UpstreamError::Timeout { .. }) = e.downcast_ref::<UpstreamError>() {
+            return Failure::Timeout;
+        }
+        source = e.source();
+    }
+    Failure::Other
+}
+
+/// The explanation of a response-head timeout.
+fn response_timeout_reason(host: &str, port: u16, limit: Duration) -> String {
+    format!(
+        "{host}:{port} sent no response within {limit:?} of the request; raise the limit \
+         with --response-timeout"
+    )
+}
+
+/// Drives a server connection until it ends, calling `graceful` on it (to
+/// finish the current exchanges and stop) when the proxy stops.
+pub(crate) async fn drive<C, E>(
+    conn: C,
+    mut shutdown: watch::Receiver<()>,
+    graceful: fn(Pin<&mut C>),
+) where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
 {
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,
         Ok(()) = shutdown.changed() => {
-            conn.as_mut().graceful_shutdown();
+            graceful(conn.as_mut());
             conn.await
         }
     };

@@ -28,7 +28,9 @@
 //!   `_proxy-<run start Unix ms>` (one per proxy run; ts from the run start).
 //! - [`SinkStats`] counts stored records per kind (the `infer` count is what
 //!   `webinfer audit --until-infers` polls), malformed bodies, invalid and
-//!   rate-limited records, body bytes; [`TraceSink::files`] lists the files.
+//!   rate-limited records, oversized bodies, other methods, body bytes —
+//!   bad input is counted whatever the answer; [`TraceSink::files`] lists
+//!   the files.
 
 pub mod assoc;
 pub mod batch;
@@ -134,9 +136,19 @@ pub struct SinkStats {
     invalid: AtomicU64,
     rate_limited: AtomicU64,
     too_large: AtomicU64,
+    wrong_method: AtomicU64,
     write_errors: AtomicU64,
     kinds: Mutex<BTreeMap<String, u64>>,
 }
+
+/// Most distinct kinds [`SinkStats`] counts by name; further kinds, and kinds
+/// longer than [`MAX_KIND_LEN`], are counted under [`OTHER_KINDS`] (a client
+/// sending endless made-up kinds cannot grow the counters without bound).
+pub const MAX_KINDS: usize = 256;
+/// Longest kind name counted by name.
+pub const MAX_KIND_LEN: usize = 64;
+/// The counter name for kinds not counted by name.
+pub const OTHER_KINDS: &str = "(other)";
 
 /// A copy of [`SinkStats`] at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,9 +171,12 @@ pub struct SinkSnapshot {
     pub rate_limited: u64,
     /// Bodies refused for their size.
     pub too_large: u64,
+    /// Requests to the endpoint with a method other than `POST` (`405`).
+    pub wrong_method: u64,
     /// Records that could not be written to disk.
     pub write_errors: u64,
-    /// Stored page/worker records per kind.
+    /// Stored page/worker records per kind (at most [`MAX_KINDS`] names,
+    /// the rest under [`OTHER_KINDS`]).
     pub kinds: BTreeMap<String, u64>,
 }
 
@@ -184,6 +199,7 @@ impl SinkStats {
             invalid: l(&self.invalid),
             rate_limited: l(&self.rate_limited),
             too_large: l(&self.too_large),
+            wrong_method: l(&self.wrong_method),
             write_errors: l(&self.write_errors),
             kinds: self.kinds.lock().map(|k| k.clone()).unwrap_or_default(),
         }
@@ -195,7 +211,9 @@ impl SinkStats {
             self.infer.fetch_add(1, Ordering::Relaxed);
         }
         if let Ok(mut k) = self.kinds.lock() {
-            *k.entry(kind.to_owned()).or_default() += 1;
+            let named = kind.len() <= MAX_KIND_LEN && (k.contains_key(kind) || k.len() < MAX_KINDS);
+            *k.entry(if named { kind } else { OTHER_KINDS }.to_owned())
+                .or_default() += 1;
         }
     }
 }
@@ -512,6 +530,13 @@ impl TraceSink {
 
     /// Stores a parsed batch; returns the answer.
     fn store(&self, parsed: batch::Parsed) -> Response<Body> {
+        // Bad input is counted whatever the answer (400, 429 or 503).
+        self.stats
+            .invalid
+            .fetch_add(parsed.invalid as u64, Ordering::Relaxed);
+        if parsed.malformed {
+            self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+        }
         let mut st = self.lock();
         // Rate limit per session, all or nothing per batch.
         let mut per_sid: HashMap<&str, u64> = HashMap::new();
@@ -592,12 +617,6 @@ impl TraceSink {
             );
         }
         if parsed.invalid > 0 || parsed.malformed {
-            self.stats
-                .invalid
-                .fetch_add(parsed.invalid as u64, Ordering::Relaxed);
-            if parsed.malformed {
-                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-            }
             tracing::warn!(stored, invalid = parsed.invalid, errors = ?parsed.errors, "bad trace batch");
             return json_response(
                 StatusCode::BAD_REQUEST,
@@ -772,6 +791,7 @@ impl Filter for TraceSink {
                 if ctx.method == Method::POST {
                     return RequestOutcome::Respond(self.receive(req).await);
                 }
+                self.stats.wrong_method.fetch_add(1, Ordering::Relaxed);
                 let mut r = json_response(
                     StatusCode::METHOD_NOT_ALLOWED,
                     &json!({ "error": "POST only" }),

@@ -29,7 +29,8 @@ pub struct StatsSnapshot {
     /// Requests answered by the proxy or a filter without going upstream
     /// (refusals excluded).
     pub local: u64,
-    /// Forwarded requests that failed before a response head (502s).
+    /// Forwarded requests that failed before a response head (the 502, 504
+    /// and 408 pages).
     pub upstream_errors: u64,
     /// Non-TLS CONNECT tunnels passed through untouched.
     pub tunnels: u64,

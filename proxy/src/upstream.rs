@@ -30,9 +30,6 @@ use crate::config::ResolveRule;
 use crate::error::ProxyError;
 use crate::filter::Body;
 
-/// How long a TCP connect or TLS handshake may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// Why an upstream connection failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -61,6 +58,21 @@ pub enum UpstreamError {
         host: String,
         /// Human explanation, e.g. `certificate is not trusted: UnknownIssuer`.
         reason: String,
+    },
+    /// The TCP connect or the TLS handshake took longer than the connect timeout.
+    #[error(
+        "{phase} to {host}:{port} timed out after {after:?}; raise the limit with \
+         --connect-timeout"
+    )]
+    Timeout {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// `TCP connect` or `TLS handshake`.
+        phase: &'static str,
+        /// The limit that was exceeded.
+        after: Duration,
     },
     /// The URI had no host or an unknown scheme.
     #[error("bad upstream URI {0}")]
@@ -119,20 +131,23 @@ pub fn client_config(
 }
 
 /// Resolves names (honouring `--resolve`) and opens TCP connections.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Resolver {
     overrides: Arc<HashMap<(String, u16), SocketAddr>>,
+    connect_timeout: Duration,
 }
 
 impl Resolver {
-    /// A resolver with `--resolve` overrides.
-    pub fn new(rules: &[ResolveRule]) -> Self {
+    /// A resolver with `--resolve` overrides; each TCP connect attempt (and
+    /// each TLS handshake of the [`Connector`]) may take `connect_timeout`.
+    pub fn new(rules: &[ResolveRule], connect_timeout: Duration) -> Self {
         let map = rules
             .iter()
             .map(|r| ((r.host.to_ascii_lowercase(), r.port), r.addr))
             .collect();
         Resolver {
             overrides: Arc::new(map),
+            connect_timeout,
         }
     }
 
@@ -154,15 +169,30 @@ impl Resolver {
                     .collect()
             };
         let mut last = String::from("no addresses");
+        let mut timed_out = false;
         for addr in addrs {
-            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     let _ = s.set_nodelay(true);
                     return Ok(s);
                 }
-                Ok(Err(e)) => last = format!("{addr}: {e}"),
-                Err(_) => last = format!("{addr}: timed out"),
+                Ok(Err(e)) => {
+                    last = format!("{addr}: {e}");
+                    timed_out = false;
+                }
+                Err(_) => {
+                    last = format!("{addr}: timed out");
+                    timed_out = true;
+                }
             }
+        }
+        if timed_out {
+            return Err(UpstreamError::Timeout {
+                host: host.to_string(),
+                port,
+                phase: "TCP connect",
+                after: self.connect_timeout,
+            });
         }
         Err(UpstreamError::Connect {
             host: host.to_string(),
@@ -322,7 +352,8 @@ impl Connector {
             reason: format!("invalid server name: {e}"),
         })?;
         let connector = TlsConnector::from(self.tls.clone());
-        let handshake = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp));
+        let after = self.resolver.connect_timeout;
+        let handshake = tokio::time::timeout(after, connector.connect(name, tcp));
         match handshake.await {
             Ok(Ok(s)) => Ok(UpstreamStream::Tls(Box::new(s))),
             Ok(Err(e)) => {
@@ -332,9 +363,11 @@ impl Connector {
                 };
                 Err(UpstreamError::Tls { host, reason })
             }
-            Err(_) => Err(UpstreamError::Tls {
+            Err(_) => Err(UpstreamError::Timeout {
                 host,
-                reason: "TLS handshake timed out".into(),
+                port,
+                phase: "TLS handshake",
+                after,
             }),
         }
     }
@@ -371,8 +404,9 @@ impl Upstream {
     pub fn new(
         extra_roots: &[CertificateDer<'static>],
         rules: &[ResolveRule],
+        connect_timeout: Duration,
     ) -> Result<Self, ProxyError> {
-        let resolver = Resolver::new(rules);
+        let resolver = Resolver::new(rules, connect_timeout);
         let make = |alpn: &[&[u8]]| -> Result<Client<Connector, Body>, ProxyError> {
             let connector = Connector {
                 resolver: resolver.clone(),
@@ -382,7 +416,14 @@ impl Upstream {
                 .pool_timer(TokioTimer::new())
                 .timer(TokioTimer::new())
                 .pool_idle_timeout(Duration::from_secs(60))
-                .http2_adaptive_window(true)
+                // (load-sec, issue 8) Fixed windows, not the adaptive one:
+                // that starts at 64 KiB for the whole connection, so many
+                // concurrent streams get slivers of DATA frames and h2's
+                // small-frame flood guard closes the connection
+                // (ENHANCE_YOUR_CALM "too_many_data_frames"), failing every
+                // request on it. Checked by cli/tests/load.rs.
+                .http2_initial_stream_window_size(1024 * 1024)
+                .http2_initial_connection_window_size(16 * 1024 * 1024)
                 .http2_max_frame_size(256 * 1024)
                 .build(connector))
         };
@@ -394,13 +435,17 @@ impl Upstream {
     }
 }
 
-/// A one-line reason for a client error, naming TLS problems precisely.
+/// A one-line reason for a client error, naming TLS problems and timeouts
+/// precisely.
 pub fn describe_client_error(err: &hyper_util::client::legacy::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut parts = Vec::new();
     while let Some(e) = source {
         if let Some(up) = e.downcast_ref::<UpstreamError>() {
             return up.to_string();
+        }
+        if let Some(idle) = e.downcast_ref::<crate::idle::IdleTimeout>() {
+            return idle.to_string();
         }
         let s = e.to_string();
         if !parts.contains(&s) {

@@ -97,6 +97,11 @@ impl Chromium {
         }
     }
 
+    /// The process id of the browser's main process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The last `n` bytes of Chromium's output (for failure messages).
     pub fn log_tail(&self, n: usize) -> String {
         let s = std::fs::read_to_string(&self.log).unwrap_or_default();

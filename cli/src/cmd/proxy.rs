@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use webinfer_proxy::config::{ResolveRule, DEFAULT_LISTEN};
+use webinfer_proxy::config::{ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES};
 use webinfer_proxy::inject::InjectConfig;
 use webinfer_proxy::sink::SinkConfig;
 use webinfer_proxy::{ProxyBuilder, ProxyOptions};
@@ -40,6 +40,35 @@ pub struct ProxyArgs {
     /// Save model artifacts passing through as DIR/<sha256><ext>.
     #[arg(long = "save-models", value_name = "DIR")]
     pub save_models: Option<PathBuf>,
+    /// Limit for the upstream TCP connect and, separately, the upstream TLS
+    /// handshake (humantime: `10s`, `1m 30s`, `500ms`); exceeding it answers 504.
+    #[arg(long = "connect-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().connect.into())]
+    pub connect_timeout: humantime::Duration,
+    /// Longest wait for an upstream response head after the request (or its
+    /// body's last bytes) was sent; exceeding it answers 504 Gateway Timeout.
+    #[arg(long = "response-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().response.into())]
+    pub response_timeout: humantime::Duration,
+    /// Longest pause in a request or response body; exceeding it aborts that
+    /// exchange and closes both sides.
+    #[arg(long = "idle-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().idle.into())]
+    pub idle_timeout: humantime::Duration,
+    /// Longest time a client may take to send an HTTP/1.1 request head (and
+    /// the idle limit of its kept-alive connection); defeats slowloris.
+    #[arg(long = "client-header-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_header.into())]
+    pub client_header_timeout: humantime::Duration,
+    /// Longest time a client may take for its TLS handshake inside CONNECT.
+    #[arg(long = "client-tls-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_tls.into())]
+    pub client_tls_timeout: humantime::Duration,
+    /// Largest accepted request head (request line plus headers) in bytes, at
+    /// least 8192; larger ones get 431.
+    #[arg(long = "max-header-bytes", value_name = "BYTES",
+          default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
 }
 
 fn parse_resolve(s: &str) -> Result<ResolveRule, String> {
@@ -58,6 +87,14 @@ impl From<ProxyArgs> for ProxyOptions {
             deny_hosts: a.deny_host,
             ca_dir: a.ca_dir,
             save_models: a.save_models,
+            timeouts: Timeouts {
+                connect: a.connect_timeout.into(),
+                response: a.response_timeout.into(),
+                idle: a.idle_timeout.into(),
+                client_header: a.client_header_timeout.into(),
+                client_tls: a.client_tls_timeout.into(),
+            },
+            max_header_bytes: a.max_header_bytes,
         }
     }
 }

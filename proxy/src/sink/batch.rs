@@ -92,9 +92,18 @@ fn accept(out: &mut Parsed, text: &[u8], place: &str) {
         Ok(r) if is_safe_sid(r.sid()) => out.records.push(r),
         Ok(r) => out.reject(format!(
             "{place}: sid {:?} is not [A-Za-z0-9_-]{{1,64}} (or starts with `_`)",
-            r.sid()
+            preview(r.sid())
         )),
         Err(e) => out.reject(format!("{place}: {e}")),
+    }
+}
+
+/// At most the first 80 characters of `s` (an absurd sid must not make the
+/// answer and the log line as large as the body).
+fn preview(s: &str) -> String {
+    match s.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 
@@ -227,6 +236,16 @@ mod tests {
     fn not_json_at_all() {
         let p = parse(b"\xff\xfe garbage");
         assert_eq!((p.records.len(), p.invalid), (0, 1));
+    }
+
+    #[test]
+    fn an_absurd_sid_is_not_echoed_whole() {
+        let sid = "é".repeat(100_000);
+        let body = format!(r#"{{"v":1,"sid":"{sid}","seq":0,"ts":0,"kind":"x"}}"#);
+        let p = parse(body.as_bytes());
+        assert_eq!((p.records.len(), p.invalid), (0, 1));
+        assert!(p.errors[0].len() < 300, "{}", p.errors[0].len());
+        assert!(p.errors[0].contains(&"é".repeat(80)));
     }
 
     #[test]

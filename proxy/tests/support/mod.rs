@@ -470,3 +470,307 @@ pub async fn curl(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+// ---------------------------------------------------------------------------
+// Fault injection: origins that misbehave on purpose, and bounded waits.
+// ---------------------------------------------------------------------------
+
+impl TestCa {
+    /// A TLS server config (ALPN `http/1.1`) whose leaf for `names` expired
+    /// in 2021 but is otherwise signed by this CA.
+    pub fn expired_server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        tls_config(vec![cert.der().clone(), self.der()], &key, &[b"http/1.1"])
+    }
+}
+
+/// A TLS server config (ALPN `http/1.1`) with a self-signed leaf for `names`.
+pub fn self_signed_server_config(names: &[&str]) -> Arc<rustls::ServerConfig> {
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    tls_config(vec![cert.der().clone()], &key, &[b"http/1.1"])
+}
+
+/// `cfg` with its ALPN replaced by `http/1.1` only.
+pub fn http1_only(cfg: Arc<rustls::ServerConfig>) -> Arc<rustls::ServerConfig> {
+    let mut cfg = (*cfg).clone();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(cfg)
+}
+
+fn tls_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: &KeyPair,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(cfg)
+}
+
+/// What a [`FaultOrigin`] saw.
+#[derive(Default)]
+pub struct FaultSeen {
+    /// TCP connections accepted.
+    pub connections: AtomicUsize,
+    /// TCP connections open right now.
+    pub open: AtomicUsize,
+    /// TLS handshakes completed.
+    pub handshakes: AtomicUsize,
+    /// HTTP request heads received.
+    pub requests: AtomicUsize,
+    /// Connections the peer (the proxy) closed while the origin was still
+    /// holding or writing a response (a read saw EOF/error or a write failed).
+    pub closed_by_peer: AtomicUsize,
+}
+
+/// An HTTPS/1.1 origin written on raw sockets so it can misbehave exactly:
+/// - `/ok`: `200` with body `ok` (keep-alive);
+/// - `/reset`: promises 1 MiB, sends 256 KiB, then resets the TCP connection;
+/// - `/hang`: never answers; waits for the peer to close;
+/// - `/stall`: promises 1 MiB, sends 64 KiB, then goes silent (connection open);
+/// - `/trickle`: promises 1 GiB, sends 16 KiB every 20 ms until the peer goes;
+/// - `/endless`: promises 1 GiB, sends as fast as it can until the peer goes.
+///
+/// With `tls = None` it accepts TCP and never says anything (not even a TLS
+/// handshake), until the peer closes.
+pub struct FaultOrigin {
+    pub addr: SocketAddr,
+    pub seen: Arc<FaultSeen>,
+}
+
+impl FaultOrigin {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+    pub fn connections(&self) -> usize {
+        self.seen.connections.load(Ordering::SeqCst)
+    }
+    pub fn open(&self) -> usize {
+        self.seen.open.load(Ordering::SeqCst)
+    }
+    pub fn handshakes(&self) -> usize {
+        self.seen.handshakes.load(Ordering::SeqCst)
+    }
+    pub fn requests(&self) -> usize {
+        self.seen.requests.load(Ordering::SeqCst)
+    }
+    pub fn closed_by_peer(&self) -> usize {
+        self.seen.closed_by_peer.load(Ordering::SeqCst)
+    }
+}
+
+/// Decrements the open-connection gauge when a connection task ends.
+struct OpenGuard(Arc<FaultSeen>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Starts a [`FaultOrigin`] (see there for its routes).
+pub async fn start_fault_origin(tls: Option<Arc<rustls::ServerConfig>>) -> FaultOrigin {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(FaultSeen::default());
+    let seen2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            seen2.connections.fetch_add(1, Ordering::SeqCst);
+            seen2.open.fetch_add(1, Ordering::SeqCst);
+            let guard = OpenGuard(seen2.clone());
+            let seen = seen2.clone();
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let _guard = guard;
+                match tls {
+                    None => {
+                        let mut tcp = tcp;
+                        wait_for_close(&mut tcp, &seen).await;
+                    }
+                    Some(cfg) => {
+                        let Ok(stream) = TlsAcceptor::from(cfg).accept(tcp).await else {
+                            return;
+                        };
+                        seen.handshakes.fetch_add(1, Ordering::SeqCst);
+                        serve_faults(stream, &seen).await;
+                    }
+                }
+            });
+        }
+    });
+    FaultOrigin { addr, seen }
+}
+
+/// Reads until the peer closes (EOF or error), then counts it.
+async fn wait_for_close<S: tokio::io::AsyncRead + Unpin>(s: &mut S, seen: &FaultSeen) {
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    seen.closed_by_peer.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Reads one request head; returns its path, or None at EOF.
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+        if head.len() > 1 << 20 {
+            return None;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let line = text.lines().next()?;
+    Some(line.split(' ').nth(1)?.to_string())
+}
+
+async fn serve_faults(mut stream: tokio_rustls::server::TlsStream<TcpStream>, seen: &FaultSeen) {
+    loop {
+        let Some(path) = read_head(&mut stream).await else {
+            return;
+        };
+        seen.requests.fetch_add(1, Ordering::SeqCst);
+        match path.as_str() {
+            "/ok" => {
+                let resp =
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
+                if stream.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = stream.flush().await;
+            }
+            "/reset" => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&chunk(3, 0, 256 * 1024)).await;
+                let _ = stream.flush().await;
+                let (tcp, _) = stream.into_inner();
+                // SO_LINGER 0: close() sends a TCP RST instead of a FIN.
+                #[allow(deprecated)]
+                let _ = tcp.set_linger(Some(std::time::Duration::ZERO));
+                drop(tcp);
+                return;
+            }
+            "/hang" => {
+                wait_for_close(&mut stream, seen).await;
+                return;
+            }
+            "/stall" => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&chunk(4, 0, 64 * 1024)).await;
+                let _ = stream.flush().await;
+                wait_for_close(&mut stream, seen).await;
+                return;
+            }
+            "/trickle" | "/endless" => {
+                // `/trickle`: 16 KiB every 20 ms; `/endless`: as fast as the
+                // peer takes it. Both until the peer goes.
+                let pause = (path == "/trickle").then(|| std::time::Duration::from_millis(20));
+                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1073741824\r\n\r\n";
+                let (mut r, mut w) = tokio::io::split(stream);
+                let writer = async {
+                    if w.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    for i in 0.. {
+                        if w.write_all(&chunk(5, i, 16 * 1024)).await.is_err()
+                            || w.flush().await.is_err()
+                        {
+                            return;
+                        }
+                        if let Some(p) = pause {
+                            tokio::time::sleep(p).await;
+                        }
+                    }
+                };
+                let mut buf = [0u8; 1024];
+                let reader = async {
+                    loop {
+                        match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = writer => {}
+                    _ = reader => {}
+                }
+                seen.closed_by_peer.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            _ => {
+                let resp = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+                if stream.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `within` passes; returns
+/// whether it held.
+pub async fn wait_until(within: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if cond() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads from `s` until EOF or an error, giving up after `within`; returns
+/// the bytes read and whether the peer closed in time.
+pub async fn read_until_closed<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+    within: std::time::Duration,
+) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = tokio::time::timeout(within, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (out, closed)
+}

@@ -1,0 +1,50 @@
+//! `cargo run -p webinfer-bench --bin fidelity -- [--n 30] [--config tfjs-wasm ...]`:
+//! runs the demo models in headless Chromium through the injecting proxy with a DevTools
+//! trace, and prints the hook's latency, FPS and JS heap next to independent references
+//! (framework timers, the trace, `Performance.getMetrics`) with the ratio and target.
+
+use clap::Parser;
+use webinfer_bench::fidelity::{self, Config, FidelityOptions};
+
+/// Measurement fidelity: hook numbers vs ground truth.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Measured inferences per configuration.
+    #[arg(long, default_value_t = 30)]
+    n: usize,
+    /// Warm-up inferences per configuration.
+    #[arg(long, default_value_t = 3)]
+    warm: usize,
+    /// Idle window (ms) for FPS and heap.
+    #[arg(long, default_value_t = 3000)]
+    idle_ms: u64,
+    /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
+    #[arg(long = "config", value_parser = parse_config)]
+    configs: Vec<Config>,
+}
+
+fn parse_config(s: &str) -> Result<Config, String> {
+    Config::parse(s).ok_or_else(|| format!("unknown config {s} (tfjs-wasm, tfjs-webgl, ort-wasm)"))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = Args::parse();
+    let opts = FidelityOptions {
+        configs: if a.configs.is_empty() {
+            Config::ALL.to_vec()
+        } else {
+            a.configs
+        },
+        n: a.n,
+        warm: a.warm,
+        idle_ms: a.idle_ms,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let rows = rt.block_on(fidelity::run(&opts))?;
+    println!(
+        "webinfer measurement fidelity: {} inferences per config after {} warm-ups, idle window {} ms",
+        opts.n, opts.warm, opts.idle_ms
+    );
+    println!("{}", fidelity::table(&rows));
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Observer effect: the same bench page through the proxy with the hook injected (A) and
+//! through the same proxy passing every response through untouched (B). Per repetition
+//! (`reps`), two fresh headless Chromiums open the page side by side (`?drive=1`: warm-up,
+//! then driven through DevTools) and their inferences alternate one by one — A B, B A, A B, …
+//! — so both sides see the same machine load at the same moments (the machine is shared;
+//! run-level alternation left the comparison at the mercy of load swings between runs).
+//! Then each page's idle window is measured in turn.
+//!
+//! Both sides are measured by the page itself, never by the hook: each inference's latency is
+//! the page's `performance.now()` around the call (`own_ms`), idle FPS is the page's own
+//! `requestAnimationFrame` count over its idle window. Per configuration:
+//! - inference p50 ratio = p50(A's `own_ms`, all A runs pooled) / p50(B's, pooled);
+//!   target ≤ 1.01 (≤ 1 % added latency); also the p50 of the per-pair ratios
+//!   ([`Report::pair_ratio`]), which cancels load swings slower than one pair;
+//! - idle FPS difference = mean A idle FPS − mean B idle FPS; target |diff| ≤ 0.5;
+//! - outputs identical: every run's per-inference output digests are the same list.
+//!
+//! A run whose page did not see the hook when it should have (or did when it should not)
+//! is an error: the comparison would be meaningless.
+
+use crate::fidelity::{p50, Config};
+use crate::harness::{self, HarnessError, Hooks, RunOptions};
+
+/// Benchmark parameters.
+#[derive(Debug, Clone)]
+pub struct ObserverOptions {
+    /// Configurations to run.
+    pub configs: Vec<Config>,
+    /// Measured inferences per run.
+    pub n: usize,
+    /// Warm-up inferences per run.
+    pub warm: usize,
+    /// Runs of each side (A and B), alternated.
+    pub reps: usize,
+    /// Idle window (ms) for FPS.
+    pub idle_ms: u64,
+    /// A/A control: side A passes through too (no hook on either side), which measures the
+    /// set-up's own noise floor and asymmetry.
+    pub control: bool,
+}
+
+impl Default for ObserverOptions {
+    fn default() -> Self {
+        ObserverOptions {
+            configs: Config::ALL.to_vec(),
+            n: 30,
+            warm: 3,
+            reps: 2,
+            idle_ms: 3000,
+            control: false,
+        }
+    }
+}
+
+/// The latency target: hooked p50 / plain p50 ≤ 1 + this.
+pub const LATENCY_ADDED_MAX: f64 = 0.01;
+/// The idle FPS target: |hooked − plain| ≤ this.
+pub const FPS_DIFF_MAX: f64 = 0.5;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserverError {
+    /// A run failed.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// A page result lacks something, or the hook was (not) there when it should (not) be.
+    #[error("{config}: {what}")]
+    Bad {
+        /// The configuration.
+        config: &'static str,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// One side's pooled measurements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Side {
+    /// Every inference's page-timed latency (ms), all runs pooled.
+    pub latencies: Vec<f64>,
+    /// Each run's idle FPS (page rAF count / idle window).
+    pub idle_fps: Vec<f64>,
+    /// Each run's per-inference output digests.
+    pub outputs: Vec<Vec<String>>,
+}
+
+/// One configuration's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The configuration.
+    pub config: Config,
+    /// With the hook (A).
+    pub hooked: Side,
+    /// Passthrough (B).
+    pub plain: Side,
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+impl Report {
+    /// p50 of the hooked latencies / p50 of the plain latencies.
+    pub fn latency_ratio(&self) -> f64 {
+        p50(&self.hooked.latencies).unwrap_or(f64::NAN)
+            / p50(&self.plain.latencies).unwrap_or(f64::NAN)
+    }
+
+    /// p50 over i of `hooked[i] / plain[i]`: the i-th inferences of the two sides ran back
+    /// to back, so a load swing longer than one pair cancels out of each ratio.
+    pub fn pair_ratio(&self) -> f64 {
+        let ratios: Vec<f64> = self
+            .hooked
+            .latencies
+            .iter()
+            .zip(&self.plain.latencies)
+            .map(|(a, b)| a / b)
+            .collect();
+        p50(&ratios).unwrap_or(f64::NAN)
+    }
+
+    /// Mean hooked idle FPS − mean plain idle FPS.
+    pub fn fps_diff(&self) -> f64 {
+        mean(&self.hooked.idle_fps) - mean(&self.plain.idle_fps)
+    }
+
+    /// Whether every run (both sides) computed the same output digests, inference by
+    /// inference.
+    pub fn outputs_identical(&self) -> bool {
+        let mut all = self.hooked.outputs.iter().chain(&self.plain.outputs);
+        match all.next() {
+            Some(first) => !first.is_empty() && all.all(|o| o == first),
+            None => false,
+        }
+    }
+}
+
+/// Runs every configuration: per repetition, a page with the hook (A) and one without (B)
+/// open side by side, their inferences alternated one by one (A B, B A, A B, …), then each
+/// page's idle window in turn (order swapped every repetition).
+pub async fn run(opts: &ObserverOptions) -> Result<Vec<Report>, ObserverError> {
+    let site = harness::start_site().await?;
+    let mut out = Vec::new();
+    let mut err = None;
+    for &c in &opts.configs {
+        let mut rep = Report {
+            config: c,
+            hooked: Side::default(),
+            plain: Side::default(),
+        };
+        for i in 0..opts.reps {
+            if let Err(e) = one_rep(&site, c, opts, i, &mut rep).await {
+                err = Some(e);
+                break;
+            }
+        }
+        out.push(rep);
+        if err.is_some() {
+            break;
+        }
+    }
+    site.shutdown().await;
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// One repetition: open A and B, alternate `n` inferences, measure both idle windows.
+async fn one_rep(
+    site: &webinfer_audit::site::SiteServer,
+    c: Config,
+    opts: &ObserverOptions,
+    rep_index: usize,
+    rep: &mut Report,
+) -> Result<(), ObserverError> {
+    let page = format!("{}&drive=1", c.page(opts.n, opts.warm, opts.idle_ms, false));
+    let mut sessions = Vec::new();
+    let a = if opts.control {
+        Hooks::Passthrough
+    } else {
+        Hooks::Inject
+    };
+    for hooks in [a, Hooks::Passthrough] {
+        let mut ro = RunOptions::new(page.clone());
+        ro.hooks = hooks;
+        match harness::Session::open(site, &ro).await {
+            Ok(s) => sessions.push((hooks, s)),
+            Err(e) => {
+                for (_, s) in sessions {
+                    s.close().await;
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    let result = drive_pair(c, opts, rep_index, &sessions, rep).await;
+    for (_, s) in sessions {
+        s.close().await;
+    }
+    result
+}
+
+async fn drive_pair(
+    c: Config,
+    opts: &ObserverOptions,
+    rep_index: usize,
+    sessions: &[(Hooks, harness::Session)],
+    rep: &mut Report,
+) -> Result<(), ObserverError> {
+    let bad = |what: String| ObserverError::Bad {
+        config: c.name(),
+        what,
+    };
+    for (hooks, s) in sessions {
+        s.wait_until(
+            "!!(self.BENCH && BENCH.ready)",
+            std::time::Duration::from_secs(180),
+        )
+        .await?;
+        let hooked = s.evaluate("BENCH.hooked").await?.as_bool().unwrap_or(false);
+        if hooked != (*hooks == Hooks::Inject) {
+            return Err(bad(format!(
+                "a page with {} found the hook {}",
+                hooks.label(),
+                if hooked { "present" } else { "absent" }
+            )));
+        }
+    }
+    let mut outputs = [Vec::new(), Vec::new()];
+    for i in 0..opts.n {
+        // A B, B A, A B, …: neither side always goes first.
+        let order: [usize; 2] = if (i + rep_index).is_multiple_of(2) {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
+        for k in order {
+            let s = &sessions[k].1;
+            let r = s.evaluate("BENCH.step()").await?;
+            let ms = r["own_ms"]
+                .as_f64()
+                .ok_or_else(|| bad(format!("step gave no own_ms: {r}")))?;
+            side_of(rep, k).latencies.push(ms);
+            outputs[k].push(r["out"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let order: [usize; 2] = if rep_index.is_multiple_of(2) {
+        [0, 1]
+    } else {
+        [1, 0]
+    };
+    for k in order {
+        let s = &sessions[k].1;
+        let fps = s
+            .evaluate(&format!("BENCH.idleFps({})", opts.idle_ms))
+            .await?
+            .as_f64()
+            .ok_or_else(|| bad("idleFps gave no number".into()))?;
+        side_of(rep, k).idle_fps.push(fps);
+    }
+    for (k, o) in outputs.iter_mut().enumerate() {
+        side_of(rep, k).outputs.push(std::mem::take(o));
+    }
+    Ok(())
+}
+
+/// Session 0 is side A (`hooked`), session 1 side B (`plain`).
+fn side_of(rep: &mut Report, k: usize) -> &mut Side {
+    if k == 0 {
+        &mut rep.hooked
+    } else {
+        &mut rep.plain
+    }
+}
+
+/// The reports as a Markdown table: config, metric, with hooks, without, value, target, met.
+pub fn table(reports: &[Report]) -> String {
+    let mut s = String::from(
+        "| config | metric | with hooks | without | value | target | met |\n\
+         | --- | --- | ---: | ---: | ---: | --- | --- |\n",
+    );
+    let yes = |b: bool| if b { "yes" } else { "NO" };
+    for r in reports {
+        let name = r.config.name();
+        let ratio = r.latency_ratio();
+        s.push_str(&format!(
+            "| {name} | infer p50 (ms), page timer, {} + {} inferences | {:.2} | {:.2} | ratio {:.4} | ≤ {:.2} | {} |\n",
+            r.hooked.latencies.len(),
+            r.plain.latencies.len(),
+            p50(&r.hooked.latencies).unwrap_or(f64::NAN),
+            p50(&r.plain.latencies).unwrap_or(f64::NAN),
+            ratio,
+            1.0 + LATENCY_ADDED_MAX,
+            yes(ratio <= 1.0 + LATENCY_ADDED_MAX)
+        ));
+        let pr = r.pair_ratio();
+        s.push_str(&format!(
+            "| {name} | infer, p50 of per-pair ratios (back-to-back A/B) | | | ratio {pr:.4} | ≤ {:.2} | {} |\n",
+            1.0 + LATENCY_ADDED_MAX,
+            yes(pr <= 1.0 + LATENCY_ADDED_MAX)
+        ));
+        let d = r.fps_diff();
+        s.push_str(&format!(
+            "| {name} | idle FPS, page rAF count, {} + {} runs | {:.2} | {:.2} | diff {:+.2} | ± {FPS_DIFF_MAX} | {} |\n",
+            r.hooked.idle_fps.len(),
+            r.plain.idle_fps.len(),
+            mean(&r.hooked.idle_fps),
+            mean(&r.plain.idle_fps),
+            d,
+            yes(d.abs() <= FPS_DIFF_MAX)
+        ));
+        let same = r.outputs_identical();
+        s.push_str(&format!(
+            "| {name} | outputs identical | | | {} | yes | {} |\n",
+            yes(same),
+            yes(same)
+        ));
+    }
+    s
+}
