@@ -57,51 +57,25 @@ impl Record {
         let Value::Object(m) = value else {
             return Err(RecordError::NotAnObject);
         };
-        let v = m
-            .get("v")
-            .ok_or(RecordError::Missing("v"))?
-            .as_u64()
-            .ok_or(RecordError::WrongType {
-                field: "v",
-                expected: "a non-negative integer",
-            })?;
-        if v > crate::VERSION {
+        // The field, or `Missing`; then `check` or `WrongType`.
+        let need = |field: &'static str, expected: &'static str, check: fn(&Value) -> bool| {
+            let v = m.get(field).ok_or(RecordError::Missing(field))?;
+            if check(v) {
+                Ok(v)
+            } else {
+                Err(RecordError::WrongType { field, expected })
+            }
+        };
+        let v = need("v", "a non-negative integer", Value::is_u64)?;
+        if let Some(v) = v.as_u64().filter(|&v| v > crate::VERSION) {
             return Err(RecordError::Version(v));
         }
-        match m.get("sid") {
-            Some(Value::String(s)) if !s.is_empty() => {}
-            Some(_) => {
-                return Err(RecordError::WrongType {
-                    field: "sid",
-                    expected: "a non-empty string",
-                })
-            }
-            None => return Err(RecordError::Missing("sid")),
-        }
-        m.get("seq")
-            .ok_or(RecordError::Missing("seq"))?
-            .as_u64()
-            .ok_or(RecordError::WrongType {
-                field: "seq",
-                expected: "a non-negative integer",
-            })?;
-        m.get("ts")
-            .ok_or(RecordError::Missing("ts"))?
-            .as_f64()
-            .ok_or(RecordError::WrongType {
-                field: "ts",
-                expected: "a number",
-            })?;
-        match m.get("kind") {
-            Some(Value::String(_)) => {}
-            Some(_) => {
-                return Err(RecordError::WrongType {
-                    field: "kind",
-                    expected: "a string",
-                })
-            }
-            None => return Err(RecordError::Missing("kind")),
-        }
+        need("sid", "a non-empty string", |s| {
+            s.as_str().is_some_and(|s| !s.is_empty())
+        })?;
+        need("seq", "a non-negative integer", Value::is_u64)?;
+        need("ts", "a number", Value::is_number)?;
+        need("kind", "a string", Value::is_string)?;
         Ok(Record(m))
     }
 

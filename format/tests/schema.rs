@@ -2,7 +2,8 @@
 //! sample trace shipped in `traces/samples/`.
 
 use serde_json::{json, Value};
-use webinfer_format::{Record, SCHEMA};
+use webinfer_format::files::{is_jsonl, walk};
+use webinfer_format::{Header, Record, SCHEMA};
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
@@ -37,25 +38,19 @@ fn every_sample_trace_line_matches_the_schema() {
     let v = validator();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/samples");
     let mut checked = 0;
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "jsonl") {
-                for (i, line) in std::fs::read_to_string(&p).unwrap().lines().enumerate() {
-                    let val: Value = serde_json::from_str(line)
-                        .unwrap_or_else(|e| panic!("{}:{}: {e}", p.display(), i + 1));
-                    if let Err(err) = v.validate(&val) {
-                        panic!("{}:{}: {err}", p.display(), i + 1);
-                    }
-                    checked += 1;
-                }
+    let files = walk(&dir, is_jsonl, |p, e| Err(format!("{}: {e}", p.display()))).unwrap();
+    assert!(!files.is_empty(), "no sample traces in {}", dir.display());
+    for p in files {
+        for (i, line) in std::fs::read_to_string(&p).unwrap().lines().enumerate() {
+            let val: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", p.display(), i + 1));
+            if let Err(err) = v.validate(&val) {
+                panic!("{}:{}: {err}", p.display(), i + 1);
             }
+            // every sample line is a record by the typed header too
+            Header::parse(line.as_bytes())
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", p.display(), i + 1));
+            checked += 1;
         }
     }
     eprintln!("checked {checked} sample records");
