@@ -119,6 +119,29 @@ fn join(v: &[f64]) -> String {
     parts.join(",")
 }
 
+/// Writes the buffered video frames as one `video_frames` record at `ts`
+/// and empties the buffers.
+fn video<W: Write>(
+    o: &mut Out<'_, W>,
+    ts: f64,
+    t: &mut Vec<f64>,
+    presented: &mut Vec<i64>,
+) -> io::Result<()> {
+    let p: Vec<String> = presented.iter().map(i64::to_string).collect();
+    o.rec(
+        ts,
+        "video_frames",
+        format_args!(
+            ",\"t\":[{}],\"presented\":[{}],\"element\":\"video#cam\"",
+            join(t),
+            p.join(",")
+        ),
+    )?;
+    t.clear();
+    presented.clear();
+    Ok(())
+}
+
 /// Writes one session: its own records to `page`, the proxy's to `proxy`
 /// (nothing for native runs). Returns the records written to both.
 pub fn write_session(
@@ -283,33 +306,13 @@ pub fn write_session(
                 buf_p.push(vp);
             }
             if buf_t.len() == 30 {
-                let p: Vec<String> = buf_p.iter().map(|x: &i64| x.to_string()).collect();
-                o.rec(
-                    vt,
-                    "video_frames",
-                    format_args!(
-                        ",\"t\":[{}],\"presented\":[{}],\"element\":\"video#cam\"",
-                        join(&buf_t),
-                        p.join(",")
-                    ),
-                )?;
-                buf_t.clear();
-                buf_p.clear();
+                video(&mut o, vt, &mut buf_t, &mut buf_p)?;
             }
             vt += 33.333;
             vp += 1;
         }
         if !buf_t.is_empty() {
-            let p: Vec<String> = buf_p.iter().map(|x| x.to_string()).collect();
-            o.rec(
-                vt,
-                "video_frames",
-                format_args!(
-                    ",\"t\":[{}],\"presented\":[{}],\"element\":\"video#cam\"",
-                    join(&buf_t),
-                    p.join(",")
-                ),
-            )?;
+            video(&mut o, vt, &mut buf_t, &mut buf_p)?;
         }
         // probes every 100 ms: late by the rest of a main-thread inference
         let mut pt = load_start;

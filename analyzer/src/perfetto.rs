@@ -143,17 +143,8 @@ pub fn session_events(s: &SessionData, pid: u32, offset_ms: f64) -> Vec<Value> {
         ev.push(json!({"name":p.name,"cat":"paint","ph":"i","s":"p","pid":pid,"tid":0,"ts":us(p.start + offset_ms)}));
     }
     for m in &s.mems {
-        for (src, v) in [
-            ("js_heap_used", m.js_heap_used),
-            ("wasm_bytes", m.wasm_bytes),
-            ("tf_bytes", m.tf_bytes),
-            ("tf_gpu_bytes", m.tf_gpu_bytes),
-            ("ua_bytes", m.ua_bytes),
-            ("rss", m.rss),
-        ] {
-            if let Some(v) = v {
-                ev.push(json!({"name":format!("memory {src}"),"cat":"memory","ph":"C","pid":pid,"tid":0,"ts":us(m.ts + offset_ms),"args":{"MiB":v / 1048576.0}}));
-            }
+        for (src, v) in m.bytes.present() {
+            ev.push(json!({"name":format!("memory {src}"),"cat":"memory","ph":"C","pid":pid,"tid":0,"ts":us(m.ts + offset_ms),"args":{"MiB":v / 1048576.0}}));
         }
     }
     ev

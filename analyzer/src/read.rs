@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::session::{Ingest, Interner, Line, SessionData};
+use crate::session::{parse_line, Ingest, Interner, SessionData};
 use crate::Error;
 
 /// Counts of lines read and skipped, with the reasons.
@@ -202,20 +202,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(Error::io(p))?;
         if meta.is_dir() {
-            let mut found = Vec::new();
-            let mut stack = vec![p.clone()];
-            while let Some(d) = stack.pop() {
-                for e in std::fs::read_dir(&d).map_err(Error::io(&d))? {
-                    let e = e.map_err(Error::io(&d))?;
-                    let q = e.path();
-                    if e.file_type().map_err(Error::io(&q))?.is_dir() {
-                        stack.push(q);
-                    } else if is_trace_name(&q) {
-                        found.push(q);
-                    }
-                }
-            }
-            found.sort();
+            let found =
+                webinfer_format::files::walk(p, is_trace_name, |at, e| Err(Error::io(at)(e)))?;
             out.extend(found);
         } else {
             out.push(p.clone());
@@ -319,36 +307,13 @@ fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<Streamed, 
     }
 }
 
-/// Where `"sid":"` starts a session id in a line written by a compact
-/// serializer; other lines are parsed fully.
-fn quick_sid(line: &[u8]) -> Option<&str> {
-    const KEY: &[u8] = b"\"sid\":\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
-    let rest = &line[at..];
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
-    if rest[end] == b'\\' {
-        return None;
-    }
-    std::str::from_utf8(&rest[..end]).ok()
-}
-
-#[derive(serde::Deserialize)]
-struct SidOnly<'a> {
-    #[serde(borrow)]
-    sid: std::borrow::Cow<'a, str>,
-}
-
 /// The session ids occurring in one file.
 fn scan_sids(path: &Path) -> Result<HashSet<String>, Error> {
     let mut sids = HashSet::new();
     let mut last: Vec<u8> = Vec::new();
     stream_lines(path, |line, _| {
-        let sid = match quick_sid(line) {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => match serde_json::from_slice::<SidOnly>(line) {
-                Ok(s) => std::borrow::Cow::Owned(s.sid.into_owned()),
-                Err(_) => return,
-            },
+        let Some(sid) = webinfer_format::header::sid_of(line) else {
+            return;
         };
         if sid.as_bytes() != last.as_slice() {
             last.clear();
@@ -399,8 +364,7 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
             }
         }
         stats.lines += 1;
-        let parsed: Result<Line, _> = serde_json::from_slice(line);
-        let rec = match parsed {
+        let (rec, session) = match parse_line(line) {
             Ok(r) => r,
             Err(e) => {
                 let complete_json = || serde_json::from_slice::<serde_json::Value>(line).is_ok();
@@ -433,10 +397,13 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
                 .entry(rec.sid.to_string())
                 .or_insert_with(|| SessionData::new(&rec.sid)),
         };
-        match s.ingest(&rec, order, &mut strings) {
+        match s.ingest(&rec, session, order, &mut strings) {
             Ingest::Used => stats.records += 1,
             Ingest::UnknownKind => {
-                *stats.unknown_kinds.entry(rec.kind.to_string()).or_default() += 1
+                *stats
+                    .unknown_kinds
+                    .entry(rec.kind.as_str().to_owned())
+                    .or_default() += 1
             }
             Ingest::MissingField(field) => {
                 *stats
@@ -589,16 +556,4 @@ pub fn read_all(
     let stats = read_sessions(&files, opts, |s| out.push(s))?;
     out.sort_by(|a, b| a.sid.cmp(&b.sid));
     Ok((out, stats))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quick_sid_finds_compact_ids_only() {
-        assert_eq!(quick_sid(br#"{"v":1,"sid":"abc","seq":0}"#), Some("abc"));
-        assert_eq!(quick_sid(br#"{"v":1,"sid":"a\"b"}"#), None);
-        assert_eq!(quick_sid(br#"{"v":1, "sid": "abc"}"#), None);
-    }
 }

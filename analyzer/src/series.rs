@@ -93,7 +93,7 @@ impl Series {
             let key = format!("{} · {}", short_model(&i.model), s.backend_of(i));
             self.latency.entry(key).or_default().push(i.dur);
         }
-        let native = s.meta.source.as_deref() == Some("native");
+        let native = s.meta.is_native();
         let windows = Windows::from_infers(&s.infers);
         if !native {
             let (inside, outside) = probe_delays(&s.probes, &windows);
@@ -122,18 +122,7 @@ impl Series {
         if self.memory.is_none() && !s.mems.is_empty() && model_bytes.is_some() {
             let mut mem = Vec::new();
             for m in &s.mems {
-                for (name, v) in [
-                    ("js_heap_used", m.js_heap_used),
-                    ("wasm_bytes", m.wasm_bytes),
-                    ("tf_bytes", m.tf_bytes),
-                    ("tf_gpu_bytes", m.tf_gpu_bytes),
-                    ("ua_bytes", m.ua_bytes),
-                    ("rss", m.rss),
-                ] {
-                    if let Some(v) = v {
-                        mem.push((m.ts, name, v));
-                    }
-                }
+                mem.extend(m.bytes.present().map(|(name, v)| (m.ts, name, v)));
             }
             self.memory_from_native = native;
             self.memory = Some(Timeline {

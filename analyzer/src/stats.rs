@@ -1,29 +1,12 @@
 //! Descriptive statistics shared by every metric: percentiles, mean,
 //! standard deviation and the Student-t 95% confidence interval.
 //!
+//! The percentile is the project's one definition,
+//! [`webinfer_format::percentile`] (R type 7), re-exported here.
+//!
 //! Pure functions on slices; they never read files or print.
 
-/// The `p`-th quantile (0 ≤ p ≤ 1) of `values` by linear interpolation
-/// between the closest ranks (R type 7, NumPy's default, DuckDB's
-/// `quantile_cont`): with the values sorted ascending as x₀ … xₙ₋₁ and
-/// h = (n − 1)·p, the result is x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋₊₁ − x⌊h⌋).
-/// `None` for an empty slice. NaNs are ignored.
-pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    v.sort_by(f64::total_cmp);
-    percentile_sorted(&v, p)
-}
-
-/// [`percentile`] on values already sorted ascending (no NaNs).
-pub fn percentile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
-}
+pub use webinfer_format::percentile::{percentile, percentile_sorted};
 
 /// Arithmetic mean Σx / n; `None` when empty.
 pub fn mean(values: &[f64]) -> Option<f64> {
@@ -89,16 +72,6 @@ pub fn ci95_half_width(values: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentile_interpolates_between_ranks() {
-        // sorted 1,2,3,4: p50 → h = 3·0.5 = 1.5 → 2 + 0.5·(3 − 2) = 2.5
-        assert_eq!(percentile(&[4.0, 1.0, 3.0, 2.0], 0.5), Some(2.5));
-        // p90 → h = 2.7 → 3 + 0.7·1 = 3.7
-        assert!((percentile(&[1.0, 2.0, 3.0, 4.0], 0.9).unwrap() - 3.7).abs() < 1e-12);
-        assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
 
     #[test]
     fn mean_std_and_ci() {

@@ -127,78 +127,74 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
     let windows = Windows::from_infers(&s.infers);
     // session-level metrics
     let mut base = vec![None; M::ALL.len()];
-    let put = |b: &mut Vec<Option<f64>>, m: M, v: Option<f64>| b[m as usize] = v;
     let peaks = memory::peaks(&s.mems);
     let model_bytes = memory::model_bytes(&s.model_loads);
-    put(&mut base, M::ModelBytes, model_bytes);
-    put(&mut base, M::PeakJsHeap, peaks.js_heap_used);
-    put(&mut base, M::PeakWasm, peaks.wasm_bytes);
-    put(&mut base, M::PeakTf, peaks.tf_bytes);
-    put(&mut base, M::PeakTfGpu, peaks.tf_gpu_bytes);
-    put(&mut base, M::PeakUa, peaks.ua_bytes);
-    put(&mut base, M::PeakRss, peaks.rss);
-    put(
-        &mut base,
-        M::MemOverheadX,
-        memory::overhead(peaks.max(), model_bytes),
-    );
     let fs = smoothness::frame_split(&s.frames, &windows);
-    put(&mut base, M::FpsInside, fs.fps_inside);
-    put(&mut base, M::FpsOutside, fs.fps_outside);
-    put(&mut base, M::DroppedInside, fs.dropped_inside);
-    put(&mut base, M::DroppedOutside, fs.dropped_outside);
-    // a page without long tasks has 0 of them; a native run has no page
-    if meta.source.as_deref() != Some("native") {
-        let (lt, tbt) = smoothness::long_tasks(&s.longtasks);
-        put(&mut base, M::LongTasks, Some(lt as f64));
-        put(&mut base, M::TbtMs, Some(tbt));
-    }
-    put(
-        &mut base,
-        M::LoafBlockingMs,
-        (!s.loafs.is_empty()).then(|| smoothness::loaf_blocking(&s.loafs)),
-    );
-    put(&mut base, M::VideoFps, smoothness::video_fps(&s.video));
     let ps = responsiveness::probe_split(&s.probes, &windows);
-    put(&mut base, M::ProbeP50Inside, ps.p50_inside);
-    put(&mut base, M::ProbeP95Inside, ps.p95_inside);
-    put(&mut base, M::ProbeP50Outside, ps.p50_outside);
-    put(&mut base, M::ProbeP95Outside, ps.p95_outside);
-    put(
-        &mut base,
-        M::InputDelayP95,
-        responsiveness::input_delay_p95(&s.inputs),
-    );
-    put(
-        &mut base,
-        M::InteractionP98,
-        responsiveness::interaction_p98(&s.inputs),
-    );
-    put(&mut base, M::FcpMs, rendering::fcp(&s.paints));
-    put(&mut base, M::LcpMs, rendering::lcp(&s.paints));
-    put(
-        &mut base,
-        M::FrameTimeIncrease,
-        rendering::frame_time_increase(fs.mean_inside, fs.mean_outside),
-    );
-    put(&mut base, M::Records, Some(s.records as f64));
-    put(
-        &mut base,
-        M::LostRecords,
-        Some(s.seq_gaps().iter().map(|g| g.1).sum::<u64>() as f64),
-    );
+    // a page without long tasks has 0 of them; a native run has no page
+    let (lt, tbt) = if meta.is_native() {
+        (None, None)
+    } else {
+        let (lt, tbt) = smoothness::long_tasks(&s.longtasks);
+        (Some(lt as f64), Some(tbt))
+    };
+    let lost = s.seq_gaps().iter().map(|g| g.1).sum::<u64>();
+    for (m, v) in [
+        (M::ModelBytes, model_bytes),
+        (M::PeakJsHeap, peaks.js_heap_used),
+        (M::PeakWasm, peaks.wasm_bytes),
+        (M::PeakTf, peaks.tf_bytes),
+        (M::PeakTfGpu, peaks.tf_gpu_bytes),
+        (M::PeakUa, peaks.ua_bytes),
+        (M::PeakRss, peaks.rss),
+        (M::MemOverheadX, memory::overhead(peaks.max(), model_bytes)),
+        (M::FpsInside, fs.fps_inside),
+        (M::FpsOutside, fs.fps_outside),
+        (M::DroppedInside, fs.dropped_inside),
+        (M::DroppedOutside, fs.dropped_outside),
+        (M::LongTasks, lt),
+        (M::TbtMs, tbt),
+        (
+            M::LoafBlockingMs,
+            (!s.loafs.is_empty()).then(|| smoothness::loaf_blocking(&s.loafs)),
+        ),
+        (M::VideoFps, smoothness::video_fps(&s.video)),
+        (M::ProbeP50Inside, ps.p50_inside),
+        (M::ProbeP95Inside, ps.p95_inside),
+        (M::ProbeP50Outside, ps.p50_outside),
+        (M::ProbeP95Outside, ps.p95_outside),
+        (M::InputDelayP95, responsiveness::input_delay_p95(&s.inputs)),
+        (
+            M::InteractionP98,
+            responsiveness::interaction_p98(&s.inputs),
+        ),
+        (M::FcpMs, rendering::fcp(&s.paints)),
+        (M::LcpMs, rendering::lcp(&s.paints)),
+        (
+            M::FrameTimeIncrease,
+            rendering::frame_time_increase(fs.mean_inside, fs.mean_outside),
+        ),
+        (M::Records, Some(s.records as f64)),
+        (M::LostRecords, Some(lost as f64)),
+    ] {
+        base[m as usize] = v;
+    }
 
     let key_row = |framework: &str, model: &str, backend: &str, sha: &str| -> Vec<String> {
         vec![
             s.sid.clone(),
             meta.label.clone().unwrap_or_default(),
             meta.variant.clone().unwrap_or_default(),
-            meta.browser(),
-            meta.browser_version
-                .clone()
+            crate::session::browser_key(meta),
+            meta.browser
+                .as_ref()
+                .and_then(|b| b.version.clone())
                 .or_else(|| meta.engine_version.clone())
                 .unwrap_or_default(),
-            meta.source.clone().unwrap_or_default(),
+            meta.source
+                .as_ref()
+                .map(|x| x.as_str().to_owned())
+                .unwrap_or_default(),
             framework.to_owned(),
             model.to_owned(),
             backend.to_owned(),

@@ -1,53 +1,16 @@
 //! Memory: peak of each source and the overhead over the model size.
 
-use crate::session::{MemSample, ModelLoad};
+use crate::session::{MemBytes, MemSample, ModelLoad};
 
-/// The largest value seen of each `mem` source (bytes); `None` if never sampled.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Peaks {
-    pub js_heap_used: Option<f64>,
-    pub wasm_bytes: Option<f64>,
-    pub tf_bytes: Option<f64>,
-    pub tf_gpu_bytes: Option<f64>,
-    pub ua_bytes: Option<f64>,
-    pub rss: Option<f64>,
-}
-
-impl Peaks {
-    /// The largest of the peaks.
-    pub fn max(&self) -> Option<f64> {
-        [
-            self.js_heap_used,
-            self.wasm_bytes,
-            self.tf_bytes,
-            self.tf_gpu_bytes,
-            self.ua_bytes,
-            self.rss,
-        ]
-        .into_iter()
-        .flatten()
-        .reduce(f64::max)
-    }
-}
+/// The largest value seen of each `mem` source (bytes); `None` if never
+/// sampled. [`MemBytes::max`] is the largest of the peaks.
+pub type Peaks = MemBytes;
 
 /// Peak of each source = max over the session's `mem` samples of that field.
 pub fn peaks(samples: &[MemSample]) -> Peaks {
-    fn mx(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-        match (a, b) {
-            (Some(x), Some(y)) => Some(x.max(y)),
-            (x, None) => x,
-            (None, y) => y,
-        }
-    }
-    samples.iter().fold(Peaks::default(), |p, s| Peaks {
-        js_heap_used: mx(p.js_heap_used, s.js_heap_used),
-        wasm_bytes: mx(p.wasm_bytes, s.wasm_bytes),
-        tf_bytes: mx(p.tf_bytes, s.tf_bytes),
-        tf_gpu_bytes: mx(p.tf_gpu_bytes, s.tf_gpu_bytes),
-        ua_bytes: mx(p.ua_bytes, s.ua_bytes),
-        rss: mx(p.rss, s.rss),
-    })
+    samples
+        .iter()
+        .fold(Peaks::default(), |p, s| p.max_with(&s.bytes))
 }
 
 /// Model bytes = Σ `bytes` over the session's `model_load` records. `None`

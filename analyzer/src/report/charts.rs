@@ -8,6 +8,7 @@
 
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, text_anchor};
@@ -99,6 +100,45 @@ fn quant(sorted: &[f64], p: f64) -> f64 {
     crate::stats::percentile_sorted(sorted, p).unwrap_or(0.0)
 }
 
+/// A chart with one labelled row per name (row i at y = i) and an x axis
+/// from 0 to `x_max`, mesh drawn.
+fn rows_chart<'a, DB: DrawingBackend>(
+    root: &'a Area<DB>,
+    caption: &str,
+    names: &[String],
+    x_max: f64,
+    x_desc: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let n = names.len();
+    let label_w = names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * 8 + 20;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(label_w.min(480))
+        .build_cartesian_2d(0.0..x_max, -0.5..(n as f64 - 0.5))
+        .map_err(e2s)?;
+    let fmt = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            names[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&fmt)
+        .x_desc(x_desc)
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(e2s)?;
+    Ok(chart)
+}
+
 /// Horizontal box plots of prediction latency per model · backend
 /// (box p25–p75, line at the median, whiskers p5–p95, dots at p1 and p99).
 fn latency<DB: DrawingBackend>(root: &Area<DB>, s: &Series) -> Res {
@@ -121,37 +161,17 @@ fn latency<DB: DrawingBackend>(root: &Area<DB>, s: &Series) -> Res {
         .map(|(_, v)| quant(v, 0.99))
         .fold(0.0, f64::max)
         * 1.1;
-    let n = groups.len();
     let names: Vec<String> = groups
         .iter()
         .map(|(k, v)| format!("{k} (n={})", v.len()))
         .collect();
-    let label_w = names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * 8 + 20;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Prediction latency (later calls, ms)", ("sans-serif", 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(label_w.min(480))
-        .build_cartesian_2d(0.0..max.max(1e-3), -0.5..(n as f64 - 0.5))
-        .map_err(e2s)?;
-    let fmt = |y: &f64| {
-        let i = y.round();
-        if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-            names[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .y_labels(n * 2 + 1)
-        .y_label_formatter(&fmt)
-        .x_desc("ms")
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(e2s)?;
+    let mut chart = rows_chart(
+        root,
+        "Prediction latency (later calls, ms)",
+        &names,
+        max.max(1e-3),
+        "ms",
+    )?;
     for (i, (_, v)) in groups.iter().enumerate() {
         let y = i as f64;
         let color = Palette99::pick(i).to_rgba();
@@ -176,32 +196,17 @@ fn latency<DB: DrawingBackend>(root: &Area<DB>, s: &Series) -> Res {
                 color.stroke_width(2),
             )])
             .map_err(e2s)?;
+        // the median line, the whiskers and their end ticks: (from, to, width)
+        let lines = [
+            ((p50, y - 0.3), (p50, y + 0.3), 3),
+            ((p5, y), (p25, y), 1),
+            ((p75, y), (p95, y), 1),
+            ((p5, y - 0.15), (p5, y + 0.15), 1),
+            ((p95, y - 0.15), (p95, y + 0.15), 1),
+        ];
         chart
-            .draw_series([PathElement::new(
-                vec![(p50, y - 0.3), (p50, y + 0.3)],
-                BLACK.stroke_width(3),
-            )])
+            .draw_series(lines.map(|(a, b, w)| PathElement::new(vec![a, b], BLACK.stroke_width(w))))
             .map_err(e2s)?;
-        chart
-            .draw_series([PathElement::new(
-                vec![(p5, y), (p25, y)],
-                BLACK.stroke_width(1),
-            )])
-            .map_err(e2s)?;
-        chart
-            .draw_series([PathElement::new(
-                vec![(p75, y), (p95, y)],
-                BLACK.stroke_width(1),
-            )])
-            .map_err(e2s)?;
-        for x in [p5, p95] {
-            chart
-                .draw_series([PathElement::new(
-                    vec![(x, y - 0.15), (x, y + 0.15)],
-                    BLACK.stroke_width(1),
-                )])
-                .map_err(e2s)?;
-        }
         chart
             .draw_series([p1, p99].map(|x| Circle::new((x, y), 3, BLACK.filled())))
             .map_err(e2s)?;
@@ -230,35 +235,13 @@ fn slowdown<DB: DrawingBackend>(root: &Area<DB>, bars: &[(String, f64, usize)]) 
     let max = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 1.2;
     let n = bars.len();
     let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    let label_w = names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * 8 + 20;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            "Slowdown vs native (browser p50 / native p50)",
-            ("sans-serif", 24),
-        )
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(label_w.min(480))
-        .build_cartesian_2d(0.0..max, -0.5..(n as f64 - 0.5))
-        .map_err(e2s)?;
-    let fmt = |y: &f64| {
-        let i = y.round();
-        if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-            names[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .y_labels(n * 2 + 1)
-        .y_label_formatter(&fmt)
-        .x_desc("× native")
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(e2s)?;
+    let mut chart = rows_chart(
+        root,
+        "Slowdown vs native (browser p50 / native p50)",
+        &names,
+        max,
+        "× native",
+    )?;
     for (i, (_, x, _)) in bars.iter().enumerate() {
         let y = i as f64;
         chart
@@ -291,12 +274,24 @@ fn slowdown<DB: DrawingBackend>(root: &Area<DB>, bars: &[(String, f64, usize)]) 
     root.present().map_err(e2s)
 }
 
+/// Draws the series labels at `pos` and presents the chart.
+fn legend_and_present<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    root: &Area<DB>,
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Res {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e2s)?;
+    root.present().map_err(e2s)
+}
+
 fn shade_windows<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     windows: &[(f64, f64)],
     y_max: f64,
 ) -> Res {
@@ -382,14 +377,7 @@ fn fps<DB: DrawingBackend>(root: &Area<DB>, t: Option<&Timeline>) -> Res {
         .map_err(e2s)?
         .label("1000 / frame interval")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e2s)?;
-    root.present().map_err(e2s)
+    legend_and_present(root, &mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// Memory of each source over time (MB) with the model size as a dashed line.
@@ -456,14 +444,7 @@ fn memory<DB: DrawingBackend>(root: &Area<DB>, t: Option<&Timeline>) -> Res {
             .label(format!("model size {model_mb:.1} MiB"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e2s)?;
-    root.present().map_err(e2s)
+    legend_and_present(root, &mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Smallest delay drawn on the log axis (ms).
@@ -527,14 +508,7 @@ fn responsiveness<DB: DrawingBackend>(root: &Area<DB>, s: &Series) -> Res {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e2s)?;
-    root.present().map_err(e2s)
+    legend_and_present(root, &mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// The chart names, titles and drawing functions, in report order.

@@ -294,19 +294,15 @@ pub fn write_all(a: &Analysis, dir: &Path, formats: &[String]) -> Result<Vec<Pat
     }
     let secs = sections(a)?;
     let summary = summary_lines(a);
-    if want("md") {
-        write(
-            "report.md",
-            &markdown::render(&summary, &secs, &charts),
-            &mut written,
-        )?;
-    }
-    if want("html") {
-        write(
-            "report.html",
-            &html::render(&summary, &secs, &charts),
-            &mut written,
-        )?;
+    type Render = fn(&[String], &[Section], &[charts::Chart]) -> String;
+    let documents: [(&str, &str, Render); 2] = [
+        ("md", "report.md", markdown::render),
+        ("html", "report.html", html::render),
+    ];
+    for (format, name, render) in documents {
+        if want(format) {
+            write(name, &render(&summary, &secs, &charts), &mut written)?;
+        }
     }
     if want("csv") {
         written.extend(tables::write_csv(a, dir)?);
