@@ -7,15 +7,24 @@
 //! inferences happened (`--until-infers`), which page sessions exist (the sids
 //! its `mem` records go to), and can check at the end that no record was lost
 //! (per `(sid, by)` the `seq` numbers must run 0, 1, 2, … without gaps).
+//!
+//! What a record is, how `session` records merge and how gaps are counted
+//! are the format's rules (`webinfer-format`: [`Header`], [`SessionMerge`],
+//! [`WriterSeqs`]), shared with the analyzer.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use webinfer_format::files::{is_jsonl, walk};
+use webinfer_format::{Header, Kind, SessionFields, SessionMerge, WriterSeqs};
 
-/// What is known about one session from its `session` records (merged,
-/// later fields winning).
+/// What is known about one session from its `session` records (merged as
+/// the format says: in `ts` order, later fields winning; the proxy writes
+/// its record at `ts` 0, so the page's own `time_origin` wins over the
+/// proxy's estimate).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionInfo {
     /// `source`: page, worker or native.
@@ -59,29 +68,16 @@ pub struct TraceTail {
     kinds: BTreeMap<String, u64>,
     infers: BTreeMap<String, u64>,
     sessions: BTreeMap<String, SessionInfo>,
-    seqs: HashMap<(String, String), Vec<u64>>,
+    merges: HashMap<String, SessionMerge>,
+    seqs: HashMap<String, WriterSeqs>,
+    records: u64,
     bad_lines: u64,
 }
 
-/// Every `*.jsonl` file below `root`.
+/// Every `*.jsonl` file below `root` (folders that cannot be read are
+/// skipped: the run may be creating them).
 fn jsonl_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(p),
-                Ok(t) if t.is_file() && p.extension().is_some_and(|x| x == "jsonl") => out.push(p),
-                _ => {}
-            }
-        }
-    }
-    out.sort();
-    out
+    walk(root, is_jsonl, |_, _| Ok::<(), Infallible>(())).unwrap_or_else(|e| match e {})
 }
 
 impl TraceTail {
@@ -95,7 +91,9 @@ impl TraceTail {
             kinds: BTreeMap::new(),
             infers: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            merges: HashMap::new(),
             seqs: HashMap::new(),
+            records: 0,
             bad_lines: 0,
         }
     }
@@ -131,46 +129,45 @@ impl TraceTail {
             self.bad_lines += 1;
             return;
         };
-        let (Some(sid), Some(kind), Some(seq)) =
-            (v["sid"].as_str(), v["kind"].as_str(), v["seq"].as_u64())
-        else {
+        let Some(h) = Header::of(&v) else {
             self.bad_lines += 1;
             return;
         };
-        let by = v["by"].as_str().unwrap_or_default().to_owned();
-        *self.kinds.entry(kind.to_owned()).or_insert(0) += 1;
-        self.seqs.entry((sid.to_owned(), by)).or_default().push(seq);
-        match kind {
-            "infer" => {
-                let fw = v["framework"].as_str().unwrap_or("unknown").to_owned();
-                *self.infers.entry(fw).or_insert(0) += 1;
-            }
-            "session" => {
-                let s = self
-                    .sessions
-                    .entry(sid.to_owned())
-                    .or_insert_with(|| SessionInfo {
-                        file: file.to_path_buf(),
-                        ..Default::default()
-                    });
-                if let Some(x) = v["source"].as_str() {
-                    s.source = Some(x.to_owned());
+        let session = match h.kind {
+            Kind::Session => match SessionFields::of(&v) {
+                Some(f) => Some(f),
+                None => {
+                    self.bad_lines += 1;
+                    return;
                 }
-                if let Some(x) = v["url"].as_str() {
-                    s.url = Some(x.to_owned());
-                }
-                // The page's own clock (performance.timeOrigin) wins over the
-                // proxy's estimate at injection.
-                if let Some(x) = v["time_origin"].as_f64() {
-                    if v.get("by").is_none() || s.time_origin.is_none() {
-                        s.time_origin = Some(x);
-                    }
-                }
-                if let Some(x) = v["parent"].as_str() {
-                    s.parent = Some(x.to_owned());
-                }
-            }
-            _ => {}
+            },
+            _ => None,
+        };
+        self.records += 1;
+        *self.kinds.entry(h.kind.as_str().to_owned()).or_insert(0) += 1;
+        self.seqs
+            .entry(h.sid.to_string())
+            .or_default()
+            .push(&h.by, h.seq);
+        if h.kind == Kind::Infer {
+            let fw = v["framework"].as_str().unwrap_or("unknown").to_owned();
+            *self.infers.entry(fw).or_insert(0) += 1;
+        }
+        if let Some(fields) = session {
+            let merge = self.merges.entry(h.sid.to_string()).or_default();
+            merge.push(h.ts, self.records, fields);
+            let m = merge.merged();
+            let s = self
+                .sessions
+                .entry(h.sid.to_string())
+                .or_insert_with(|| SessionInfo {
+                    file: file.to_path_buf(),
+                    ..Default::default()
+                });
+            s.source = m.source.map(|x| x.as_str().to_owned());
+            s.url = m.url;
+            s.time_origin = m.time_origin;
+            s.parent = m.parent;
         }
     }
 
@@ -194,7 +191,9 @@ impl TraceTail {
         self.infers.values().sum()
     }
 
-    /// Lines that were not JSON records with `sid`, `kind` and `seq`.
+    /// Lines that were not records: not JSON, without the common fields
+    /// of the format's [`Header`], or a `session` record whose documented
+    /// fields have the wrong types.
     pub fn bad_lines(&self) -> u64 {
         self.bad_lines
     }
@@ -228,19 +227,12 @@ impl TraceTail {
         let mut out: Vec<SeqProblem> = self
             .seqs
             .iter()
-            .filter_map(|((sid, by), seqs)| {
-                let mut s = seqs.clone();
-                s.sort_unstable();
-                let n = s.len() as u64;
-                s.dedup();
-                let duplicates = n - s.len() as u64;
-                let max = *s.last()?;
-                let missing = max + 1 - s.len() as u64;
-                (missing > 0 || duplicates > 0).then(|| SeqProblem {
+            .flat_map(|(sid, w)| {
+                w.problems().into_iter().map(|(by, s)| SeqProblem {
                     sid: sid.clone(),
-                    by: by.clone(),
-                    missing,
-                    duplicates,
+                    by: by.as_field().unwrap_or_default().to_owned(),
+                    missing: s.missing,
+                    duplicates: s.duplicates,
                 })
             })
             .collect();
@@ -250,7 +242,7 @@ impl TraceTail {
 
     /// Number of `(sid, by)` writers seen.
     pub fn writers(&self) -> usize {
-        self.seqs.len()
+        self.seqs.values().map(WriterSeqs::len).sum()
     }
 }
 
@@ -371,5 +363,41 @@ mod tests {
         t.include(&p);
         t.poll();
         assert_eq!(t.kinds()["mem"], 1);
+    }
+
+    #[test]
+    fn session_records_merge_in_ts_order_and_bad_ones_are_counted() {
+        let d = tempfile::tempdir().unwrap();
+        let mut t = TraceTail::start(d.path());
+        let p = d.path().join("s.jsonl");
+        // The page's record is read first; the proxy's (ts 0, its own
+        // estimate of the time origin) is earlier in time, so it loses.
+        std::fs::write(
+            &p,
+            [
+                r#"{"v":1,"sid":"s","seq":0,"ts":3.5,"kind":"session","source":"page","url":"https://a/","time_origin":1000.5}"#,
+                r#"{"v":1,"sid":"s","seq":0,"ts":0,"kind":"session","by":"proxy","source":"page","url":"https://a/?x","time_origin":999,"status":200}"#,
+                r#"{"v":1,"sid":"s","seq":1,"ts":4,"kind":"session","parent":5}"#,
+                r#"{"sid":"s","seq":2,"kind":"infer"}"#,
+                r#"{"v":1,"sid":"s","seq":1,"ts":4,"kind":"dropped","count":3}"#,
+                "",
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        t.poll();
+        let s = &t.sessions()["s"];
+        assert_eq!(s.time_origin, Some(1000.5));
+        assert_eq!(s.url.as_deref(), Some("https://a/"));
+        assert_eq!(
+            (s.source.as_deref(), s.parent.as_deref()),
+            (Some("page"), None)
+        );
+        assert_eq!(s.file, p);
+        // a session record with a non-string parent, a line without v/ts
+        assert_eq!(t.bad_lines(), 2);
+        assert_eq!(t.kinds()["dropped"], 1);
+        assert!(t.seq_problems().is_empty(), "{:?}", t.seq_problems());
+        assert_eq!(t.writers(), 2);
     }
 }

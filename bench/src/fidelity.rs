@@ -317,7 +317,9 @@ pub fn ort_model_runs_ms(console: &[Value]) -> Vec<f64> {
 fn hook_records<'a>(out: &'a RunOutput, kind: &str) -> Vec<&'a Value> {
     out.records
         .iter()
-        .filter(|r| r["kind"] == kind && r.get("by").is_none())
+        .filter(|r| {
+            webinfer_format::Header::of(r).is_some_and(|h| h.kind.as_str() == kind && h.by.is_own())
+        })
         .collect()
 }
 

@@ -20,6 +20,8 @@ use webinfer_audit::browser::{Browser, Launch, RunningBrowser};
 use webinfer_audit::cdp::Cdp;
 use webinfer_audit::site::SiteServer;
 use webinfer_audit::AuditError;
+use webinfer_format::files::{is_jsonl, walk};
+use webinfer_format::{Header, Kind};
 
 /// The fake host name the bench site is served under (resolved to loopback by the proxy).
 pub const HOST: &str = "bench.webinfer.test";
@@ -435,15 +437,17 @@ async fn collect_trace(
     }
 }
 
-/// Waits (≤ 20 s) until the hook's page session wrote its `end` record; returns every record
-/// of every `*.jsonl` under `dir`.
+/// Waits (≤ 20 s) until the hook's page session wrote its `end` record (an `end` of the
+/// session's own writer, not the proxy's); returns every record of every `*.jsonl` under
+/// `dir`.
 async fn wait_for_end(dir: &Path) -> Result<Vec<Value>, HarnessError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let records = read_records(dir)?;
         let ended = records
             .iter()
-            .any(|r| r["kind"] == "end" && r.get("by").is_none());
+            .filter_map(Header::of)
+            .any(|h| h.kind == Kind::End && h.by.is_own());
         if ended || tokio::time::Instant::now() >= deadline {
             return Ok(records);
         }
@@ -451,24 +455,22 @@ async fn wait_for_end(dir: &Path) -> Result<Vec<Value>, HarnessError> {
     }
 }
 
-/// Every record of every `*.jsonl` file under `dir` (recursively); torn lines are skipped.
+/// Every record of every `*.jsonl` file under `dir` (recursively, in path order): the lines
+/// that are JSON objects with the format's common fields ([`Header`]); torn or other lines
+/// are skipped.
 pub fn read_records(dir: &Path) -> Result<Vec<Value>, HarnessError> {
     let io = |path: &Path, source| HarnessError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
-            let p = entry.map_err(|e| io(&d, e))?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "jsonl") {
-                let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
-                out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
-            }
-        }
+    for p in walk(dir, is_jsonl, |at, e| Err(io(at, e)))? {
+        let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+        out.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|v| Header::of(v).is_some()),
+        );
     }
     Ok(out)
 }
