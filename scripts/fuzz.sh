@@ -19,15 +19,18 @@ case "$profile" in
   *) echo "FUZZ_PROFILE is release or dev, not $profile" >&2; exit 2 ;;
 esac
 
+# "package target [test binary]": with a test binary, the target is the module
+# `target::` inside it (a crate whose integration tests are one binary).
 all=(
   "webinfer-injector prop_rewrite"
   "webinfer-injector prop_csp"
-  "webinfer-analyzer prop_read"
+  "webinfer-analyzer prop_read integration"
   "webinfer-proxy sink_prop"
 )
 targets=()
 for t in "${all[@]}"; do
-  if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -qx "${t#* }"; then
+  name=$(cut -d' ' -f2 <<<"$t")
+  if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -qx "$name"; then
     targets+=("$t")
   fi
 done
@@ -39,15 +42,17 @@ fi
 echo "building the property tests ($profile)…"
 for t in "${targets[@]}"; do
   set -- $t
-  cargo test "${mode[@]}" -q -p "$1" --test "$2" --no-run 2>/dev/null || cargo test "${mode[@]}" -p "$1" --test "$2" --no-run
+  cargo test "${mode[@]}" -q -p "$1" --test "${3:-$2}" --no-run 2>/dev/null || cargo test "${mode[@]}" -p "$1" --test "${3:-$2}" --no-run
 done
 
 printf "%-32s %10s %12s %10s  (%s)\n" target tests "cases/prop" seconds "$profile"
 status=0
 for t in "${targets[@]}"; do
   set -- $t
+  filter=()
+  if [ -n "${3:-}" ]; then filter=("$2::"); fi
   start=$(date +%s.%N)
-  if out=$(cargo test "${mode[@]}" -q -p "$1" --test "$2" 2>&1); then
+  if out=$(cargo test "${mode[@]}" -q -p "$1" --test "${3:-$2}" -- "${filter[@]}" 2>&1); then
     result=ok
   else
     result=FAILED

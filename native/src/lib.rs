@@ -16,7 +16,6 @@ pub mod host;
 pub mod input;
 mod runner;
 pub mod shapes;
-pub mod stats;
 pub mod summary;
 pub mod tfjs;
 

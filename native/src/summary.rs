@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::stats::percentile;
+use webinfer_format::percentile::percentile;
 
 /// What one model's measurement produced.
 #[derive(Debug, Clone)]
@@ -34,13 +34,14 @@ pub struct ModelSummary {
 }
 
 impl ModelSummary {
-    /// Median of the measured calls (nearest rank, see
-    /// [`percentile`]).
+    /// Median of the measured calls, by the project's one percentile
+    /// definition ([`percentile`], R type 7): the report's `pred_p50_ms`
+    /// of the same durations.
     pub fn p50(&self) -> Option<f64> {
         percentile(&self.run_ms, 0.50)
     }
 
-    /// 99th percentile of the measured calls (nearest rank).
+    /// 99th percentile of the measured calls ([`percentile`]).
     pub fn p99(&self) -> Option<f64> {
         percentile(&self.run_ms, 0.99)
     }
@@ -143,7 +144,8 @@ mod tests {
                 "12.3",
                 "5.00",
                 "2.00",
-                "3.00",
+                // type 7: 1,2,3 → h = 2·0.99 = 1.98 → 2 + 0.98·(3 − 2)
+                "2.98",
                 "3"
             ]
         );

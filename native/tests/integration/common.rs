@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: fixture paths and the
 //! onnxruntime-web output fixtures made by `fixtures/make_web_outputs.mjs`.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

@@ -8,6 +8,8 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::table::{session_rows, M};
 use webinfer_analyzer::Error;
 
+use crate::common::{jsonl, write};
+
 const REC: &str = r#"{"v":1,"sid":"a","seq":SEQ,"ts":1,"kind":"probe","start":1,"delay":2}"#;
 
 fn rec(seq: u64) -> String {
@@ -17,14 +19,13 @@ fn rec(seq: u64) -> String {
 #[test]
 fn torn_last_line_and_unknown_kinds_are_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("a.jsonl");
     let text = format!(
         "{}\n{}\n{{\"v\":1,\"sid\":\"a\",\"seq\":2,\"ts\":1,\"kind\":\"future\",\"x\":1}}\n{}\n{{\"v\":1,\"sid\":\"a\",\"seq\":4,\"ts\":1,\"kind\":\"hologram\"}}\n{{\"v\":1,\"sid\":\"a\",\"seq\":5,\"ts\":1,\"ki",
         rec(0),
         rec(1),
         rec(3)
     );
-    std::fs::write(&p, text).unwrap();
+    let p = write(dir.path(), "a.jsonl", text);
     let (s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
     assert_eq!(s[0].probes.len(), 3);
     assert_eq!(stats.records, 3);
@@ -38,8 +39,7 @@ fn torn_last_line_and_unknown_kinds_are_skipped_and_counted() {
 #[test]
 fn an_unterminated_but_complete_last_line_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("a.jsonl");
-    std::fs::write(&p, format!("{}\n{}", rec(0), rec(1))).unwrap();
+    let p = write(dir.path(), "a.jsonl", format!("{}\n{}", rec(0), rec(1)));
     let (s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
     assert_eq!((s[0].probes.len(), stats.skipped()), (2, 0));
 }
@@ -47,8 +47,7 @@ fn an_unterminated_but_complete_last_line_is_kept() {
 #[test]
 fn files_that_are_not_traces_are_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("shot.png");
-    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let png = write(dir.path(), "shot.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
     let err = read_all(std::slice::from_ref(&png), &ReadOptions::default()).unwrap_err();
     assert!(
         matches!(err, Error::NotATrace { ref path, .. } if *path == png),
@@ -59,8 +58,11 @@ fn files_that_are_not_traces_are_named_in_the_error() {
         "{err}"
     );
 
-    let json = dir.path().join("package.json");
-    std::fs::write(&json, "{\"name\": \"x\", \"version\": \"1.0.0\"}").unwrap();
+    let json = write(
+        dir.path(),
+        "package.json",
+        "{\"name\": \"x\", \"version\": \"1.0.0\"}",
+    );
     let err = read_all(&[json], &ReadOptions::default()).unwrap_err();
     assert!(
         err.to_string()
@@ -78,8 +80,11 @@ fn files_that_are_not_traces_are_named_in_the_error() {
 #[test]
 fn an_invalid_line_in_the_middle_is_counted_with_its_place() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("m.jsonl");
-    std::fs::write(&p, format!("{}\nnot json\n{}\n", rec(0), rec(1))).unwrap();
+    let p = write(
+        dir.path(),
+        "m.jsonl",
+        format!("{}\nnot json\n{}\n", rec(0), rec(1)),
+    );
     let (_, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
     assert_eq!(stats.invalid, 1);
     assert!(stats.to_string().contains("m.jsonl:2:"), "{stats}");
@@ -91,30 +96,26 @@ fn a_session_spread_over_files_and_writers_is_merged_with_gaps_per_writer() {
     let sub = dir.path().join("run/deeper");
     std::fs::create_dir_all(&sub).unwrap();
     // page writer: seq 0, 1, 3 here and 4 in the other file → 2 is lost
-    std::fs::write(
-        sub.join("a.jsonl"),
-        [
+    write(
+        &sub,
+        "a.jsonl",
+        jsonl(&[
             r#"{"v":1,"sid":"s","seq":0,"ts":10,"kind":"session","source":"page","label":"from-page"}"#,
             r#"{"v":1,"sid":"s","seq":1,"ts":11,"kind":"probe","start":1,"delay":1}"#,
             r#"{"v":1,"sid":"s","seq":3,"ts":12,"kind":"probe","start":2,"delay":1}"#,
-        ]
-        .join("\n")
-            + "\n",
-    )
-    .unwrap();
+        ]),
+    );
     // proxy writer: its own seq 0, 1 (no gap); an earlier session record whose label loses
-    std::fs::write(
-        dir.path().join("run/b.proxy.jsonl"),
-        [
+    write(
+        &dir.path().join("run"),
+        "b.proxy.jsonl",
+        jsonl(&[
             r#"{"v":1,"sid":"s","seq":0,"ts":0,"kind":"session","by":"proxy","source":"page","label":"from-proxy","variant":"no-simd","status":200}"#,
             r#"{"v":1,"sid":"s","seq":1,"ts":5,"kind":"net","by":"proxy","url":"u","method":"GET","status":200,"bytes":10,"start_unix_ms":1,"dur":1}"#,
             r#"{"v":1,"sid":"s","seq":4,"ts":13,"kind":"probe","start":3,"delay":1}"#,
             r#"{"v":1,"sid":"other","seq":0,"ts":0,"kind":"probe","start":3,"delay":1}"#,
-        ]
-        .join("\n")
-            + "\n",
-    )
-    .unwrap();
+        ]),
+    );
     let (sessions, stats) = read_all(
         &[dir.path().to_path_buf()],
         &ReadOptions {

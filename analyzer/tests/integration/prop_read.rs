@@ -18,12 +18,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proptest::prelude::*;
 use serde_json::json;
 use webinfer_analyzer::read::{read_all, ReadOptions, ReadStats};
 use webinfer_analyzer::Error;
+
+use crate::common::write;
 
 /// What the reader must make of one non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,27 +424,19 @@ fn gunzip_prefix(packed: &[u8]) -> Vec<u8> {
     }
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
+/// 128 cases unless `PROPTEST_CASES` says otherwise (proptest's default
+/// configuration reads that variable); no failure files.
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = 128;
     }
+    c.failure_persistence = None;
+    c
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config())]
 
     #[test]
     fn every_line_is_read_or_counted_plain_and_gzipped(f in file()) {
@@ -455,7 +449,7 @@ proptest! {
         if !want.not_a_trace {
             prop_assert_eq!(s1.bytes, bytes.len() as u64);
         }
-        let gz = write(dir.path(), "t.jsonl.gz", &gzip(&bytes));
+        let gz = write(dir.path(), "t.jsonl.gz", gzip(&bytes));
         let s2 = check(&gz, &want)?;
         prop_assert!(s2.truncated.is_empty(), "{:?}", s2.truncated);
     }

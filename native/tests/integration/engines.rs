@@ -5,9 +5,7 @@
 //! The ORT tests need `libonnxruntime.so` (scripts/install-onnxruntime.sh);
 //! without it they fail with the loader's explanation, never skip.
 
-mod common;
-
-use common::{bars_input, detector_path, fixture_path, web_fixture};
+use crate::common::{bars_input, detector_path, fixture_path, web_fixture};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use webinfer_native::engine::EngineKind;

@@ -10,6 +10,8 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::report::write_all;
 use webinfer_analyzer::table::M;
 
+use crate::common::{jsonl, write};
+
 fn generate(dir: &Path) {
     for spec in sample_specs(3000.0) {
         let sub = if spec.native() {
@@ -122,12 +124,11 @@ fn analyze_writes_every_output_with_slowdown_from_the_baseline() {
 #[test]
 fn charts_without_data_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("t.jsonl");
-    std::fs::write(
-        &p,
-        "{\"v\":1,\"sid\":\"x\",\"seq\":0,\"ts\":0,\"kind\":\"session\",\"source\":\"page\"}\n",
-    )
-    .unwrap();
+    let p = write(
+        dir.path(),
+        "t.jsonl",
+        jsonl(&[r#"{"v":1,"sid":"x","seq":0,"ts":0,"kind":"session","source":"page"}"#]),
+    );
     let opts = Options {
         inputs: vec![p],
         baselines: vec![],

@@ -11,6 +11,8 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::session::SessionData;
 use webinfer_analyzer::table::{apply_baselines, session_rows, M};
 
+use crate::common::{jsonl, write};
+
 fn close(a: Option<f64>, b: f64) {
     let a = a.unwrap_or_else(|| panic!("expected {b}, got None"));
     assert!((a - b).abs() < 1e-3, "expected {b}, got {a}");
@@ -19,10 +21,7 @@ fn close(a: Option<f64>, b: f64) {
 /// Writes `lines` (one record per line) to a temp file and reads it back.
 fn session(lines: &[&str]) -> SessionData {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("t.jsonl");
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(&p, text).unwrap();
+    let p = write(dir.path(), "t.jsonl", jsonl(lines));
     let (mut s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
     assert_eq!(stats.skipped(), 0, "{stats}");
     assert_eq!(s.len(), 1);

@@ -2,12 +2,10 @@
 //! page's trace. Uses tract (no set-up) and ORT (needs libonnxruntime.so,
 //! which CI installs; without it the ORT tests fail with the reason).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{detector_path, fixture_path};
+use crate::common::{detector_path, fixture_path};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use webinfer_native::{EngineKind, ModelError, Options};
@@ -177,6 +175,34 @@ fn tract_bad_file_fails_alone_and_trace_is_valid() {
 #[test]
 fn ort_bad_file_fails_alone_and_trace_is_valid() {
     bad_file_fails_alone(EngineKind::Ort);
+}
+
+/// `webinfer native`'s p50 and the report's `pred_p50_ms` of the same run
+/// are one number: the same durations (every call after the warm-up) and
+/// the same percentile. Eight measured runs: an even count, where nearest
+/// rank (the runner's old definition) and type 7 part ways.
+#[test]
+fn printed_p50_is_the_reports_p50() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("n.jsonl");
+    let mut opts = options(vec![fixture_path("tiny.onnx")], EngineKind::Tract, &out);
+    opts.runs = 8;
+    let report = webinfer_native::run(&opts).unwrap();
+    let summary = report.models[0].1.as_ref().unwrap();
+    let printed = summary.p50().unwrap();
+    let (sessions, _) =
+        webinfer_analyzer::read::read_all(&[out], &webinfer_analyzer::read::ReadOptions::default())
+            .unwrap();
+    let rows = webinfer_analyzer::table::session_rows(&sessions[0]);
+    let reported = rows[0].get(webinfer_analyzer::table::M::PredP50).unwrap();
+    assert!(
+        (printed - reported).abs() < 1e-9,
+        "native prints {printed}, the report says {reported}"
+    );
+    let mut sorted = summary.run_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let midpoint = (sorted[3] + sorted[4]) / 2.0;
+    assert!((printed - midpoint).abs() < 1e-9, "type 7 over 8 values");
 }
 
 #[test]

@@ -1,0 +1,9 @@
+//! The integration tests of `webinfer-analyzer`, one test binary (`--test
+//! integration`); each module is one former test file, so a filter such as
+//! `cargo test -p webinfer-analyzer --test integration prop_read::` runs one.
+
+mod common;
+mod metrics;
+mod prop_read;
+mod read;
+mod report;
