@@ -19,6 +19,7 @@ writeFileSync(join(dist, 'hook.js'), names.map((n) => readFileSync(join(jsDir, n
 const bundles = [
   ['src/tfjs-bundle.js', 'tfjs-bundle.bundle.js'],
   ['src/ort-bundle.js', 'ort-bundle.bundle.js'],
+  ['src/mediapipe-bundle.js', 'mediapipe.bundle.js'],
 ];
 for (const [entry, out] of bundles) {
   await build({

@@ -1,0 +1,45 @@
+// MediaPipe Tasks vision inference shared by the e2e pages.
+// `E2E.runMediaPipe(vision)` creates one task and runs it E2E.runs times on a real photo
+// (face-api's demo sample1.jpg, drawn into a canvas), timing each call with the page's own
+// performance.now(), and returns {page, outputs: [sha256 of each result's JSON], page_ms}.
+// Query: task (face-detector), mode (IMAGE|VIDEO), delegate (CPU|GPU), load (path|buffer),
+// model (short|full), wasm (fileset folder).
+E2E.runMediaPipe = async function (vision) {
+  var p = E2E.params;
+  var mode = p.get('mode') || 'IMAGE';
+  var delegate = p.get('delegate') || 'CPU';
+  var load = p.get('load') || 'path';
+  var which = p.get('model') || 'short';
+  var wasm = p.get('wasm') || '/node_modules/@mediapipe/tasks-vision/wasm';
+  var modelUrl = '/e2e/dist/models/face_detection_' + (which === 'full' ? 'full' : 'short') + '_range.tflite';
+  var fileset = await vision.FilesetResolver.forVisionTasks(wasm);
+  var baseOptions = { delegate: delegate };
+  if (load === 'buffer') baseOptions.modelAssetBuffer = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  else baseOptions.modelAssetPath = modelUrl;
+  var task = await vision.FaceDetector.createFromOptions(fileset, { baseOptions: baseOptions, runningMode: mode });
+
+  var img = new Image();
+  img.src = '/node_modules/@vladmandic/face-api/demo/sample1.jpg';
+  await img.decode();
+  var canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  canvas.getContext('2d').drawImage(img, 0, 0);
+
+  var outputs = [];
+  var pageMs = [];
+  for (var i = 0; i < E2E.runs; i++) {
+    var t0 = performance.now();
+    var r = mode === 'VIDEO' ? task.detectForVideo(canvas, 1000 + i * 40) : task.detect(canvas);
+    var t1 = performance.now();
+    pageMs.push(t1 - t0);
+    var json = JSON.stringify(r.detections.map(function (d) {
+      var b = d.boundingBox;
+      return [Math.round(b.originX), Math.round(b.originY), Math.round(b.width), Math.round(b.height), d.categories[0].score.toFixed(4)];
+    }));
+    outputs.push(await E2E.digest(new TextEncoder().encode(json)));
+    if (i === 0) console.log('mediapipe detections', json);
+  }
+  task.close();
+  return { page: 'mediapipe', mode: mode, delegate: delegate, outputs: outputs, page_ms: pageMs };
+};
