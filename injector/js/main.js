@@ -125,6 +125,7 @@
   W.safe('tfjs', W.tfjs.install);
   W.safe('ort', W.ort.install);
   W.safe('mediapipe', W.mediapipe.install);
+  W.safe('gen', W.gen.install);
   var sampleMs = typeof config.sample_ms === 'number' ? config.sample_ms : 500;
   W.safe('perf', function () { W.installPerf(isWorker, sampleMs); });
 

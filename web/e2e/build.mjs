@@ -20,6 +20,7 @@ const bundles = [
   ['src/tfjs-bundle.js', 'tfjs-bundle.bundle.js'],
   ['src/ort-bundle.js', 'ort-bundle.bundle.js'],
   ['src/mediapipe-bundle.js', 'mediapipe.bundle.js'],
+  ['src/transformers-bundle.js', 'transformers.bundle.js'],
 ];
 for (const [entry, out] of bundles) {
   await build({
