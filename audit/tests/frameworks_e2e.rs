@@ -292,7 +292,11 @@ fn check_infers_vs_page(name: &str, infers: &[&Value], page_ms: &[f64]) -> Vec<f
     );
     let mut ratios = Vec::new();
     for (i, (r, &pm)) in infers.iter().zip(page_ms).enumerate() {
-        assert_eq!(r["call"].as_u64(), Some(i as u64 + 1), "{name}: call numbers");
+        assert_eq!(
+            r["call"].as_u64(),
+            Some(i as u64 + 1),
+            "{name}: call numbers"
+        );
         let dur = num(r, "dur");
         assert!(dur > 0.0, "{name}: dur > 0: {r}");
         assert!(
@@ -376,7 +380,11 @@ async fn run_mediapipe(c: &Mp) {
         "{name}: model_load.model is the model URL: {l}"
     );
     assert_eq!(l["bytes"].as_u64(), Some(bytes), "{name}: bytes: {l}");
-    assert_eq!(l["sha256"].as_str(), Some(sha.as_str()), "{name}: sha256: {l}");
+    assert_eq!(
+        l["sha256"].as_str(),
+        Some(sha.as_str()),
+        "{name}: sha256: {l}"
+    );
     assert!(
         num(l, "dur") > 0.0 && num(l, "dur") < 60_000.0,
         "{name}: {l}"
@@ -386,7 +394,10 @@ async fn run_mediapipe(c: &Mp) {
     for r in &infers {
         assert_eq!(r["framework"], "mediapipe", "{name}: {r}");
         assert_eq!(r["api"], c.api, "{name}: {r}");
-        assert_eq!(r["model"], l["model"], "{name}: infer.model = model_load.model");
+        assert_eq!(
+            r["model"], l["model"],
+            "{name}: infer.model = model_load.model"
+        );
         assert_eq!(r["backend"], backend, "{name}: {r}");
         assert_eq!(r["ready"], "return", "{name}: {r}");
     }
@@ -490,3 +501,154 @@ e2e!(
         ..FACE
     })
 );
+
+// ---- LLM generation (`gen`) ----------------------------------------------------------------------
+
+/// `gen` records against the page: one per request, `call` 1..n, `dur` ≤ the page's time
+/// around the request, `ttft` ≤ the page's time to its first token (streamed requests: the hook
+/// sees the token before the page's own code does), token counts as the page counted them, and
+/// the throughput fields consistent with their formulas.
+fn check_gens(name: &str, gens: &[&Value], page: &Value, framework: &str) -> Vec<f64> {
+    let page_ms = floats(page, "page_ms");
+    let tokens = page["page_tokens"].as_array().unwrap();
+    let ttft = page["page_ttft"].as_array().unwrap();
+    assert_eq!(
+        gens.len(),
+        page_ms.len(),
+        "{name}: one gen per request: {gens:?}"
+    );
+    let mut ratios = Vec::new();
+    for (i, g) in gens.iter().enumerate() {
+        assert_eq!(g["framework"], framework, "{name}: {g}");
+        assert_eq!(
+            g["call"].as_u64(),
+            Some(i as u64 + 1),
+            "{name}: call numbers"
+        );
+        let dur = num(g, "dur");
+        assert!(
+            dur > 0.0 && dur <= page_ms[i] + 1e-6,
+            "{name}: gen {} dur {dur} vs the page's {}: {g}",
+            i + 1,
+            page_ms[i]
+        );
+        ratios.push(dur / page_ms[i]);
+        let out = g["output_tokens"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {g}"));
+        if let Some(n) = tokens[i].as_u64() {
+            assert_eq!(
+                out, n,
+                "{name}: output_tokens = the tokens the page received: {g}"
+            );
+        }
+        assert!(g["prompt_tokens"].as_u64().unwrap_or(0) > 0, "{name}: {g}");
+        let tps = num(g, "tokens_per_s");
+        assert!(
+            (tps - out as f64 * 1000.0 / dur).abs() < 1e-6 * tps.max(1.0),
+            "{name}: tokens_per_s = output_tokens / dur: {g}"
+        );
+        if let Some(pt) = ttft[i].as_f64() {
+            let t = num(g, "ttft");
+            assert!(
+                t > 0.0 && t <= pt + 1e-6,
+                "{name}: ttft {t} > the page's own {pt}: {g}"
+            );
+            let (p50, p90, mean) = (num(g, "tpot_p50"), num(g, "tpot_p90"), num(g, "tpot_mean"));
+            assert!(
+                p50 <= p90 && mean > 0.0 && t + mean * (out - 1) as f64 <= dur + 1e-6,
+                "{name}: ttft + (n-1)·tpot_mean ≤ dur, p50 ≤ p90: {g}"
+            );
+            assert_eq!(g["stream"], true, "{name}: {g}");
+        }
+    }
+    ratios
+}
+
+e2e!(transformers_js_text_generation, async {
+    let name = "textgen";
+    fixture("tiny_causal_lm.py");
+    let site = start_site(false).await;
+    let path = "/e2e/transformers-textgen.html?n=6&tokens=12";
+    let direct = run_direct(&site, name, path, &[]).await;
+    let (proxied, records) = run_proxied(&site, name, path, &[]).await;
+    assert_eq!(
+        strings(&direct, "outputs"),
+        strings(&proxied, "outputs"),
+        "{name}: identical generated text with and without the hook"
+    );
+    let mine = check_common(name, &records);
+    let of = |k: &str| -> Vec<&Value> { mine.iter().copied().filter(|r| r["kind"] == k).collect() };
+    let onnx = models_dir().join("gpt2-tiny/onnx/model.onnx");
+    let (bytes, _) = file_facts(&onnx);
+    let loads = of("model_load");
+    let l = loads
+        .iter()
+        .find(|l| l["framework"] == "ort")
+        .unwrap_or_else(|| panic!("{name}: no ORT model_load: {loads:?}"));
+    assert!(
+        l["model"]
+            .as_str()
+            .unwrap()
+            .ends_with("/gpt2-tiny/onnx/model.onnx"),
+        "{l}"
+    );
+    assert_eq!(l["bytes"].as_u64(), Some(bytes), "{name}: {l}");
+    let gens = of("gen");
+    let ratios = check_gens(name, &gens, &proxied, "transformers.js");
+    for g in &gens {
+        assert_eq!(
+            g["model"], l["model"],
+            "{name}: gen.model is the decoder's URL"
+        );
+        assert_eq!(g["api"], "generate");
+        assert_eq!(g["output_tokens"].as_u64(), Some(12), "{name}: {g}");
+        assert_eq!(g["forward_passes"].as_u64(), Some(12), "{name}: {g}");
+    }
+    // every forward pass is one ORT infer (the inlined onnxruntime-web's OrtRun), none twice
+    let infers = of("infer");
+    assert_eq!(infers.len(), 6 * 12, "{name}: one infer per forward pass");
+    assert!(infers
+        .iter()
+        .all(|r| r["framework"] == "ort" && r["model"] == l["model"]));
+    let streamed: Vec<f64> = gens
+        .iter()
+        .filter_map(|g| g.get("ttft").and_then(Value::as_f64))
+        .collect();
+    eprintln!(
+        "{name}: {} gen for 6 requests, {} infers; dur/page p50 {:.3}; ttft {streamed:?} ms",
+        gens.len(),
+        infers.len(),
+        median(&ratios[1..])
+    );
+    assert!(
+        median(&ratios[1..]) > 0.5,
+        "{name}: the hook sees most of each request"
+    );
+});
+
+e2e!(webllm_api_on_a_stub_engine, async {
+    let name = "webllm-stub";
+    let site = start_site(false).await;
+    let path = "/e2e/webllm-stub.html?n=6";
+    let direct = run_direct(&site, name, path, &[]).await;
+    let (proxied, records) = run_proxied(&site, name, path, &[]).await;
+    assert_eq!(strings(&direct, "outputs"), strings(&proxied, "outputs"));
+    let mine = check_common(name, &records);
+    let gens: Vec<&Value> = mine
+        .iter()
+        .copied()
+        .filter(|r| r["kind"] == "gen")
+        .collect();
+    let ratios = check_gens(name, &gens, &proxied, "webllm");
+    for (i, g) in gens.iter().enumerate() {
+        assert_eq!(g["model"], "stub-llm-q4f16");
+        assert_eq!(g["stream"], i % 2 == 0, "{name}: {g}");
+        assert_eq!(
+            g["prompt_tokens"].as_u64(),
+            Some(5),
+            "{name}: from usage: {g}"
+        );
+    }
+    eprintln!("{name}: dur/page p50 {:.3}", median(&ratios));
+});
