@@ -121,6 +121,7 @@
   });
 
   W.safe('wasm', W.installWasm);
+  W.safe('webgpu', W.webgpu.install);
   W.safe('fetch', W.installFetch);
   W.safe('tfjs', W.tfjs.install);
   W.safe('ort', W.ort.install);

@@ -277,6 +277,7 @@
     if (!info) return;
     var rec = { framework: 'mediapipe', version: versionFrom(S.script), backend: backendOf(info), delegate: info.delegate, running_mode: info.mode, task: info.task };
     if (S.script) rec.wasm_simd = !/nosimd/.test(S.script);
+    if (W.webgpu) W.webgpu.addEnv(rec);
     var key = JSON.stringify(rec);
     if (S.envKey === key) return;
     S.envKey = key;
