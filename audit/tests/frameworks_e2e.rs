@@ -652,3 +652,62 @@ e2e!(webllm_api_on_a_stub_engine, async {
     }
     eprintln!("{name}: dur/page p50 {:.3}", median(&ratios));
 });
+
+// ---- WebGPU (Dawn's SwiftShader adapter: `--variant webgpu`'s switch) -------------------------
+
+/// A WebGPU page: one `infer` per call, `dur` ≤ and close to the page's time around the call
+/// and its readback (TF.js: `predict` + `data()`; ORT: `await run()`), `env.adapter` recorded.
+async fn run_webgpu(name: &str, path: &str, framework: &str, ready: &str) {
+    let site = start_site(false).await;
+    let flags = vec!["--enable-unsafe-webgpu".to_owned()];
+    let direct = run_direct(&site, name, path, &flags).await;
+    let (proxied, records) = run_proxied(&site, name, path, &flags).await;
+    assert_eq!(
+        strings(&direct, "outputs"),
+        strings(&proxied, "outputs"),
+        "{name}: identical outputs with and without the hook"
+    );
+    let mine = check_common(name, &records);
+    let of = |k: &str| -> Vec<&Value> { mine.iter().copied().filter(|r| r["kind"] == k).collect() };
+    let env = of("env");
+    let e = env
+        .iter()
+        .find(|e| e["framework"] == framework && e["backend"] == "webgpu")
+        .unwrap_or_else(|| panic!("{name}: no {framework}/webgpu env: {env:?}"));
+    let a = &e["adapter"];
+    assert_eq!(a["is_fallback_adapter"], true, "{name}: SwiftShader: {e}");
+    assert_eq!(a["architecture"], "swiftshader", "{name}: {e}");
+    assert_eq!(e["webnn"], false, "{name}: {e}");
+    let infers = of("infer");
+    for r in &infers {
+        assert_eq!(r["backend"], "webgpu", "{name}: {r}");
+        assert_eq!(r["ready"], ready, "{name}: {r}");
+    }
+    let page_ms = floats(&proxied, "page_ms");
+    let ratios = check_infers_vs_page(name, &infers, &page_ms);
+    for (i, q) in ratios.iter().enumerate() {
+        // The hook's `dur` must end on the readback, as the page's own timing does: before the
+        // fix TF.js's was ~1 % of it (the 2 s read timeout ended it before WebGPU reads finished).
+        assert!(
+            *q > 0.9,
+            "{name}: call {} dur / page time {q:.3}: dur ends before the GPU work",
+            i + 1
+        );
+    }
+    eprintln!(
+        "{name}: {} infers for {} calls; dur/page {:?}; page ms {page_ms:?}",
+        infers.len(),
+        page_ms.len(),
+        ratios.iter().map(|q| format!("{q:.4}")).collect::<Vec<_>>()
+    );
+}
+
+e2e!(
+    tfjs_webgpu_dur_ends_on_readback,
+    run_webgpu("tfjs-webgpu", "/e2e/tfjs-webgpu.html?n=3", "tfjs", "read")
+);
+
+e2e!(
+    ort_webgpu_execution_provider,
+    run_webgpu("ort-webgpu", "/e2e/ort-webgpu.html?n=3", "ort", "return")
+);

@@ -70,7 +70,10 @@ async fn chromium_webgpu_variant_gives_an_adapter() {
     let w = probe(&site, "webgpu").await;
     let a = &w["adapter"];
     assert!(a.is_object(), "webgpu: an adapter: {w}");
-    assert_eq!(a["fallback"], true, "webgpu: SwiftShader is a fallback adapter: {w}");
+    assert_eq!(
+        a["fallback"], true,
+        "webgpu: SwiftShader is a fallback adapter: {w}"
+    );
     assert_eq!(a["architecture"], "swiftshader", "{w}");
 }
 

@@ -9,7 +9,10 @@
  *    `createShaderModule`: `W.webgpu.compileMs()` is the running total of time spent in them (the
  *    async one until its promise settles, overlapping calls counted once), so an inference's
  *    `compile_dur` is the difference across the call.
- *  - `env.webnn`: whether `navigator.ml` exists, on every env record.
+ *  - `env.webnn` on every env record: `navigator.ml` exists and no `ML.createContext` the page
+ *    made was refused (Chromium 156 on Linux exposes the API behind
+ *    `--enable-features=WebMachineLearningNeuralNetwork` but refuses every context:
+ *    "WebNN is not supported on this platform").
  * Nothing is changed: originals are called with the original `this` and arguments, their
  * results returned as they are.
  */
@@ -22,7 +25,8 @@
     adapter: null,
     total: 0, // ms of pipeline/shader creation finished so far
     openSince: null, // start of the current union of in-flight async compiles
-    open: 0
+    open: 0,
+    webnnContext: undefined // true once a context was created, false once one was refused
   };
 
   function infoOf(adapter) {
@@ -42,7 +46,7 @@
   X.addEnv = function (rec) {
     try {
       if (rec.backend === 'webgpu' && X.adapter) rec.adapter = X.adapter;
-      rec.webnn = !!(G.navigator && G.navigator.ml);
+      rec.webnn = !!(G.navigator && G.navigator.ml) && X.webnnContext !== false;
     } catch (e) { /* ignore */ }
     return rec;
   };
@@ -67,6 +71,18 @@
           var p = orig.apply(this, arguments);
           try {
             if (W.isThenable(p)) p.then(function (a) { if (a) W.safe('adapter info', function () { X.adapter = infoOf(a); }); }, function () {});
+          } catch (e) { /* ignore */ }
+          return p;
+        };
+      });
+    }
+    var ML = G.ML;
+    if (ML && ML.prototype) {
+      W.wrapMethod(ML.prototype, 'createContext', function (orig) {
+        return function () {
+          var p = orig.apply(this, arguments);
+          try {
+            if (W.isThenable(p)) p.then(function () { X.webnnContext = true; }, function () { if (X.webnnContext !== true) X.webnnContext = false; });
           } catch (e) { /* ignore */ }
           return p;
         };

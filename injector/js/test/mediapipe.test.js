@@ -37,6 +37,12 @@ function graph(calculator, bo, { any = false } = {}) {
   return Uint8Array.from([...len(1, keep), ...len(1, node), ...str(10, 'image_in'), ...str(15, 'detections')]);
 }
 
+/** Wait (≤ 5 s) until `cond()` holds: crypto.subtle.digest resolves off the main thread. */
+async function until(cond) {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+const loadsOf = (records) => records.filter((r) => r.kind === 'model_load');
+
 function load() {
   const { ctx, W } = loadInContext({ crypto: require('node:crypto').webcrypto });
   const records = collect(W);
@@ -111,7 +117,7 @@ test('a factory assigned to globalThis.ModuleFactory yields model_load, env and 
   model.set([0x50, 0x4b, 3, 4]);
   mod.FS_createDataFile('/', 'model.dat', model, true, false, false);
   setGraph(mod, graph('mediapipe.tasks.vision.hand_landmarker.HandLandmarkerGraph', baseOptions({ fileName: '/model.dat' })));
-  await flushMicrotasks();
+  await until(() => loadsOf(records).length >= 1);
   const loads = records.filter((r) => r.kind === 'model_load');
   assert.equal(loads.length, 1);
   assert.equal(loads[0].framework, 'mediapipe');
@@ -167,7 +173,7 @@ test('a model given as a buffer is hashed from the graph config; two tasks count
   tfl.set([0x18, 0, 0, 0, 0x54, 0x46, 0x4c, 0x33]);
   setGraph(mods[0], graph('mediapipe.tasks.vision.face_detector.FaceDetectorGraph', baseOptions({ content: [...tfl] })));
   setGraph(mods[1], graph('mediapipe.tasks.text.text_classifier.TextClassifierGraph', baseOptions({ content: [...tfl] })));
-  await flushMicrotasks();
+  await until(() => loadsOf(records).length >= 2);
   const loads = records.filter((r) => r.kind === 'model_load');
   assert.equal(loads.length, 2);
   assert.equal(loads[0].model, 'tflite:300B');
