@@ -313,6 +313,24 @@ fn check_infers_vs_page(name: &str, infers: &[&Value], page_ms: &[f64]) -> Vec<f
     ratios
 }
 
+/// Writes `records` to a trace file in `dir` and runs the analyzer on it (and on `baseline`).
+fn analyze(
+    dir: &Path,
+    records: &[Value],
+    baseline: Option<&Path>,
+) -> webinfer_analyzer::analysis::Analysis {
+    let file = dir.join("page.jsonl");
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    webinfer_analyzer::analysis::run(&webinfer_analyzer::analysis::Options {
+        inputs: vec![file],
+        baselines: baseline.map(|b| vec![b.to_path_buf()]).unwrap_or_default(),
+        group_by: vec!["framework".into(), "model".into(), "backend".into()],
+        read: Default::default(),
+    })
+    .expect("analyzer")
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -415,6 +433,9 @@ async fn run_mediapipe(c: &Mp) {
         page_ms.len(),
         ratios[0]
     );
+    if c.delegate == "CPU" && c.mode == "IMAGE" {
+        slowdown_vs_litert(name, c.model, &records, &l["model"]);
+    }
     // Telemetry to Google was refused by the proxy and left no trace in the hook's records.
     for r in &mine {
         assert!(
@@ -422,6 +443,39 @@ async fn run_mediapipe(c: &Mp) {
             "{name}: a record about the telemetry host: {r}"
         );
     }
+}
+
+/// ×native for a MediaPipe model: the same .tflite file run by `webinfer native --engine
+/// litert`, joined to the page's model on sha256 by the analyzer.
+fn slowdown_vs_litert(name: &str, model_file: &str, records: &[Value], page_model: &Value) {
+    use webinfer_analyzer::table::M;
+    let dir = tempfile::tempdir().unwrap();
+    let native_out = dir.path().join("native.jsonl");
+    webinfer_native::run(&webinfer_native::Options {
+        models: vec![models_dir().join(model_file)],
+        engine: webinfer_native::EngineKind::Litert,
+        threads: 1,
+        runs: 20,
+        warmup: 1,
+        input_shapes: Vec::new(),
+        from_trace: None,
+        out: native_out.clone(),
+    })
+    .expect("native LiteRT run");
+    let a = analyze(dir.path(), records, Some(&native_out));
+    let row = a
+        .rows
+        .iter()
+        .find(|r| {
+            r.key("framework") == "mediapipe" && r.key("model") == page_model.as_str().unwrap()
+        })
+        .unwrap_or_else(|| panic!("{name}: no analyzer row for the MediaPipe model"));
+    let x = row
+        .get(M::SlowdownX)
+        .unwrap_or_else(|| panic!("{name}: no ×native: the native run did not join on sha256"));
+    let (p50, native) = (row.get(M::PredP50).unwrap(), row.get(M::NativeP50).unwrap());
+    assert!(x > 0.0 && native > 0.0);
+    eprintln!("{name}: page p50 {p50:.2} ms, LiteRT native p50 {native:.3} ms: {x:.1}× native");
 }
 
 macro_rules! e2e {
@@ -625,6 +679,37 @@ e2e!(transformers_js_text_generation, async {
         median(&ratios[1..]) > 0.5,
         "{name}: the hook sees most of each request"
     );
+    // the analyzer: generation metrics on the model's row, tokens/s and TTFT in the headline
+    use webinfer_analyzer::table::M;
+    let dir = tempfile::tempdir().unwrap();
+    let a = analyze(dir.path(), &records, None);
+    let row = a
+        .rows
+        .iter()
+        .find(|r| r.get(M::GenN).is_some())
+        .unwrap_or_else(|| panic!("{name}: no generation row"));
+    assert_eq!(row.get(M::GenN), Some(6.0));
+    assert_eq!(row.get(M::GenOutputTokens), Some(12.0));
+    assert!(row.get(M::GenTokensPerS).unwrap() > 0.0 && row.get(M::GenTtftP50).unwrap() > 0.0);
+    assert_eq!(
+        row.key("framework"),
+        "ort",
+        "the generation joins the decoder's infer row"
+    );
+    let summary = webinfer_analyzer::report::summary_lines(&a).join("\n");
+    assert!(
+        summary.contains("Text generation:")
+            && summary.contains("tokens/s")
+            && summary.contains("TTFT"),
+        "{name}: headline: {summary}"
+    );
+    eprintln!(
+        "{name}: {}",
+        summary
+            .lines()
+            .find(|l| l.starts_with("Text generation"))
+            .unwrap()
+    );
 });
 
 e2e!(webllm_api_on_a_stub_engine, async {
@@ -651,6 +736,18 @@ e2e!(webllm_api_on_a_stub_engine, async {
         );
     }
     eprintln!("{name}: dur/page p50 {:.3}", median(&ratios));
+    // a WebLLM engine has no infer rows here: its generation gets a row of its own
+    use webinfer_analyzer::table::M;
+    let dir = tempfile::tempdir().unwrap();
+    let a = analyze(dir.path(), &records, None);
+    let row = a
+        .rows
+        .iter()
+        .find(|r| r.key("model") == "stub-llm-q4f16")
+        .unwrap_or_else(|| panic!("{name}: no row for the WebLLM model"));
+    assert_eq!(row.key("framework"), "webllm");
+    assert_eq!(row.get(M::GenN), Some(6.0));
+    assert!(row.get(M::GenTokensPerS).unwrap() > 0.0);
 });
 
 // ---- WebGPU (Dawn's SwiftShader adapter: `--variant webgpu`'s switch) -------------------------
