@@ -20,7 +20,9 @@
  *    keep-alive release, not an input).
  *  - `_waitUntilIdle()`: `TaskRunner.finishProcessing()`: the graph runs synchronously until the
  *    results were delivered to the task's listeners. One call with input packets = one `infer`;
- *    `dur` ends when it returns (`ready:"return"`).
+ *    `dur` ends when it returns (`ready:"return"`), or, when the results include images left on
+ *    the GPU (seen in `module.simpleListeners` as WebGLTexture data), at the page's first
+ *    `readPixels` on the task's canvas after it (`ready:"read"`).
  * Rules and record fields: RULES.md ("MediaPipe Tasks").
  */
 (function (G) {
@@ -259,10 +261,20 @@
       return function () {
         var start = S.inputStart;
         S.inputStart = null;
-        var r = orig.apply(this, arguments);
+        if (start !== null) {
+          S.gpuOut = false;
+          W.safe('mediapipe listeners', function () { watchListeners(S, mod); });
+        }
+        M.inIdle++;
+        var r;
+        try { r = orig.apply(this, arguments); } finally { M.inIdle--; }
         if (start !== null) {
           var end = W.now();
-          W.safe('mediapipe infer', function () { inferDone(S, start, end); });
+          var call = ++S.calls;
+          W.safe('mediapipe infer', function () {
+            if (S.gpuOut) whenRead(S, mod, end, function (t, how) { inferDone(S, start, t, how, call); });
+            else inferDone(S, start, end, 'return', call);
+          });
         }
         return r;
       };
@@ -306,15 +318,89 @@
     });
   }
 
-  function inferDone(S, start, end) {
+  // ---- results left on the GPU ------------------------------------------------------------------
+
+  function isTexture(x) {
+    return !!(x && G.WebGLTexture && x.data instanceof G.WebGLTexture);
+  }
+
+  /** Wrap the task's result listeners (`module.simpleListeners`, filled by the GraphRunner) to
+   * see whether a call's results include images left on the GPU (WasmImage.data a texture). */
+  function watchListeners(S, mod) {
+    var ls = mod.simpleListeners;
+    if (!ls || typeof ls !== 'object') return;
+    var ks = Object.keys(ls);
+    for (var i = 0; i < ks.length; i++) {
+      var f = ls[ks[i]];
+      if (typeof f !== 'function' || f.__webinfer_orig) continue;
+      var w = (function (orig) {
+        return function (data) {
+          if (isTexture(data) || (Array.isArray(data) && data.some(isTexture))) S.gpuOut = true;
+          return orig.apply(this, arguments);
+        };
+      })(f);
+      try { Object.defineProperty(w, '__webinfer_orig', { value: f }); } catch (e) { /* ignore */ }
+      ls[ks[i]] = w;
+    }
+  }
+
+  M.inIdle = 0; // > 0 while a graph runs: its own GPU reads are part of the inference
+  M.pending = []; // GPU-output inferences waiting for a page read: {canvas, callEnd, finish}
+  M.readTimeoutMs = 2000;
+
+  function hookReads() {
+    if (M.readsHooked) return;
+    M.readsHooked = true;
+    [G.WebGL2RenderingContext, G.WebGLRenderingContext].forEach(function (C) {
+      if (!C || !C.prototype) return;
+      W.wrapMethod(C.prototype, 'readPixels', function (orig) {
+        return function () {
+          if (!M.pending.length || M.inIdle > 0) return orig.apply(this, arguments);
+          var startedAt = W.now();
+          var r = orig.apply(this, arguments);
+          var cv = this.canvas;
+          W.safe('mediapipe read', function () {
+            var t = W.now();
+            var still = [];
+            for (var i = 0; i < M.pending.length; i++) {
+              var e = M.pending[i];
+              if (e.canvas === cv && e.callEnd <= startedAt) e.finish(t, 'read');
+              else still.push(e);
+            }
+            M.pending = still;
+          });
+          return r;
+        };
+      });
+    });
+  }
+
+  /**
+   * A call whose results are GPU textures (e.g. ImageSegmenter masks with the GPU delegate) is
+   * ready when the first `readPixels` on the task's canvas that started after the call returned
+   * completes (the page reading a mask: `getAsFloat32Array()` and friends; WebGL runs commands
+   * in order), else 2 s later at the return (`"timeout"`), as for TF.js on WebGL.
+   */
+  function whenRead(S, mod, callEnd, cb) {
+    hookReads();
+    var done = false;
+    var entry = { canvas: mod.canvas, callEnd: callEnd, finish: function (t, how) { if (!done) { done = true; cb(t, how); } } };
+    M.pending.push(entry);
+    (W.setTimeout || G.setTimeout)(function () {
+      if (done) return;
+      M.pending = M.pending.filter(function (x) { return x !== entry; });
+      entry.finish(callEnd, 'timeout');
+    }, M.readTimeoutMs);
+  }
+
+  function inferDone(S, start, end, how, call) {
     var info = S.info;
     if (!info) return;
     var ms = M.methods[info.task] || ['process', 'process'];
     var api = info.task + '.' + (info.mode === 'VIDEO' ? ms[1] : ms[0]);
-    S.calls++;
     emit('infer', {
       framework: 'mediapipe', model: S.model ? S.model.id : info.task, backend: backendOf(info), api: api,
-      start: start, dur: Math.max(0, end - start), call: S.calls, ready: 'return',
+      start: start, dur: Math.max(0, end - start), call: call, ready: how || 'return',
       task: info.task, running_mode: info.mode, delegate: info.delegate
     });
     if (W.sampleMem) W.safe('mem after infer', W.sampleMem);

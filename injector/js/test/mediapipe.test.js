@@ -185,3 +185,37 @@ test('a model given as a buffer is hashed from the graph config; two tasks count
   assert.deepEqual(infers.map((r) => [r.api, r.call]), [['FaceDetector.detect', 1], ['TextClassifier.classify', 1], ['FaceDetector.detect', 2]]);
   assert.equal(W.errors.length, 0, JSON.stringify(W.errors));
 });
+
+test('GPU texture results (segmentation masks) end at the page read of the task canvas', async () => {
+  class WebGLTexture {}
+  const canvas = { id: 'offscreen' };
+  class WebGL2RenderingContext { constructor(c) { this.canvas = c; } readPixels() {} }
+  const { ctx, W } = loadInContext({ crypto: require('node:crypto').webcrypto, WebGLTexture, WebGL2RenderingContext });
+  const records = collect(W);
+  W.mediapipe.install();
+  let clock = 0;
+  W.now = () => clock;
+  const mod = fakeModule([]);
+  mod.canvas = canvas;
+  mod.simpleListeners = { confidence_masks: () => {} };
+  const idle = mod._waitUntilIdle;
+  mod._waitUntilIdle = function () { clock += 5; mod.simpleListeners.confidence_masks([{ data: new WebGLTexture(), width: 2, height: 2 }], 1); return idle.call(this); };
+  ctx.ModuleFactory = async () => mod;
+  await ctx.ModuleFactory();
+  setGraph(mod, graph('mediapipe.tasks.vision.image_segmenter.ImageSegmenterGraph', baseOptions({ fileName: '/model.dat', gpu: true })));
+  clock = 100;
+  mod._addBoundTextureAsImageToStream();
+  mod._waitUntilIdle(); // returns at 105
+  assert.equal(records.filter((r) => r.kind === 'infer').length, 0, 'waits for the read');
+  clock = 130;
+  new WebGL2RenderingContext({ id: 'other' }).readPixels(); // another canvas: not this task's
+  clock = 140;
+  const gl = new WebGL2RenderingContext(canvas);
+  gl.readPixels();
+  const inf = records.filter((r) => r.kind === 'infer');
+  assert.equal(inf.length, 1);
+  assert.equal(inf[0].ready, 'read');
+  assert.equal(inf[0].dur, 40);
+  assert.equal(inf[0].api, 'ImageSegmenter.segment');
+  assert.equal(W.errors.length, 0, JSON.stringify(W.errors));
+});
