@@ -2,7 +2,7 @@
 // `E2E.runMediaPipe(vision)` creates one task and runs it E2E.runs times on a real photo
 // (face-api's demo sample1.jpg, drawn into a canvas), timing each call with the page's own
 // performance.now(), and returns {page, outputs: [sha256 of each result's JSON], page_ms}.
-// Query: task (face-detector | segmenter), mode (IMAGE|VIDEO), delegate (CPU|GPU), load (path|buffer),
+// Query: task (face-detector | segmenter | hands), img (a face-api demo sample), mode (IMAGE|VIDEO), delegate (CPU|GPU), load (path|buffer),
 // model (short|full), wasm (fileset folder).
 E2E.runMediaPipe = async function (vision) {
   var p = E2E.params;
@@ -13,17 +13,20 @@ E2E.runMediaPipe = async function (vision) {
   var wasm = p.get('wasm') || '/node_modules/@mediapipe/tasks-vision/wasm';
   var taskName = p.get('task') || 'face-detector';
   var modelUrl = taskName === 'segmenter' ? '/e2e/dist/models/selfie_segmentation.tflite'
+    : taskName === 'hands' ? '/e2e/dist/models/hand_landmarker.task'
     : '/e2e/dist/models/face_detection_' + (which === 'full' ? 'full' : 'short') + '_range.tflite';
   var fileset = await vision.FilesetResolver.forVisionTasks(wasm);
   var baseOptions = { delegate: delegate };
   if (load === 'buffer') baseOptions.modelAssetBuffer = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
   else baseOptions.modelAssetPath = modelUrl;
-  var task = taskName === 'segmenter'
+  var task = taskName === 'hands'
+    ? await vision.HandLandmarker.createFromOptions(fileset, { baseOptions: baseOptions, runningMode: mode, numHands: 2 })
+    : taskName === 'segmenter'
     ? await vision.ImageSegmenter.createFromOptions(fileset, { baseOptions: baseOptions, runningMode: mode, outputConfidenceMasks: true, outputCategoryMask: false })
     : await vision.FaceDetector.createFromOptions(fileset, { baseOptions: baseOptions, runningMode: mode });
 
   var img = new Image();
-  img.src = '/node_modules/@vladmandic/face-api/demo/sample1.jpg';
+  img.src = '/node_modules/@vladmandic/face-api/demo/' + (p.get('img') || 'sample1.jpg');
   await img.decode();
   var canvas = document.createElement('canvas');
   canvas.width = img.naturalWidth;
@@ -44,6 +47,12 @@ E2E.runMediaPipe = async function (vision) {
       for (var k = 0; k < mask.length; k++) sum += mask[k];
       json = JSON.stringify([seg.confidenceMasks[0].width, seg.confidenceMasks[0].height, sum.toFixed(2)]);
       seg.close();
+    } else if (taskName === 'hands') {
+      var h = mode === 'VIDEO' ? task.detectForVideo(canvas, 1000 + i * 40) : task.detect(canvas);
+      var t1 = performance.now();
+      json = JSON.stringify(h.landmarks.map(function (hand) {
+        return hand.map(function (l) { return [l.x.toFixed(3), l.y.toFixed(3)]; });
+      }).concat(h.handedness.map(function (c) { return c[0].categoryName; })));
     } else {
       var r = mode === 'VIDEO' ? task.detectForVideo(canvas, 1000 + i * 40) : task.detect(canvas);
       var t1 = performance.now();
