@@ -299,7 +299,9 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
     let mut gen_only: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
     for g in &s.gens {
         if !rows.iter().any(|r| r.key("model") == &*g.model) {
-            gen_only.entry(g.model.clone()).or_insert(g.framework.clone());
+            gen_only
+                .entry(g.model.clone())
+                .or_insert(g.framework.clone());
         }
     }
     for (model, fw) in gen_only {
