@@ -121,9 +121,12 @@
   });
 
   W.safe('wasm', W.installWasm);
+  W.safe('webgpu', W.webgpu.install);
   W.safe('fetch', W.installFetch);
   W.safe('tfjs', W.tfjs.install);
   W.safe('ort', W.ort.install);
+  W.safe('mediapipe', W.mediapipe.install);
+  W.safe('gen', W.gen.install);
   var sampleMs = typeof config.sample_ms === 'number' ? config.sample_ms : 500;
   W.safe('perf', function () { W.installPerf(isWorker, sampleMs); });
 

@@ -62,6 +62,7 @@
         }
       }
     } catch (e) { /* ignore */ }
+    if (W.webgpu) W.webgpu.addEnv(rec); // webgpu.js: env.adapter, env.webnn
     var key = JSON.stringify(rec);
     if (O.envKey === key) return;
     O.envKey = key;

@@ -90,6 +90,7 @@
     var rec = { framework: 'tfjs', version: version, backend: backend };
     var gpu = gpuInfo(engine, backend);
     if (gpu) rec.gpu = gpu;
+    if (W.webgpu) W.webgpu.addEnv(rec); // webgpu.js: env.adapter, env.webnn
     if (backend === 'wasm' && engine.ENV && typeof engine.ENV.getAsync === 'function') {
       var get = function (flag) {
         try { return Promise.resolve(engine.ENV.getAsync(flag)).then(function (v) { return !!v; }, function () { return undefined; }); } catch (e) { return Promise.resolve(undefined); }
@@ -121,35 +122,50 @@
   // ---- GPU readiness -------------------------------------------------------------------
 
   /** Wrap a GPU backend's read/readSync: a download that starts after a call returned and
-   * completes proves the GPU finished that call's work (the queue is in order). */
+   * completes proves the GPU finished that call's work (the queue is in order). A read that
+   * started in time holds its calls until it completes, however long the GPU takes (WebGPU on a
+   * software adapter needs seconds for a first call's shaders): `reading` counts them. */
   function hookBackendReads(backend) {
     if (!backend || backend.__webinfer_reads) return;
     try { Object.defineProperty(backend, '__webinfer_reads', { value: true }); } catch (e) { return; }
-    function settle(startedAt) {
-      var t = W.now();
-      var still = [];
+    function started(startedAt) {
       var list = T.pendingGpu;
-      T.pendingGpu = still;
+      var mine = [];
       for (var i = 0; i < list.length; i++) {
-        if (list[i].callEnd <= startedAt) list[i].finish(t, 'read');
-        else still.push(list[i]);
+        if (list[i].callEnd <= startedAt) { list[i].reading++; mine.push(list[i]); }
       }
+      return mine;
+    }
+    function settle(mine, ok) {
+      var t = W.now();
+      for (var i = 0; i < mine.length; i++) {
+        var e = mine[i];
+        e.reading--;
+        if (ok) e.finish(t, 'read');
+        else if (e.reading === 0 && e.timedOut) e.finish(e.callEnd, 'timeout');
+      }
+      T.pendingGpu = T.pendingGpu.filter(function (x) { return !x.done; });
     }
     W.wrapMethod(backend, 'read', function (orig) {
       return function () {
-        var startedAt = W.now();
-        var r = orig.apply(this, arguments);
-        if (T.pendingGpu.length) {
-          try { if (W.isThenable(r)) r.then(function () { settle(startedAt); }, function () {}); else settle(startedAt); } catch (e) { /* ignore */ }
+        var mine = T.pendingGpu.length ? started(W.now()) : null;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { if (mine) settle(mine, false); throw e; }
+        if (mine && mine.length) {
+          try {
+            if (W.isThenable(r)) r.then(function () { settle(mine, true); }, function () { settle(mine, false); });
+            else settle(mine, true);
+          } catch (e) { /* ignore */ }
         }
         return r;
       };
     });
     W.wrapMethod(backend, 'readSync', function (orig) {
       return function () {
-        var startedAt = W.now();
-        var r = orig.apply(this, arguments);
-        if (T.pendingGpu.length) W.safe('readSync settle', function () { settle(startedAt); });
+        var mine = T.pendingGpu.length ? started(W.now()) : null;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { if (mine) settle(mine, false); throw e; }
+        if (mine && mine.length) W.safe('readSync settle', function () { settle(mine, true); });
         return r;
       };
     });
@@ -159,26 +175,30 @@
    * Call `cb(end, how)` when the outputs of a call that returned at `callEnd` are readable:
    * immediately for CPU/wasm backends ("return"); for webgl/webgpu at the completion of the
    * first GPU→CPU read that started after `callEnd` ("read"), or at `callEnd` if no read
-   * happens within `T.readTimeoutMs` ("timeout").
+   * starts within `T.readTimeoutMs` ("timeout"; a read that started in time is waited for).
    */
   T.whenReady = function (engine, backendName, callEnd, cb) {
     if (!isGpuBackend(backendName)) { cb(callEnd, 'return'); return; }
     var backend = engine && engine.registry && engine.registry[backendName];
     if (!backend) { cb(callEnd, 'return'); return; }
     hookBackendReads(backend);
-    var done = false;
     var entry = {
       callEnd: callEnd,
+      reading: 0, // reads started after callEnd and not finished
+      timedOut: false,
+      done: false,
       finish: function (t, how) {
-        if (done) return;
-        done = true;
+        if (entry.done) return;
+        entry.done = true;
         cb(t, how);
       }
     };
     T.pendingGpu.push(entry);
     var st = W.setTimeout || G.setTimeout;
     st(function () {
-      if (done) return;
+      if (entry.done) return;
+      entry.timedOut = true;
+      if (entry.reading > 0) return; // a read is under way: its completion ends the call
       T.pendingGpu = T.pendingGpu.filter(function (x) { return x !== entry; });
       entry.finish(callEnd, 'timeout');
     }, T.readTimeoutMs);
@@ -238,7 +258,9 @@
       var seq = emit('infer', {
         framework: 'tfjs', model: info.model, backend: info.backend || undefined, api: info.api,
         start: info.start, dur: Math.max(0, end - info.start), call: info.call,
-        input_shapes: info.input_shapes, ops: info.ops, ready: how
+        input_shapes: info.input_shapes, ops: info.ops, ready: how,
+        // webgpu.js: time the call spent creating compute pipelines (shader compilation)
+        compile_dur: info.backend === 'webgpu' && W.webgpu && typeof info.compile0 === 'number' ? Math.max(0, W.webgpu.compileMs() - info.compile0) : undefined
       });
       if (W.sampleMem) W.safe('mem after infer', W.sampleMem);
       emitKernels(kernels, info.model, seq);
@@ -264,7 +286,7 @@
           W.safe('startScope', function () {
             var st = engine.state;
             if (T.modelActive > 0 || (st && st.kernelDepth > 0)) return;
-            cand = { name: name, start: W.now(), kernels: 0, hash: 0x811c9dc5, profile: startProfiling(engine) };
+            cand = { name: name, start: W.now(), kernels: 0, hash: 0x811c9dc5, profile: startProfiling(engine), compile0: W.webgpu ? W.webgpu.compileMs() : undefined };
           });
         }
         return r;
@@ -286,7 +308,7 @@
             T.checkEnv(engine);
             T.finishInfer({
               engine: engine, backend: engine.backendName, model: model, api: 'tidy', start: c.start,
-              callEnd: callEnd, call: T.nextCall(model), ops: c.kernels, profile: c.profile
+              callEnd: callEnd, call: T.nextCall(model), ops: c.kernels, profile: c.profile, compile0: c.compile0
             });
           });
         }
@@ -340,7 +362,8 @@
           var model = modelIdOf(self, kind);
           info = {
             engine: engine, backend: engine ? engine.backendName : undefined, model: model, api: api,
-            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs), profile: startProfiling(engine)
+            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs), profile: startProfiling(engine),
+            compile0: W.webgpu ? W.webgpu.compileMs() : undefined
           };
         });
         T.modelSyncDepth++;

@@ -19,6 +19,8 @@ writeFileSync(join(dist, 'hook.js'), names.map((n) => readFileSync(join(jsDir, n
 const bundles = [
   ['src/tfjs-bundle.js', 'tfjs-bundle.bundle.js'],
   ['src/ort-bundle.js', 'ort-bundle.bundle.js'],
+  ['src/mediapipe-bundle.js', 'mediapipe.bundle.js'],
+  ['src/transformers-bundle.js', 'transformers.bundle.js'],
 ];
 for (const [entry, out] of bundles) {
   await build({

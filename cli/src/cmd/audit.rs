@@ -38,7 +38,7 @@ pub struct Args {
     /// Runs per URL and variant.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: u32,
-    /// Variant to run (repeatable): default, no-simd, no-threads, no-gpu.
+    /// Variant to run (repeatable): default, no-simd, no-threads, no-gpu, webgpu.
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
     /// Extra browser argument (repeatable), e.g. --browser-arg=--js-flags=--max-opt=2.

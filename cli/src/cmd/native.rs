@@ -10,10 +10,11 @@ use webinfer_native::{EngineKind, Options, ShapeArg};
 /// Arguments of `webinfer native`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// ONNX model files to run, one after another.
+    /// Model files to run, one after another (ONNX; `.tflite` with `--engine litert`).
     #[arg(required = true, value_name = "MODEL")]
     models: Vec<PathBuf>,
-    /// Engine: `ort` (ONNX Runtime, needs libonnxruntime.so) or `tract`.
+    /// Engine: `ort` (ONNX Runtime, needs libonnxruntime.so), `tract`, or `litert` (.tflite,
+    /// through python3 with the ai-edge-litert package).
     #[arg(long, default_value = "ort", value_parser = clap::value_parser!(EngineKindArg))]
     engine: EngineKindArg,
     /// Compute threads (default: the CPUs this process may use).

@@ -2,6 +2,7 @@
 //! interface: load a model from bytes, declare its inputs, fix the input
 //! shapes and data, and run it.
 
+pub mod litert;
 pub mod ort;
 pub mod tract;
 
@@ -18,6 +19,9 @@ pub enum EngineKind {
     Ort,
     /// tract, the pure-Rust ONNX engine.
     Tract,
+    /// LiteRT (TensorFlow Lite) for `.tflite` models, in a Python subprocess
+    /// ([`litert`]).
+    Litert,
 }
 
 impl EngineKind {
@@ -27,6 +31,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => "ort",
             EngineKind::Tract => "tract",
+            EngineKind::Litert => "litert",
         }
     }
 
@@ -35,6 +40,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => "Session.run",
             EngineKind::Tract => "SimplePlan.run",
+            EngineKind::Litert => "Interpreter.invoke",
         }
     }
 
@@ -44,6 +50,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => ort::version(),
             EngineKind::Tract => Ok(tract::version().to_owned()),
+            EngineKind::Litert => litert::version(),
         }
     }
 
@@ -52,6 +59,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => Ok(Box::new(ort::OrtModel::load(bytes, threads)?)),
             EngineKind::Tract => Ok(Box::new(tract::TractModel::load(bytes, threads)?)),
+            EngineKind::Litert => Ok(Box::new(litert::LitertModel::load(bytes, threads)?)),
         }
     }
 }
@@ -69,7 +77,10 @@ impl FromStr for EngineKind {
         match s {
             "ort" | "onnxruntime" => Ok(EngineKind::Ort),
             "tract" => Ok(EngineKind::Tract),
-            _ => Err(format!("unknown engine `{s}` (expected `ort` or `tract`)")),
+            "litert" | "tflite" => Ok(EngineKind::Litert),
+            _ => Err(format!(
+                "unknown engine `{s}` (expected `ort`, `tract` or `litert`)"
+            )),
         }
     }
 }
