@@ -50,4 +50,12 @@ if [ -f scripts/install-onnxruntime.sh ]; then
   bash scripts/install-onnxruntime.sh >/dev/null
   say "onnxruntime present"
 fi
+# 4. Python packages the test fixture scripts build models with
+#    (native/tests/fixtures/make_bert_model.py: onnx, numpy, tokenizers).
+if python3 -c 'import onnx, numpy, tokenizers' >/dev/null 2>&1; then
+  say "python fixture packages present"
+else
+  say "pip install onnx numpy tokenizers"
+  python3 -m pip install --quiet --disable-pip-version-check "onnx==1.23.2" numpy "tokenizers==0.23.3"
+fi
 say "done"

@@ -448,7 +448,10 @@ mod tests {
         for v in [0.1f32, 0.333, 0.999, 1e-5] {
             let back = crate::tensor::f16_bits_to_f32(f32_to_f16_bits(v));
             // Half precision: 11 significant bits, subnormals below 2^-14.
-            assert!((back - v).abs() <= (v * 1e-3).max(2f32.powi(-25)), "{v} -> {back}");
+            assert!(
+                (back - v).abs() <= (v * 1e-3).max(2f32.powi(-25)),
+                "{v} -> {back}"
+            );
         }
     }
 }

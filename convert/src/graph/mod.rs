@@ -157,12 +157,14 @@ fn tensor_ref(name: &str) -> Result<InputRef, String> {
     InputRef::parse(name).unwrap_or_else(|| Err(format!("`{name}` is a control reference")))
 }
 
-/// The nodes the outputs need, in an order where inputs come first.
+/// The nodes the outputs need, in an order where inputs come first, and a
+/// node on a cycle if the graph has one.
 fn needed_in_order<'n>(
     nodes: &'n HashMap<String, TfNode>,
     roots: &[InputRef],
-) -> Result<Vec<&'n TfNode>, String> {
+) -> Result<(Vec<&'n TfNode>, Option<String>), String> {
     let mut order = Vec::new();
+    let mut cycle: Option<String> = None;
     let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = visiting, 2 = done
     let mut stack: Vec<(&str, usize)> = Vec::new();
     for r in roots {
@@ -189,10 +191,11 @@ fn needed_in_order<'n>(
                         state.insert(iname, 1);
                         stack.push((iname, 0));
                     }
-                    // Loops are cycles through control-flow nodes, which
-                    // are refused below with a clearer message.
-                    Some(1) if !CONTROL_FLOW_OPS.contains(&node.op.as_str()) => {
-                        return Err(format!("the graph has a cycle through node `{cur}`"));
+                    // A back edge: TF loops are cycles through control-flow
+                    // nodes, which the caller refuses with a clearer message
+                    // than this one.
+                    Some(1) => {
+                        cycle.get_or_insert_with(|| cur.to_owned());
                     }
                     _ => {}
                 }
@@ -202,7 +205,7 @@ fn needed_in_order<'n>(
             }
         }
     }
-    Ok(order)
+    Ok((order, cycle))
 }
 
 /// Converts a graph model with its decoded weights. `model` names the model
@@ -278,7 +281,7 @@ pub fn convert(
         return Err(topo("the graph has no outputs".into()));
     }
 
-    let order = needed_in_order(&nodes, &outputs).map_err(topo)?;
+    let (order, cycle) = needed_in_order(&nodes, &outputs).map_err(topo)?;
     let flow: Vec<&&TfNode> = order
         .iter()
         .filter(|n| CONTROL_FLOW_OPS.contains(&n.op.as_str()))
@@ -294,6 +297,9 @@ pub fn convert(
             count: flow.len(),
             ops: ops.join(", "),
         });
+    }
+    if let Some(at) = cycle {
+        return Err(topo(format!("the graph has a cycle through node `{at}`")));
     }
     // Every needed op must have a mapping: report the first unmapped one
     // before doing any work.
