@@ -94,18 +94,40 @@ fn is_identity(p: &[usize]) -> bool {
     p.iter().enumerate().all(|(i, &v)| i == v)
 }
 
+fn count(g: &Graph) -> usize {
+    g.nodes.iter().filter(|n| n.op == "Transpose").count()
+}
+
 /// Runs the rewrites; returns how many `Transpose` nodes fewer the graph has.
+///
+/// Two passes are tried and the one leaving fewer transposes is kept: the
+/// strict one sinks a transpose only when its other consumers fold away;
+/// the shared one also when they are themselves nodes it can sink through
+/// (an activation like `x · relu6(x + 3)` reads its input twice), which
+/// usually removes more but may leave a transpose alive for a consumer
+/// that turns out not to be sinkable.
 pub fn optimize(g: &mut Graph) -> usize {
-    let count = |g: &Graph| g.nodes.iter().filter(|n| n.op == "Transpose").count();
     let before = count(g);
-    for _ in 0..10_000 {
-        let changed = fold(g) || sink(g);
+    let mut strict = g.clone();
+    run(&mut strict, false);
+    let mut shared = g.clone();
+    run(&mut shared, true);
+    *g = if count(&shared) < count(&strict) {
+        shared
+    } else {
+        strict
+    };
+    before.saturating_sub(count(g))
+}
+
+fn run(g: &mut Graph, shared: bool) {
+    for _ in 0..100_000 {
+        let changed = fold(g) || sink(g, shared);
         if !changed {
             break;
         }
         g.prune();
     }
-    before.saturating_sub(count(g))
 }
 
 /// Producer index of each value.
@@ -175,7 +197,24 @@ fn permuted_inputs(n: &Node) -> Option<Vec<usize>> {
     }
 }
 
-fn sink(g: &mut Graph) -> bool {
+/// Whether node `m` could be sunk through with permutation `perm`: it
+/// commutes with permutations and its tensor inputs are constants or
+/// transposes by `perm`.
+fn sinkable_with(g: &Graph, prod: &HashMap<String, usize>, m: &Node, perm: &[usize]) -> bool {
+    let Some(which) = permuted_inputs(m) else {
+        return false;
+    };
+    m.outputs.len() == 1
+        && which.iter().all(|&k| {
+            let v = &m.inputs[k];
+            match prod.get(v).map(|&j| &g.nodes[j]) {
+                Some(t) if t.op == "Transpose" => perm_of(t).as_deref() == Some(perm),
+                _ => g.const_value(v).is_some_and(|t| t.dims.len() <= perm.len()),
+            }
+        })
+}
+
+fn sink(g: &mut Graph, shared: bool) -> bool {
     let prod = producers(g);
     let consumers = g.consumers();
     let outputs: HashSet<String> = g.outputs.iter().map(|o| o.name.clone()).collect();
@@ -206,18 +245,25 @@ fn sink(g: &mut Graph) -> bool {
                         (Some(q), Some(p)) if *q == p => {}
                         _ => ok = false,
                     }
-                    // Other consumers of this transpose must fold away.
+                    // Other consumers of this transpose must fold away (or,
+                    // in the shared pass, be sinkable themselves).
+                    let tp = perm_of(t);
                     let others_fold = consumers.get(v).is_none_or(|cs| {
                         cs.iter().all(|&c| {
                             c == i || {
                                 let m = &g.nodes[c];
-                                m.op == "Transpose"
-                                    && perm_of(m).zip(perm_of(t)).is_some_and(|(a, b)| {
+                                let folds = m.op == "Transpose"
+                                    && perm_of(m).zip(tp.clone()).is_some_and(|(a, b)| {
                                         a.len() == b.len()
                                             && is_identity(
                                                 &a.iter().map(|&x| b[x]).collect::<Vec<_>>(),
                                             )
-                                    })
+                                    });
+                                folds
+                                    || (shared
+                                        && tp
+                                            .as_deref()
+                                            .is_some_and(|p| sinkable_with(g, &prod, m, p)))
                             }
                         })
                     }) && !outputs.contains(v);

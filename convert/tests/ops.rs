@@ -233,3 +233,21 @@ fn every_mapped_op_has_a_case() {
         "mapped ops without a per-op case: {missing:?}"
     );
 }
+
+#[test]
+fn docs_op_table_is_current() {
+    let doc = std::fs::read_to_string(crate::common::root().join("docs/native.md")).unwrap();
+    let begin = doc.find("<!-- op-table:begin -->\n").expect("begin marker")
+        + "<!-- op-table:begin -->\n".len();
+    let end = doc.find("<!-- op-table:end -->").expect("end marker");
+    let want = format!(
+        "{}\n{}",
+        webinfer_convert::graph::ops::markdown_table(),
+        webinfer_convert::layers::map::markdown_table()
+    );
+    assert_eq!(
+        &doc[begin..end],
+        want,
+        "docs/native.md's op table is stale: regenerate it with `cargo run -p webinfer-convert --example op_table`"
+    );
+}

@@ -179,6 +179,16 @@ pub const LAYERS: &[LayerMapping] = &[
     },
 ];
 
+/// The markdown table of every mapped layer class (docs/native.md carries
+/// it; a test keeps the two equal).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Keras layer | ONNX |\n| --- | --- |\n");
+    for m in LAYERS {
+        out.push_str(&format!("| `{}` | {} |\n", m.class, m.onnx));
+    }
+    out
+}
+
 /// The mapping of Keras class `class`, if there is one.
 pub fn lookup(class: &str) -> Option<&'static LayerMapping> {
     LAYERS.iter().find(|m| m.class == class)

@@ -72,6 +72,18 @@ pub fn all() -> Vec<&'static OpMapping> {
         .collect()
 }
 
+/// The markdown table of every mapped op, by family (docs/native.md
+/// carries it; a test keeps the two equal).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| family | TF op | ONNX |\n| --- | --- | --- |\n");
+    for (family, ops) in families() {
+        for m in ops {
+            out.push_str(&format!("| {family} | `{}` | {} |\n", m.op, m.onnx));
+        }
+    }
+    out
+}
+
 /// NHWC → NCHW: `Transpose(perm = [0, 3, 1, 2])`.
 pub fn to_nchw(g: &mut Graph, x: &str, base: &str) -> String {
     let dt = g.dtype(x).unwrap_or(DType::F32);
