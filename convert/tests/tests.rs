@@ -7,5 +7,6 @@
 
 mod common;
 mod errors;
+mod layers;
 mod models;
 mod ops;

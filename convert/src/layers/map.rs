@@ -18,7 +18,7 @@
 //! - Activations: `linear`, `relu`, `relu6`, `elu`, `selu`, `sigmoid`,
 //!   `hard_sigmoid` (`Clip(0.2·x + 0.5, 0, 1)`), `tanh`, `softplus`,
 //!   `softsign`, `swish` (`x · sigmoid(x)`), `softmax` (last axis).
-//! - `Add`, `Multiply`, `Subtract`, `Maximum`, `Minimum`, `Average`
+//! - `Add`, `Multiply`, `Maximum`, `Minimum`, `Average`
 //!   (`Sum`·1/n) → element-wise ops; `Concatenate(axis)` → `Concat`.
 //! - `ZeroPadding2D(padding)` → `Pad` of H and W.
 //! - `MaxPooling2D`/`AveragePooling2D(pool_size, strides = pool_size,
@@ -26,9 +26,10 @@
 //!   `GlobalAveragePooling2D`/`GlobalMaxPooling2D` → `ReduceMean`/
 //!   `ReduceMax` over H and W (`keepdims` as configured).
 //! - `Flatten` → `Flatten(axis = 1)` (NHWC order, as TF.js);
-//!   `Reshape(target_shape)` → `Reshape([0, …target])`.
-//! - `Dropout`, `SpatialDropout2D`, `GaussianNoise`, `GaussianDropout`,
-//!   `AlphaDropout` → nothing (identity at inference).
+//!   `Reshape(target_shape)` → `Reshape([0, …target])` (a `null` entry, as
+//!   TF.js writes `-1`, is the free dimension).
+//! - `Dropout`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` →
+//!   nothing (identity at inference).
 
 use super::{Layer, LayerCtx};
 use crate::graph::ops::activation::clip;
@@ -93,11 +94,6 @@ pub const LAYERS: &[LayerMapping] = &[
         map: multiply,
     },
     LayerMapping {
-        class: "Subtract",
-        onnx: "Sub",
-        map: subtract,
-    },
-    LayerMapping {
         class: "Maximum",
         onnx: "Max",
         map: maximum,
@@ -154,11 +150,6 @@ pub const LAYERS: &[LayerMapping] = &[
     },
     LayerMapping {
         class: "Dropout",
-        onnx: "(nothing at inference)",
-        map: passthrough,
-    },
-    LayerMapping {
-        class: "SpatialDropout2D",
         onnx: "(nothing at inference)",
         map: passthrough,
     },
@@ -437,12 +428,6 @@ fn add(c: &mut LayerCtx<'_>, _: &Layer, ins: &[String], base: &str) -> R {
 fn multiply(c: &mut LayerCtx<'_>, _: &Layer, ins: &[String], base: &str) -> R {
     merge(c, ins, "Mul", base)
 }
-fn subtract(c: &mut LayerCtx<'_>, _: &Layer, ins: &[String], base: &str) -> R {
-    if ins.len() != 2 {
-        return Err(format!("{} inputs, two expected", ins.len()));
-    }
-    merge(c, ins, "Sub", base)
-}
 fn maximum(c: &mut LayerCtx<'_>, _: &Layer, ins: &[String], base: &str) -> R {
     merge(c, ins, "Max", base)
 }
@@ -626,7 +611,15 @@ fn flatten(c: &mut LayerCtx<'_>, l: &Layer, ins: &[String], base: &str) -> R {
 
 fn reshape(c: &mut LayerCtx<'_>, l: &Layer, ins: &[String], base: &str) -> R {
     let x = one(ins)?;
-    let target = l.ints("target_shape", 1).ok_or("no target_shape")?;
+    // TF.js writes the one free dimension (-1) as null.
+    let target: Vec<i64> = l
+        .get("target_shape")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("no target_shape")?
+        .iter()
+        .map(|d| if d.is_null() { Some(-1) } else { d.as_i64() })
+        .collect::<Option<_>>()
+        .ok_or("target_shape is not a list of sizes")?;
     let mut shape = vec![0i64];
     shape.extend(&target);
     let g = &mut c.g;

@@ -82,6 +82,16 @@ pub fn ops_dir() -> &'static Path {
     })
 }
 
+/// The directory with every layers-model case, made once per test run.
+pub fn layers_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = fresh_dir("layers");
+        run_node(&["layers", dir.to_str().unwrap()]);
+        dir.join("layers")
+    })
+}
+
 /// TF.js's inputs and outputs for one real model (runs TF.js for it).
 pub fn model_dir(name: &str) -> PathBuf {
     let dir = fresh_dir(&format!("model-{name}"));
