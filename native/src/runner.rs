@@ -165,7 +165,9 @@ fn read_source(path: &Path) -> Result<Source, ModelError> {
     } else {
         std::fs::read(path).map_err(read_err)?
     };
-    if webinfer_convert::is_tfjs(path, &head) {
+    // A directory can only be a TF.js model (the converter says what it
+    // looked for when it is not).
+    if path.is_dir() || webinfer_convert::is_tfjs(path, &head) {
         let t = Instant::now();
         let c = webinfer_convert::convert_path(path).map_err(|source| ModelError::Convert {
             path: path.to_path_buf(),
