@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::shapes::InputSpec;
+use crate::tensor::{HostTensor, TensorData};
 
 /// Which engine runs the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,16 +98,33 @@ impl EngineError {
     }
 }
 
-/// One output tensor, copied out of the engine (float32 outputs only;
-/// others have empty `data`).
+/// One output tensor, copied out of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     /// The output's name.
     pub name: String,
     /// Its shape.
     pub shape: Vec<usize>,
-    /// Its values in row-major order.
+    /// Its values in row-major order when it is float32 (else empty).
     pub data: Vec<f32>,
+    /// Its values, any element type (`None` for a type the runner does
+    /// not copy, e.g. strings).
+    pub tensor: Option<HostTensor>,
+}
+
+impl Output {
+    /// An output from a host tensor (`data` filled for float32).
+    pub fn from_tensor(name: String, t: HostTensor) -> Output {
+        Output {
+            name,
+            shape: t.shape.clone(),
+            data: match &t.data {
+                TensorData::F32(v) => v.clone(),
+                _ => Vec::new(),
+            },
+            tensor: Some(t),
+        }
+    }
 }
 
 /// One timed call of the engine.
@@ -125,11 +143,23 @@ pub trait LoadedModel {
     /// The model's inputs.
     fn inputs(&self) -> &[InputSpec];
 
-    /// Fixes the input shapes and values used by every later [`run`]
-    /// (tract plans and optimizes for these shapes here).
+    /// Fixes the input tensors (any element type, one per model input, in
+    /// order) used by every later [`run`] (tract plans and optimizes for
+    /// their shapes here).
     ///
     /// [`run`]: LoadedModel::run
-    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError>;
+    fn prepare_tensors(&mut self, inputs: Vec<HostTensor>) -> Result<(), EngineError>;
+
+    /// [`prepare_tensors`](LoadedModel::prepare_tensors) with float32 inputs.
+    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError> {
+        self.prepare_tensors(
+            shapes
+                .iter()
+                .zip(data)
+                .map(|(s, d)| HostTensor::f32(s.clone(), d))
+                .collect(),
+        )
+    }
 
     /// Runs the model once on the prepared inputs; copies the outputs out
     /// (outside the timed span) when `collect` is true.
