@@ -463,6 +463,7 @@ fn slowdown_vs_litert(name: &str, model_file: &str, records: &[Value], page_mode
         warmup: 1,
         input_shapes: Vec::new(),
         from_trace: None,
+        inputs: None,
         out: native_out.clone(),
     })
     .expect("native LiteRT run");

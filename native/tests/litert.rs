@@ -52,6 +52,7 @@ fn litert_runs_the_mediapipe_face_models() {
         warmup: 1,
         input_shapes: Vec::new(),
         from_trace: None,
+        inputs: None,
         out: out.clone(),
     };
     let report = webinfer_native::run(&opts).expect("native run");

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::{EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
+use crate::tensor::{ElemType, HostTensor, TensorData};
 
 const DRIVER: &str = include_str!("litert_driver.py");
 
@@ -131,6 +132,7 @@ fn parse_inputs(v: &Value) -> Result<Vec<InputSpec>, EngineError> {
                 name: i["name"].as_str().unwrap_or("").to_owned(),
                 dims,
                 is_f32: dtype == "float32",
+                elem: dtype.parse::<ElemType>().ok(),
                 dtype,
             })
         })
@@ -149,8 +151,9 @@ impl LoadedModel for LitertModel {
         &self.inputs
     }
 
-    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError> {
-        self.request(&json!({"cmd": "prepare", "shapes": shapes, "data": data}))?;
+    fn prepare_tensors(&mut self, inputs: Vec<HostTensor>) -> Result<(), EngineError> {
+        let tensors: Vec<Value> = inputs.iter().map(tensor_json).collect();
+        self.request(&json!({"cmd": "prepare", "tensors": tensors}))?;
         Ok(())
     }
 
@@ -160,30 +163,57 @@ impl LoadedModel for LitertModel {
         let ns = v["dur_ns"]
             .as_u64()
             .ok_or_else(|| EngineError(format!("LiteRT driver: no dur_ns in {v}")))?;
-        let mut outputs = Vec::new();
-        for o in v["outputs"].as_array().into_iter().flatten() {
-            outputs.push(Output {
-                name: o["name"].as_str().unwrap_or("").to_owned(),
-                shape: o["shape"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d.as_u64().map(|d| d as usize))
-                    .collect(),
-                data: o["data"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| x.as_f64().map(|x| x as f32))
-                    .collect(),
-            });
-        }
+        let outputs = v["outputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(output_of)
+            .collect::<Result<_, _>>()?;
         Ok(RunResult {
             start,
             dur: Duration::from_nanos(ns),
             outputs,
         })
     }
+}
+
+/// A tensor as the driver reads it: shape, dtype name and little-endian bytes in hex.
+fn tensor_json(t: &HostTensor) -> Value {
+    json!({
+        "shape": t.shape,
+        "dtype": t.elem_type().as_str(),
+        "hex": hex::encode(t.data.to_le_bytes()),
+    })
+}
+
+/// An output the driver sent (same encoding as [`tensor_json`]; `hex` absent for a type it
+/// does not copy).
+fn output_of(o: &Value) -> Result<Output, EngineError> {
+    let name = o["name"].as_str().unwrap_or("").to_owned();
+    let shape: Vec<usize> = o["shape"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_u64().map(|d| d as usize))
+        .collect();
+    let elem = o["dtype"].as_str().and_then(|d| d.parse::<ElemType>().ok());
+    let (Some(elem), Some(h)) = (elem, o["hex"].as_str()) else {
+        return Ok(Output {
+            name,
+            shape,
+            data: Vec::new(),
+            tensor: None,
+        });
+    };
+    let bytes = hex::decode(h)
+        .map_err(|e| EngineError(format!("LiteRT driver: output `{name}` bytes: {e}")))?;
+    let data = TensorData::from_le_bytes(elem, &bytes).ok_or_else(|| {
+        EngineError(format!(
+            "LiteRT driver: output `{name}`: {} bytes are not whole {elem} values",
+            bytes.len()
+        ))
+    })?;
+    Ok(Output::from_tensor(name, HostTensor { shape, data }))
 }
 
 #[cfg(test)]
@@ -200,7 +230,28 @@ mod tests {
         assert!(got[0].is_f32);
         assert_eq!(got[1].dims, vec![None, Some(16)]);
         assert!(!got[1].is_f32);
+        assert_eq!(got[1].elem, Some(ElemType::I64));
         assert!(parse_inputs(&json!({"ok": true})).is_err());
+    }
+
+    #[test]
+    fn tensors_round_trip_through_the_driver_encoding() {
+        let t = HostTensor {
+            shape: vec![2],
+            data: TensorData::I64(vec![-3, 1 << 40]),
+        };
+        let mut v = tensor_json(&t);
+        v["name"] = json!("ids");
+        let o = output_of(&v).unwrap();
+        assert_eq!(o.tensor, Some(t));
+        let f = output_of(&json!({"name": "s", "shape": [1], "dtype": "float32",
+            "hex": hex::encode(1.5f32.to_le_bytes())}))
+        .unwrap();
+        assert_eq!(f.data, vec![1.5]);
+        assert!(
+            output_of(&json!({"name": "x", "shape": [1], "dtype": "float32", "hex": "00"}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@ stdin/stdout (stderr is passed through for diagnostics):
 
   -> {"threads": T, "model_bytes": N}\\n followed by N raw bytes of the model
   <- {"ok": true, "version": "...", "inputs": [{"name", "shape", "dtype"}]}  (shape: -1 = dynamic)
-  -> {"cmd": "prepare", "shapes": [[...], ...], "data": [[floats], ...]}    (one per input, in order)
+  -> {"cmd": "prepare", "tensors": [{"shape", "dtype", "hex"}, ...]}  (one per input, in order)
   <- {"ok": true}
   -> {"cmd": "run", "collect": bool}
-  <- {"ok": true, "dur_ns": D, "outputs": [{"name", "shape", "data"}]}      (outputs only if collect)
+  <- {"ok": true, "dur_ns": D, "outputs": [{"name", "shape", "dtype", "hex"}]}  (only if collect)
+
+A tensor's values travel as little-endian bytes in hex (`dtype` as numpy names it: float32,
+int64, bool, ...), so every element type round-trips exactly. An input given in another
+dtype than the model's is cast with numpy's `astype`.
 
 Any failure answers {"ok": false, "error": "..."}. `dur_ns` is the wall time of
 `Interpreter.invoke()` alone (perf_counter_ns around it), so the IPC is not measured. End of
@@ -57,16 +61,17 @@ def main():
         try:
             req = json.loads(line)
             if req.get("cmd") == "prepare":
-                shapes, data = req["shapes"], req["data"]
-                if len(shapes) != len(ins):
-                    raise ValueError(f"{len(shapes)} shapes for {len(ins)} inputs")
-                for d, s in zip(ins, shapes):
-                    if list(d["shape"]) != list(s):
-                        it.resize_tensor_input(d["index"], s)
+                tensors = req["tensors"]
+                if len(tensors) != len(ins):
+                    raise ValueError(f"{len(tensors)} tensors for {len(ins)} inputs")
+                for d, t in zip(ins, tensors):
+                    if list(d["shape"]) != list(t["shape"]):
+                        it.resize_tensor_input(d["index"], t["shape"])
                 it.allocate_tensors()
                 ins = it.get_input_details()
-                for d, s, v in zip(ins, shapes, data):
-                    it.set_tensor(d["index"], np.asarray(v, dtype=np.float32).reshape(s).astype(d["dtype"]))
+                for d, t in zip(ins, tensors):
+                    a = np.frombuffer(bytes.fromhex(t["hex"]), dtype=np.dtype(t["dtype"]).newbyteorder("<"))
+                    it.set_tensor(d["index"], a.reshape(t["shape"]).astype(d["dtype"]))
                 reply({"ok": True})
             elif req.get("cmd") == "run":
                 t = time.perf_counter_ns()
@@ -76,8 +81,10 @@ def main():
                 if req.get("collect"):
                     for d in it.get_output_details():
                         a = it.get_tensor(d["index"])
-                        data = a.astype(np.float32).ravel().tolist() if a.dtype == np.float32 else []
-                        outs.append({"name": d["name"], "shape": [int(x) for x in a.shape], "data": data})
+                        o = {"name": d["name"], "shape": [int(x) for x in a.shape], "dtype": a.dtype.name}
+                        if a.dtype.kind in "biuf":
+                            o["hex"] = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes().hex()
+                        outs.append(o)
                 reply({"ok": True, "dur_ns": dur, "outputs": outs})
             else:
                 reply({"ok": False, "error": f"unknown request {req!r:.80}"})
