@@ -37,6 +37,9 @@ pub struct ObserverOptions {
     /// A/A control: side A passes through too (no hook on either side), which measures the
     /// set-up's own noise floor and asymmetry.
     pub control: bool,
+    /// Fields merged into side A's hook config (see [`harness::RunOptions::hook_config`]),
+    /// e.g. `{"off":["mem_infer"]}` to measure the hook with one part switched off.
+    pub hook_config: Option<serde_json::Value>,
 }
 
 impl Default for ObserverOptions {
@@ -48,6 +51,7 @@ impl Default for ObserverOptions {
             reps: 2,
             idle_ms: 3000,
             control: false,
+            hook_config: None,
         }
     }
 }
@@ -181,19 +185,32 @@ async fn one_rep(
     } else {
         Hooks::Inject
     };
-    for hooks in [a, Hooks::Passthrough] {
+    // Launch order alternates too (side A first on even repetitions, B first on odd ones).
+    let order = if rep_index.is_multiple_of(2) {
+        [0, 1]
+    } else {
+        [1, 0]
+    };
+    for side in order {
+        let hooks = [a, Hooks::Passthrough][side];
         let mut ro = RunOptions::new(page.clone());
         ro.hooks = hooks;
+        if hooks == Hooks::Inject {
+            ro.hook_config = opts.hook_config.clone();
+        }
         match harness::Session::open(site, &ro).await {
-            Ok(s) => sessions.push((hooks, s)),
+            Ok(s) => sessions.push((side, hooks, s)),
             Err(e) => {
-                for (_, s) in sessions {
+                for (_, _, s) in sessions {
                     s.close().await;
                 }
                 return Err(e.into());
             }
         }
     }
+    sessions.sort_by_key(|(side, _, _)| *side);
+    let sessions: Vec<(Hooks, harness::Session)> =
+        sessions.into_iter().map(|(_, h, s)| (h, s)).collect();
     let result = drive_pair(c, opts, rep_index, &sessions, rep).await;
     for (_, s) in sessions {
         s.close().await;
@@ -316,6 +333,115 @@ pub fn table(reports: &[Report]) -> String {
             yes(same),
             yes(same)
         ));
+    }
+    s
+}
+
+/// One variant of the cost breakdown ([`parts`]): a label and what side A runs.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Row label, e.g. `hook, mem_infer off`.
+    pub label: String,
+    /// A/A: no hook on side A either.
+    pub control: bool,
+    /// Fields merged into side A's hook config.
+    pub hook_config: Option<serde_json::Value>,
+}
+
+/// The hook parts that can be switched off (`injector/js/RULES.md`, "Switches"), in the
+/// order the cost table lists them.
+pub const PARTS: &[&str] = &[
+    "proto_traps",
+    "kernel_wrap",
+    "mem_infer",
+    "now",
+    "records",
+    "perf",
+    "transport",
+    "all",
+];
+
+/// The default variants: A/A control, the full hook, then the hook with each of [`PARTS`]
+/// switched off in turn.
+pub fn part_variants() -> Vec<Variant> {
+    let mut v = vec![
+        Variant {
+            label: "A/A control (no hook either side)".into(),
+            control: true,
+            hook_config: None,
+        },
+        Variant {
+            label: "full hook".into(),
+            control: false,
+            hook_config: None,
+        },
+    ];
+    for p in PARTS {
+        v.push(Variant {
+            label: format!("hook, `{p}` off"),
+            control: false,
+            hook_config: Some(serde_json::json!({ "off": [p] })),
+        });
+    }
+    v
+}
+
+/// Cost breakdown: `rounds` times, every variant in turn (so each variant sees the same
+/// spread of machine load), each a full [`run`] with `base`'s settings; the reports of one
+/// variant are pooled across rounds (pairs stay pairs). Returns one pooled report per
+/// variant and configuration, in variant order.
+pub async fn parts(
+    base: &ObserverOptions,
+    variants: &[Variant],
+    rounds: usize,
+) -> Result<Vec<(Variant, Vec<Report>)>, ObserverError> {
+    let mut pooled: Vec<Vec<Report>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (i, v) in variants.iter().enumerate() {
+            let mut opts = base.clone();
+            opts.control = v.control;
+            opts.hook_config = v.hook_config.clone();
+            let reports = run(&opts).await?;
+            if pooled[i].is_empty() {
+                pooled[i] = reports;
+            } else {
+                for (acc, r) in pooled[i].iter_mut().zip(reports) {
+                    for (a, b) in [(&mut acc.hooked, r.hooked), (&mut acc.plain, r.plain)] {
+                        a.latencies.extend(b.latencies);
+                        a.idle_fps.extend(b.idle_fps);
+                        a.outputs.extend(b.outputs);
+                    }
+                }
+            }
+        }
+    }
+    Ok(variants.iter().cloned().zip(pooled).collect())
+}
+
+/// The cost breakdown as a Markdown table: variant, config, side A p50, side B p50, pooled
+/// p50 ratio, p50 of per-pair ratios, added latency (per-pair ratio − 1, %), pairs, outputs
+/// identical.
+pub fn parts_table(rows: &[(Variant, Vec<Report>)]) -> String {
+    let mut s = String::from(
+        "| variant (side A) | config | A p50 ms | B p50 ms | pooled p50 ratio | per-pair p50 ratio | added | pairs | outputs identical |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for (v, reports) in rows {
+        for r in reports {
+            let pr = r.pair_ratio();
+            s.push_str(&format!(
+                "| {} | {} | {:.2} | {:.2} | {:.4} | {:.4} | {:+.1} % | {} | {} |\n",
+                v.label,
+                r.config.name(),
+                p50(&r.hooked.latencies).unwrap_or(f64::NAN),
+                p50(&r.plain.latencies).unwrap_or(f64::NAN),
+                r.latency_ratio(),
+                pr,
+                (pr - 1.0) * 100.0,
+                r.hooked.latencies.len().min(r.plain.latencies.len()),
+                if r.outputs_identical() { "yes" } else { "NO" }
+            ));
+        }
     }
     s
 }
