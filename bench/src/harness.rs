@@ -236,11 +236,7 @@ async fn start_proxy(
             Some(patch) => webinfer_injector::Injector::with_hook(patched_hook(patch)),
             None => webinfer_injector::Injector::new(),
         };
-        let inject = InjectFilter::new(
-            injector,
-            sink.clone(),
-            InjectConfig::default(),
-        );
+        let inject = InjectFilter::new(injector, sink.clone(), InjectConfig::default());
         builder = builder.filter(sink).filter(Arc::new(inject));
     }
     let handle = builder.start().await.map_err(|e| perr(&e))?;

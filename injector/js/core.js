@@ -109,23 +109,33 @@
   /**
    * Trap assignments to `obj[name]`: replaces the property with a configurable accessor whose
    * setter stores the value and then calls `onSet(value)` (errors swallowed). If the property
-   * already holds a value, `onSet` runs for it immediately. Returns false if it can't trap.
+   * already holds a value, `onSet` runs for it immediately. With `once`, the first non-null
+   * value turns the property back into a plain data property holding it (reads of the global
+   * cost nothing afterwards; a later reassignment is not seen). Returns false if it can't trap.
    */
-  W.trapProperty = function (obj, name, onSet) {
+  W.trapProperty = function (obj, name, onSet, once) {
     try {
       var d = Object.getOwnPropertyDescriptor(obj, name);
       if (d && (!d.configurable || d.get || d.set)) {
         if (d && 'value' in d && d.value != null) W.safe('trap-initial ' + name, function () { onSet(d.value); });
         return false;
       }
+      var enumerable = d ? d.enumerable : true;
       var value = d ? d.value : undefined;
+      var settle = function (v) {
+        if (once) {
+          try { Object.defineProperty(obj, name, { value: v, writable: true, enumerable: enumerable, configurable: true }); } catch (e) { /* keep the accessor */ }
+        }
+        W.safe('trap ' + name, function () { onSet(v); });
+      };
+      if (once && value != null) { W.safe('trap-initial ' + name, function () { onSet(value); }); return true; }
       Object.defineProperty(obj, name, {
         configurable: true,
-        enumerable: d ? d.enumerable : true,
+        enumerable: enumerable,
         get: function () { return value; },
         set: function (v) {
           value = v;
-          if (v != null) W.safe('trap ' + name, function () { onSet(v); });
+          if (v != null) settle(v);
         }
       });
       if (value != null) W.safe('trap-initial ' + name, function () { onSet(value); });

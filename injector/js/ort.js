@@ -350,7 +350,7 @@
   }
 
   O.install = function () {
-    W.trapProperty(G, 'ort', O.hookOrt);
+    W.trapProperty(G, 'ort', O.hookOrt, true);
     lowTrap('_OrtCreateSession', O.wrapCreateSession);
     lowTrap('_OrtRun', O.wrapRun);
     W.trapAssignment('sessionId', O.onSessionId);

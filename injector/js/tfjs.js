@@ -528,12 +528,14 @@
 
   /** Install the traps (idempotent). */
   T.install = function () {
-    W.trapProperty(G, '_tfengine', T.hookEngine);
+    // tfjs-core assigns `_tfengine` once (every later copy reuses that engine): after it, the
+    // global is a plain data property again (tfjs reads it on every tensor operation).
+    W.trapProperty(G, '_tfengine', T.hookEngine, true);
     W.trapAssignment('resourceManager', function (obj) { T.patchGraphModel(Object.getPrototypeOf(obj)); });
     W.trapAssignment('isTraining', function (obj) { if (isLayersModelProto(obj)) T.patchLayersModel(Object.getPrototypeOf(obj)); });
     W.trapProperty(G, 'tf', function (tf) {
       T.hookTfGlobal(tf);
       (W.setTimeout || G.setTimeout)(function () { W.safe('tf global', function () { T.hookTfGlobal(tf); }); }, 0);
-    });
+    }, true);
   };
 })(globalThis);

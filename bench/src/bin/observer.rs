@@ -39,6 +39,12 @@ struct Args {
     /// With `--parts`: how many times every variant runs (in turn).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// In-page costs of each hook part per inference (one hooked page per configuration).
+    #[arg(long)]
+    micro: bool,
+    /// In-page A/B of the parts that can be switched at run time, `--n` pairs each.
+    #[arg(long)]
+    toggles: bool,
     /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
     #[arg(long = "config", value_parser = parse_config)]
     configs: Vec<Config>,
@@ -72,6 +78,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hook_config: a.hook_config.clone(),
     };
     let rt = tokio::runtime::Runtime::new()?;
+    if a.toggles {
+        println!("In-page A/B, {} pairs per part (on, off | off, on alternated), one hooked page per configuration", opts.n);
+        println!("| config | part | p50 on ms | p50 off ms | per-pair p50 ratio on/off | cost |");
+        println!("| --- | --- | ---: | ---: | ---: | ---: |");
+        for c in &opts.configs {
+            let v = rt.block_on(observer::toggles(*c, opts.warm, opts.n))?;
+            if let Some(o) = v.as_object() {
+                for (part, r) in o {
+                    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+                    println!(
+                        "| {} | `{part}` | {:.2} | {:.2} | {:.4} | {:+.2} % |",
+                        c.name(),
+                        f("on_p50"),
+                        f("off_p50"),
+                        f("pair_ratio"),
+                        (f("pair_ratio") - 1.0) * 100.0
+                    );
+                }
+            }
+        }
+        return Ok(());
+    }
+    if a.micro {
+        println!("| config | kernels / inference | op scopes / inference | tidies / inference | performance.memory µs | W.sampleMem() µs | eager record µs | lazy emit µs | performance.now() µs | wrapper call µs |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for c in &opts.configs {
+            let v = rt.block_on(observer::micro(*c, opts.warm))?;
+            let f = |k: &str| v[k].as_f64().map(|x| format!("{x:.3}")).unwrap_or_default();
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.name(),
+                v["kernels"],
+                v["op_scopes"],
+                v["tidies"],
+                f("perf_memory"),
+                f("sample_mem"),
+                f("eager_record"),
+                f("lazy_emit"),
+                f("now"),
+                f("wrapper_call")
+            );
+        }
+        return Ok(());
+    }
     if a.parts {
         let mut variants = observer::part_variants();
         if !a.part.is_empty() {
