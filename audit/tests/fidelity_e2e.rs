@@ -526,7 +526,11 @@ fn nsfwjs_layers_model_classify_is_one_inference() {
             assert_eq!(r["layer"], "model");
             let m = &r["merged"][0];
             assert_eq!(m["api"], "tidy", "the tidy's view is merged: {r}");
-            assert!(m["ops"].as_u64().unwrap() >= 1);
+            // nsfwjs's own warm-up (call 1) predicts on tf.zeros: no kernel outside the model;
+            // every classify casts and divides its input first.
+            if r["call"].as_u64().unwrap() > 1 {
+                assert!(m["ops"].as_u64().unwrap() >= 2, "{r}");
+            }
         }
         let models: std::collections::BTreeSet<_> =
             inf.iter().map(|r| r["model"].to_string()).collect();
