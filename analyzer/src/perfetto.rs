@@ -263,6 +263,14 @@ pub fn read_chrome_trace(v: Value) -> Result<(Vec<Value>, serde_json::Map<String
     }
 }
 
+/// [`read_chrome_trace`] of a JSON document read from `r`.
+pub fn read_chrome_trace_from(
+    r: impl std::io::Read,
+) -> Result<(Vec<Value>, serde_json::Map<String, Value>), String> {
+    let v: Value = serde_json::from_reader(r).map_err(|e| format!("not JSON: {e}"))?;
+    read_chrome_trace(v)
+}
+
 fn navigations(events: &[Value]) -> Vec<Nav> {
     let mut out: Vec<Nav> = events
         .iter()

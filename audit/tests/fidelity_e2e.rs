@@ -14,7 +14,7 @@
 //!   BERT fixture gives one record per extractor call and per helper-graph call, the helper
 //!   graph marked (`model_origin: "generated"`, its byte size, a library-internal
 //!   `create_site`).
-//! - **DevTools track** (hook config `devtools_track`): one `performance.measure` per
+//! - **DevTools track** (the proxy's `--devtools-track`): one `performance.measure` per
 //!   inference with the extensibility payload, also in a DevTools trace recorded through CDP.
 //!
 //! Every page also runs directly (no proxy): outputs must be identical. Set
@@ -48,8 +48,8 @@ struct Rig {
 
 impl Rig {
     /// Starts the site (`/` → web/, `/models/` → `models` when given), COOP/COEP when `coi`,
-    /// and a proxy injecting the hook, with `patch` merged into the hook's config.
-    async fn start(coi: bool, models: Option<tempfile::TempDir>, patch: Option<Value>) -> Rig {
+    /// and a proxy injecting the hook (`devtools_track` as the proxy's `--devtools-track`).
+    async fn start(coi: bool, models: Option<tempfile::TempDir>, devtools_track: bool) -> Rig {
         let mut b = SiteServer::builder()
             .mount("/", repo_root().join("web"))
             .host_name(HOST)
@@ -60,7 +60,7 @@ impl Rig {
         let site = b.start().await.expect("start the HTTPS test site");
         let traces = tempfile::tempdir().unwrap();
         let ca = tempfile::tempdir().unwrap();
-        let (proxy, sink) = start_proxy(&site, ca.path(), traces.path(), patch).await;
+        let (proxy, sink) = start_proxy(&site, ca.path(), traces.path(), devtools_track).await;
         Rig {
             site,
             proxy,
@@ -132,20 +132,11 @@ impl Rig {
     }
 }
 
-/// The embedded hook with `patch` merged into its config (as `webinfer-bench` does).
-fn patched_hook(patch: &Value) -> webinfer_injector::Hook {
-    let base = webinfer_injector::Hook::embedded();
-    webinfer_injector::Hook::from_source(&format!(
-        "if (globalThis.__WEBINFER_CONFIG__) Object.assign(globalThis.__WEBINFER_CONFIG__, {patch});\n{}",
-        base.source()
-    ))
-}
-
 async fn start_proxy(
     site: &SiteServer,
     ca_dir: &Path,
     traces: &Path,
-    patch: Option<Value>,
+    devtools_track: bool,
 ) -> (
     webinfer_proxy::ProxyHandle,
     Arc<webinfer_proxy::sink::TraceSink>,
@@ -161,17 +152,14 @@ async fn start_proxy(
         addr: site.addr,
     };
     let sink = TraceSink::new(SinkConfig::new(traces)).expect("trace sink");
-    let injector = match &patch {
-        Some(p) => webinfer_injector::Injector::with_hook(patched_hook(p)),
-        None => webinfer_injector::Injector::new(),
-    };
     let inject = InjectFilter::new(
-        injector,
+        webinfer_injector::Injector::new(),
         sink.clone(),
         InjectConfig {
             kernels: false,
             sample_ms: 500,
             flush_ms: 1000,
+            devtools_track,
         },
     );
     let proxy = webinfer_proxy::ProxyBuilder::new()
@@ -321,7 +309,7 @@ const CLOSE_PAGES: &[(&str, &str)] = &[
 
 /// Chromium: the page's context is disposed the moment DONE arrives.
 async fn chromium_close(path: &str) -> (usize, usize) {
-    let rig = Rig::start(false, None, None).await;
+    let rig = Rig::start(false, None, false).await;
     let (browser, cdp) = chromium_cdp(&rig).await;
     let url = rig.url(path, "close");
     let (ctx, _) = open_in_context(&cdp, &url).await;
@@ -364,7 +352,7 @@ fn chromium_context_closed_right_after_done_loses_no_infer() {
 
 /// Firefox: the browser gets SIGTERM the moment DONE arrives.
 async fn firefox_sigterm(path: &str) -> (usize, usize) {
-    let rig = Rig::start(false, None, None).await;
+    let rig = Rig::start(false, None, false).await;
     let url = rig.url(path, "close");
     let browser = firefox()
         .launch(&rig.launch(&url))
@@ -398,7 +386,7 @@ fn firefox_sigterm_right_after_done_loses_no_infer() {
 /// Runs a vad page through the proxy (cross-origin isolated: fine timers); returns the page's
 /// calls [(start, own_ms)] after warm-up and the hook's matching infer records.
 async fn vad_run(path: &str) -> (Vec<(f64, f64)>, Vec<Value>, Value) {
-    let rig = Rig::start(true, None, None).await;
+    let rig = Rig::start(true, None, false).await;
     let url = rig.url(path, "vad");
     let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
     let res = rig.result("vad", &browser).await;
@@ -501,7 +489,7 @@ fn nsfwjs_layers_model_classify_is_one_inference() {
     rt().block_on(async {
         let path = "/e2e/nsfwjs.html?backend=wasm&n=20";
         let direct = run_direct(false, None, path).await;
-        let rig = Rig::start(false, None, None).await;
+        let rig = Rig::start(false, None, false).await;
         let url = rig.url(path, "nsfwjs");
         let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
         let res = rig.result("nsfwjs", &browser).await;
@@ -566,7 +554,7 @@ fn transformers_js_helper_graphs_are_marked_and_counted_once() {
         let path = "/e2e/transformers.html?n=10";
         let fixture = bert_fixture();
         let direct = run_direct(false, Some(fixture.path()), path).await;
-        let rig = Rig::start(false, Some(fixture), None).await;
+        let rig = Rig::start(false, Some(fixture), false).await;
         let url = rig.url(path, "tfm");
         let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
         let res = rig.result("tfm", &browser).await;
@@ -626,7 +614,7 @@ fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
     build_e2e_assets();
     let _lock = browser_lock();
     rt().block_on(async {
-        let rig = Rig::start(false, None, Some(json!({"devtools_track": true}))).await;
+        let rig = Rig::start(false, None, true).await;
         let (browser, cdp) = chromium_cdp(&rig).await;
         let mut events = cdp.subscribe();
         cdp.call(
@@ -705,5 +693,94 @@ fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
             assert!(in_trace.contains(n), "{n} in the DevTools trace ({} user-timing events with a devtools payload)", in_trace.len());
         }
         rig.shutdown().await;
+    });
+}
+
+// ---- the browser's own timeline, merged ---------------------------------------------------
+
+#[test]
+fn devtools_trace_merged_with_the_sessions_parses_in_trace_engine() {
+    use webinfer_analyzer::perfetto::{merge, read_chrome_trace_from};
+    use webinfer_analyzer::read::{read_all, ReadOptions};
+    build_e2e_assets();
+    let _lock = browser_lock();
+    rt().block_on(async {
+        let traces = tempfile::tempdir().unwrap();
+        let ca = tempfile::tempdir().unwrap();
+        let proxy = webinfer_proxy::ProxyOptions {
+            traces: traces.path().to_path_buf(),
+            ca_dir: Some(ca.path().to_path_buf()),
+            ..Default::default()
+        };
+        // `webinfer audit --devtools-trace` of the bundled demo (TF.js + ORT on every frame)
+        let mut o = webinfer_audit::AuditOptions::new(proxy);
+        o.duration = Duration::from_secs(15);
+        o.label = Some("devtools".into());
+        o.web_dir = repo_root().join("web");
+        o.devtools_trace = true;
+        let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("audit");
+        let run = &report.runs[0];
+        let (trace_file, n) = run.devtools_trace.clone().expect("a browser trace");
+        assert!(n > 1000, "{n} browser events");
+        assert!(trace_file.extension().is_some_and(|e| e == "json"));
+        // `webinfer export perfetto --browser-trace`
+        let (sessions, _) = read_all(&run.files, &ReadOptions::default()).unwrap();
+        let (events, meta) =
+            read_chrome_trace_from(std::io::BufReader::new(std::fs::File::open(&trace_file).unwrap()))
+                .unwrap();
+        let merged = traces.path().join("merged.json");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&merged).unwrap());
+        let st = merge(&sessions, events, meta, &mut w).unwrap();
+        std::io::Write::flush(&mut w).unwrap();
+        drop(w);
+        assert!(!st.placed.is_empty(), "{st:?}");
+        let placed: std::collections::BTreeSet<&str> =
+            st.placed.iter().map(|(s, _)| s.as_str()).collect();
+        let placed_sessions: Vec<_> = sessions
+            .iter()
+            .filter(|s| placed.contains(s.sid.as_str()))
+            .collect();
+        let infers: usize = placed_sessions.iter().map(|s| s.infers.len()).sum();
+        let loads: usize = placed_sessions.iter().map(|s| s.model_loads.len()).sum();
+        assert!(infers >= 10, "the demo inferred ({infers})");
+        // a real consumer of Chrome traces: the DevTools panel's trace model
+        let out = std::process::Command::new("node")
+            .arg(repo_root().join("web/e2e/check-merged-trace.mjs"))
+            .arg(&merged)
+            .output()
+            .expect("node");
+        assert!(
+            out.status.success(),
+            "trace_engine could not parse the merged trace: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("checker JSON");
+        let renderer: Vec<u64> = v["renderer_pids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
+        for (sid, pid) in &st.placed {
+            assert!(renderer.contains(pid), "{sid} placed on renderer {pid}: {v}");
+        }
+        let on_threads: u64 = v["webinfer_threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["name"] == "webinfer inference")
+            .map(|t| t["entries"].as_u64().unwrap())
+            .sum();
+        assert_eq!(on_threads as usize, infers, "inferences on the renderer's webinfer threads: {v}");
+        assert!(v["main_thread_tasks"].as_u64().unwrap() > 0, "the renderer's own tasks: {v}");
+        let track = v["extension_tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "webinfer")
+            .unwrap_or_else(|| panic!("a webinfer DevTools track: {v}"));
+        assert_eq!(track["entries"].as_u64().unwrap() as usize, infers + loads, "{v}");
     });
 }

@@ -591,6 +591,7 @@ async fn start_proxy(
             kernels,
             sample_ms: 500,
             flush_ms: 1000,
+            ..InjectConfig::default()
         },
     );
     let proxy = webinfer_proxy::ProxyBuilder::new()
