@@ -66,9 +66,9 @@
       var fin = extra.endFromResources ? last : end;
       var rec = { framework: framework, model: model, start: start, dur: Math.max(0, fin - start), artifacts: artifacts.length ? artifacts : undefined };
       if (typeof extra.bytes === 'number') rec.bytes = extra.bytes;
+      else if (missing === 0 && artifacts.length) rec.bytes = sum;
       if (extra.origin) rec.model_origin = extra.origin;
       if (extra.create_site) rec.create_site = extra.create_site;
-      else if (missing === 0 && artifacts.length) rec.bytes = sum;
       if (W.emit) W.emit('model_load', rec);
     }
     attempt();
