@@ -399,11 +399,11 @@
     var ms = M.methods[info.task] || ['process', 'process'];
     var api = info.task + '.' + (info.mode === 'VIDEO' ? ms[1] : ms[0]);
     emit('infer', {
-      framework: 'mediapipe', model: S.model ? S.model.id : info.task, backend: backendOf(info), api: api,
+      framework: 'mediapipe', model: S.model ? S.model.id : info.task, backend: backendOf(info), api: api, layer: 'model',
       start: start, dur: Math.max(0, end - start), call: call, ready: how || 'return',
       task: info.task, running_mode: info.mode, delegate: info.delegate
     });
-    if (W.sampleMem) W.safe('mem after infer', W.sampleMem);
+    if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
   }
 
   // ---- the factory ---------------------------------------------------------------------------------
