@@ -203,6 +203,7 @@ async fn start_proxy(
             kernels: false,
             sample_ms: 500,
             flush_ms: 1000,
+            ..InjectConfig::default()
         },
     );
     let proxy = webinfer_proxy::ProxyBuilder::new()
