@@ -45,7 +45,25 @@ else
   echo "$want" > "$stamp"
 fi
 
-# 3. ONNX Runtime (native baseline engine) from PyPI.
+# 3. Python packages for test fixtures and engines (pinned; pip only runs when
+#    one is missing or at another version): onnx + numpy + tokenizers build the
+#    small text models of web/fixtures/, ai-edge-litert runs .tflite natively,
+#    duckdb/datafusion/pyarrow check the SQL and Parquet exports.
+py_pkgs=(numpy==2.4.6 onnx==1.23.2 tokenizers==0.23.3 ai-edge-litert==2.3.0 duckdb==2.0.1 datafusion==55.0.0 pyarrow==26.0.1)
+py_missing=()
+for spec in "${py_pkgs[@]}"; do
+  name=${spec%%==*}; want_v=${spec##*==}
+  have_v=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+  [ "$have_v" = "$want_v" ] || py_missing+=("$spec")
+done
+if [ ${#py_missing[@]} -gt 0 ]; then
+  say "pip install ${py_missing[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${py_missing[@]}"
+else
+  say "Python packages present"
+fi
+
+# 4. ONNX Runtime (native baseline engine) from PyPI.
 if [ -f scripts/install-onnxruntime.sh ]; then
   bash scripts/install-onnxruntime.sh >/dev/null
   say "onnxruntime present"

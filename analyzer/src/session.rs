@@ -58,6 +58,11 @@ webinfer_format::record_struct! {
         pub dom_content_loaded: Option<f64>,
         pub load: Option<f64>,
         pub reason: Option<String>,
+        // `gen` (LLM generation requests)
+        pub prompt_tokens: Option<u64>,
+        pub output_tokens: Option<u64>,
+        pub ttft: Option<f64>,
+        pub tpot_p50: Option<f64>,
     }
 }
 
@@ -127,6 +132,21 @@ impl Infer {
     pub fn end(&self) -> f64 {
         self.start + self.dur
     }
+}
+
+/// A `gen` record: one LLM generation request.
+#[allow(missing_docs)]
+#[derive(Debug, Clone)]
+pub struct Gen {
+    pub framework: Arc<str>,
+    pub model: Arc<str>,
+    pub start: f64,
+    pub dur: f64,
+    pub call: u64,
+    pub prompt_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub ttft: Option<f64>,
+    pub tpot_p50: Option<f64>,
 }
 
 /// A `kernel` record.
@@ -270,6 +290,7 @@ pub struct SessionData {
     pub envs: Vec<Env>,
     pub model_loads: Vec<ModelLoad>,
     pub infers: Vec<Infer>,
+    pub gens: Vec<Gen>,
     pub kernels: Vec<Kernel>,
     pub mems: Vec<MemSample>,
     pub frames: Vec<f64>,
@@ -375,6 +396,19 @@ impl SessionData {
                         start: need(f.start, "start")?,
                         dur: need(f.dur, "dur")?,
                         call: f.call.ok_or("call")?,
+                    });
+                }
+                Kind::Gen => {
+                    self.gens.push(Gen {
+                        framework: strings.get(f.framework.as_deref().ok_or("framework")?),
+                        model: strings.get(f.model.as_deref().ok_or("model")?),
+                        start: need(f.start, "start")?,
+                        dur: need(f.dur, "dur")?,
+                        call: f.call.ok_or("call")?,
+                        prompt_tokens: f.prompt_tokens,
+                        output_tokens: f.output_tokens,
+                        ttft: f.ttft,
+                        tpot_p50: f.tpot_p50,
                     });
                 }
                 Kind::Kernel => {
@@ -493,6 +527,7 @@ impl SessionData {
         self.envs.extend(o.envs);
         self.model_loads.extend(o.model_loads);
         self.infers.extend(o.infers);
+        self.gens.extend(o.gens);
         self.kernels.extend(o.kernels);
         self.mems.extend(o.mems);
         self.frames.extend(o.frames);

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::metrics::{
-    latency, memory, qoe, rendering, responsiveness, slowdown, smoothness, windows::Windows,
+    generation, latency, memory, qoe, rendering, responsiveness, slowdown, smoothness,
+    windows::Windows,
 };
 use crate::session::SessionData;
 
@@ -61,6 +62,11 @@ metrics_enum! {
     InferPerS => "infer_per_s", "Inferences per second", "/s";
     NativeP50 => "native_p50_ms", "Native prediction p50", "ms";
     SlowdownX => "slowdown_x", "Slowdown vs native", "×";
+    GenN => "gen_n", "Generation requests", "";
+    GenTokensPerS => "gen_tokens_per_s", "Output tokens per second", "/s";
+    GenTtftP50 => "gen_ttft_p50_ms", "Time to first token p50", "ms";
+    GenTpotP50 => "gen_tpot_p50_ms", "Time per output token p50", "ms";
+    GenOutputTokens => "gen_output_tokens", "Output tokens per request", "";
     ModelBytes => "model_bytes", "Model bytes", "B";
     PeakJsHeap => "peak_js_heap_used", "Peak JS heap used", "B";
     PeakWasm => "peak_wasm_bytes", "Peak wasm memory", "B";
@@ -232,7 +238,29 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
             .filter(|l| *l.model == *model)
             .collect();
         row.set(M::SetupMs, latency::setup_ms(&loads));
-        return vec![row];
+        if s.gens.is_empty() {
+            return vec![row];
+        }
+        if !model.is_empty() {
+            set_generation(&mut row, s, &model);
+        }
+        let mut rows = vec![row];
+        let mut seen: Vec<Arc<str>> = Vec::new();
+        for g in &s.gens {
+            if *g.model == *model || seen.contains(&g.model) {
+                continue;
+            }
+            seen.push(g.model.clone());
+            let sha = s.model_sha256(&g.model).unwrap_or_default();
+            let mut r = Row {
+                keys: key_row(&g.framework, &g.model, "", &sha),
+                values: rows[0].values.clone(),
+            };
+            r.set(M::SetupMs, None);
+            set_generation(&mut r, s, &g.model);
+            rows.push(r);
+        }
+        return rows;
     }
     let mut rows = Vec::new();
     for ((model, backend), idx) in groups {
@@ -259,9 +287,42 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
             row.set(M::QoeAgeMean, crate::stats::mean(&ages));
             row.set(M::QoeAgeP95, crate::stats::percentile(&ages, 0.95));
         }
+        set_generation(&mut row, s, &model);
+        rows.push(row);
+    }
+    // generation requests of models no infer row carries (e.g. a WebLLM engine whose forward
+    // passes run where the hook does not see them)
+    let mut gen_only: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
+    for g in &s.gens {
+        if !rows.iter().any(|r| r.key("model") == &*g.model) {
+            gen_only
+                .entry(g.model.clone())
+                .or_insert(g.framework.clone());
+        }
+    }
+    for (model, fw) in gen_only {
+        let sha = s.model_sha256(&model).unwrap_or_default();
+        let mut row = Row {
+            keys: key_row(&fw, &model, "", &sha),
+            values: base.clone(),
+        };
+        set_generation(&mut row, s, &model);
         rows.push(row);
     }
     rows
+}
+
+/// Fills the generation metrics of `row` from the session's `gen` records of `model`.
+fn set_generation(row: &mut Row, s: &SessionData, model: &str) {
+    let gens: Vec<_> = s.gens.iter().filter(|g| &*g.model == model).collect();
+    if gens.is_empty() {
+        return;
+    }
+    row.set(M::GenN, Some(gens.len() as f64));
+    row.set(M::GenTokensPerS, generation::tokens_per_s(&gens));
+    row.set(M::GenTtftP50, generation::ttft_p50(&gens));
+    row.set(M::GenTpotP50, generation::tpot_p50(&gens));
+    row.set(M::GenOutputTokens, generation::output_tokens_mean(&gens));
 }
 
 /// Splits rows into browser rows and native baselines (`source == "native"`,

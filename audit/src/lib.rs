@@ -11,6 +11,7 @@
 //! - [`isolation`]: the `no-threads` variant's header filter.
 //! - [`variant`]: what each variant changes.
 //! - [`cdp`] and [`interact`]: the DevTools protocol client and `--interact`.
+//! - [`devtools_trace`]: `--devtools-trace`, the browser's own timeline through CDP.
 //! - [`memory`]: browser process RSS from `/proc`.
 //! - [`tail`]: following a run's trace files.
 //! - [`run`]: one audit: every URL × variant × repeat.
@@ -19,6 +20,7 @@ pub mod allow;
 pub mod browser;
 pub mod cdp;
 pub mod demo;
+pub mod devtools_trace;
 pub mod error;
 pub mod interact;
 pub mod isolation;

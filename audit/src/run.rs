@@ -83,6 +83,13 @@ pub struct AuditOptions {
     pub demo_query: String,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Record the browser's own timeline (Chromium: a Chrome trace through CDP, written next
+    /// to the run's traces as `devtools-<run>.json`), for `webinfer export perfetto
+    /// --browser-trace`.
+    pub devtools_trace: bool,
+    /// The hooks mirror inferences and model loads as DevTools `performance.measure` entries
+    /// (a "webinfer" track in the Performance panel).
+    pub devtools_track: bool,
 }
 
 impl AuditOptions {
@@ -103,6 +110,8 @@ impl AuditOptions {
             web_dir: demo::default_web_dir(),
             demo_query: String::new(),
             progress: false,
+            devtools_trace: false,
+            devtools_track: false,
         }
     }
 }
@@ -180,6 +189,8 @@ pub struct RunSummary {
     pub stop: StopReason,
     /// How long the browser ran.
     pub elapsed: Duration,
+    /// The browser's own trace (`--devtools-trace`, Chromium), and its event count.
+    pub devtools_trace: Option<(PathBuf, u64)>,
 }
 
 impl RunSummary {
@@ -470,7 +481,10 @@ async fn run_one(
     let inject = InjectFilter::new(
         webinfer_injector::Injector::new(),
         sink.clone(),
-        InjectConfig::default(),
+        InjectConfig {
+            devtools_track: o.devtools_track,
+            ..InjectConfig::default()
+        },
     );
     let allow = Arc::new(AllowList::new([host.as_str()]));
     let mut builder = plan.proxy.builder()?.filter(allow.clone());
@@ -497,7 +511,13 @@ async fn run_one(
         chromium_args,
         firefox_prefs: variant.firefox_prefs.clone(),
         firefox_args,
-        url: url.to_owned(),
+        // With a browser trace the page is opened once tracing runs (its navigationStart is
+        // what places the hooks' records on the trace's clock).
+        url: if o.devtools_trace && plan.browser.kind == BrowserKind::Chromium {
+            "about:blank".to_owned()
+        } else {
+            url.to_owned()
+        },
     };
     let started = Instant::now();
     let mut browser = plan.browser.launch(&launch).await?;
@@ -523,6 +543,20 @@ async fn run_one(
                 tracing::warn!("DevTools unavailable, the page will not be closed cleanly: {e}")
             }
         }
+    }
+    let mut recorder = None;
+    if o.devtools_trace && plan.browser.kind == BrowserKind::Chromium {
+        let Some((c, s)) = &cdp else {
+            browser.stop(STOP_GRACE).await;
+            handle.shutdown().await;
+            return Err(AuditError::Cdp(
+                "--devtools-trace needs the DevTools connection, which failed".into(),
+            ));
+        };
+        let path = label_dir.join(format!("devtools-{run_id}.json"));
+        recorder = Some(crate::devtools_trace::Recorder::start(c, s, &path).await?);
+        c.call("Page.navigate", json!({ "url": url }), Some(s))
+            .await?;
     }
     let interact_cancel = CancellationToken::new();
     let interact_task = match (&cdp, o.interact) {
@@ -598,6 +632,16 @@ async fn run_one(
             wait_for_ends(&mut tail, Duration::from_secs(5)).await;
         }
     }
+    let devtools_trace = match (recorder, &cdp) {
+        (Some(r), Some((c, s))) => match r.finish(c, s).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!("the browser trace is incomplete: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
     drop(cdp);
     browser.stop(STOP_GRACE).await;
     sink.flush_all();
@@ -662,6 +706,7 @@ async fn run_one(
         interact: interact_stats,
         stop,
         elapsed,
+        devtools_trace,
     })
 }
 
@@ -715,6 +760,7 @@ pub fn report_json(r: &AuditReport) -> Value {
                 "interact": s.interact.map(|i| json!({"clicks": i.clicks, "keys": i.keys, "errors": i.errors})),
                 "stop": s.stop.to_string(),
                 "elapsed_s": s.elapsed.as_secs_f64(),
+                "devtools_trace": s.devtools_trace.as_ref().map(|(p, n)| json!({"file": p, "events": n})),
             })
         })
         .collect();

@@ -7,6 +7,7 @@
 //! | `no-simd` | `--js-flags=--no-enable-sse4-1` | not available (error) | — |
 //! | `no-threads` | — | — | strips COOP/COEP ([`crate::isolation`]) |
 //! | `no-gpu` | `--disable-gpu --disable-3d-apis` | `webgl.disabled=true`, `dom.webgpu.enabled=false` | — |
+//! | `webgpu` | `--enable-unsafe-webgpu` | not available (error) | — |
 //!
 //! Chromium 156 has no V8 flag that turns wasm SIMD off
 //! (`--no-experimental-wasm-simd`, `--no-wasm-simd` and friends are gone since
@@ -16,6 +17,14 @@
 //! module, reads `crossOriginIsolated`/`typeof SharedArrayBuffer`, and asks for
 //! a WebGL context; `audit/tests/variants.rs` keeps checking them.
 //!
+//! `webgpu`: Chromium 156 on Linux exposes `navigator.gpu` only with `--enable-unsafe-webgpu`;
+//! headless, the adapter is Dawn's SwiftShader (`info.vendor` "google", `architecture`
+//! "swiftshader", `isFallbackAdapter` true): WebGPU pages run, on the CPU, 50–150× slower than
+//! wasm. The hook records the adapter in `env.adapter` (`injector/js/webgpu.js`).
+//! `audit/tests/webgpu_variant.rs` checks that the default variant has no adapter and this one
+//! has. Firefox ESR 153 on Linux gets no WebGPU adapter even with `dom.webgpu.enabled`, so the
+//! variant is refused there rather than run as a copy of `default`.
+//!
 //! Firefox ESR 153 has no preference that turns wasm SIMD off (the old
 //! `javascript.options.wasm_simd` is gone: setting it changes nothing, and
 //! `libxul` lists no replacement), so `no-simd` with Firefox is refused with
@@ -24,7 +33,7 @@
 use crate::error::AuditError;
 
 /// Names of the built-in variants.
-pub const VARIANTS: &[&str] = &["default", "no-simd", "no-threads", "no-gpu"];
+pub const VARIANTS: &[&str] = &["default", "no-simd", "no-threads", "no-gpu", "webgpu"];
 
 /// A Firefox preference value for `user.js`.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +111,12 @@ impl Variant {
                 v.firefox_prefs
                     .push(("dom.webgpu.enabled".into(), Pref::Bool(false)));
             }
+            "webgpu" => {
+                v.chromium_args.push("--enable-unsafe-webgpu".into());
+                v.firefox_unsupported = Some(
+                    "Firefox ESR on Linux provides no WebGPU adapter (dom.webgpu.enabled gives none)",
+                );
+            }
             other => {
                 return Err(AuditError::UnknownVariant {
                     name: other.to_owned(),
@@ -152,6 +167,9 @@ mod tests {
             assert_eq!(Variant::named(n).unwrap().name, *n);
         }
         assert!(Variant::named("no-threads").unwrap().strip_isolation);
+        let w = Variant::named("webgpu").unwrap();
+        assert_eq!(w.chromium_args, ["--enable-unsafe-webgpu"]);
+        assert!(w.firefox_unsupported.is_some());
         let e = Variant::named("turbo").unwrap_err().to_string();
         assert!(e.contains("turbo") && e.contains("no-simd"), "{e}");
     }

@@ -118,6 +118,7 @@ async fn run() {
             kernels: false,
             sample_ms: 500,
             flush_ms: 250,
+            ..InjectConfig::default()
         },
     )
     .unwrap();

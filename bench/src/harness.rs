@@ -107,6 +107,10 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// Extra Chromium switches.
     pub chromium_args: Vec<String>,
+    /// Fields merged into every injected copy's hook config (a JSON object), e.g.
+    /// `{"off":["kernel_wrap"]}` to switch a hook part off (`injector/js/RULES.md`,
+    /// "Switches"); `None`: the proxy's config as is.
+    pub hook_config: Option<Value>,
 }
 
 impl RunOptions {
@@ -119,8 +123,19 @@ impl RunOptions {
             metrics_every: None,
             timeout: Duration::from_secs(180),
             chromium_args: Vec::new(),
+            hook_config: None,
         }
     }
+}
+
+/// The embedded hook with `patch` (a JSON object) merged into its config prefix: a line
+/// between the proxy's config line and the hook source.
+fn patched_hook(patch: &Value) -> webinfer_injector::Hook {
+    let base = webinfer_injector::Hook::embedded();
+    webinfer_injector::Hook::from_source(&format!(
+        "if (globalThis.__WEBINFER_CONFIG__) Object.assign(globalThis.__WEBINFER_CONFIG__, {patch});\n{}",
+        base.source()
+    ))
 }
 
 /// One `Performance.getMetrics` sample, with `Runtime.getHeapUsage` asked right after.
@@ -181,7 +196,11 @@ struct Proxy {
     traces: tempfile::TempDir,
 }
 
-async fn start_proxy(site: &SiteServer, hooks: Hooks) -> Result<Proxy, HarnessError> {
+async fn start_proxy(
+    site: &SiteServer,
+    hooks: Hooks,
+    hook_config: Option<&Value>,
+) -> Result<Proxy, HarnessError> {
     use webinfer_proxy::inject::{InjectConfig, InjectFilter};
     use webinfer_proxy::sink::{SinkConfig, TraceSink};
     let perr = |e: &dyn std::fmt::Display| HarnessError::Proxy(e.to_string());
@@ -215,11 +234,11 @@ async fn start_proxy(site: &SiteServer, hooks: Hooks) -> Result<Proxy, HarnessEr
         ]);
     if hooks == Hooks::Inject {
         let sink = TraceSink::new(SinkConfig::new(traces.path())).map_err(|e| perr(&e))?;
-        let inject = InjectFilter::new(
-            webinfer_injector::Injector::new(),
-            sink.clone(),
-            InjectConfig::default(),
-        );
+        let injector = match hook_config {
+            Some(patch) => webinfer_injector::Injector::with_hook(patched_hook(patch)),
+            None => webinfer_injector::Injector::new(),
+        };
+        let inject = InjectFilter::new(injector, sink.clone(), InjectConfig::default());
         builder = builder.filter(sink).filter(Arc::new(inject));
     }
     let handle = builder.start().await.map_err(|e| perr(&e))?;
@@ -235,7 +254,7 @@ async fn launch(
     site: &SiteServer,
     opts: &RunOptions,
 ) -> Result<(Proxy, RunningBrowser), HarnessError> {
-    let proxy = start_proxy(site, opts.hooks).await?;
+    let proxy = start_proxy(site, opts.hooks, opts.hook_config.as_ref()).await?;
     let browser = chromium()?;
     let launch = Launch {
         proxy: proxy.handle.addr(),

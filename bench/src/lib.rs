@@ -2,6 +2,7 @@
 //! returns its rows; the binaries in `src/bin/` print them as tables of
 //! ratios, and the tests in `tests/` run short versions with loose bounds.
 
+pub mod abrupt;
 pub mod fidelity;
 pub mod harness;
 pub mod observer;

@@ -37,6 +37,9 @@ pub struct ObserverOptions {
     /// A/A control: side A passes through too (no hook on either side), which measures the
     /// set-up's own noise floor and asymmetry.
     pub control: bool,
+    /// Fields merged into side A's hook config (see [`harness::RunOptions::hook_config`]),
+    /// e.g. `{"off":["mem_infer"]}` to measure the hook with one part switched off.
+    pub hook_config: Option<serde_json::Value>,
 }
 
 impl Default for ObserverOptions {
@@ -48,6 +51,7 @@ impl Default for ObserverOptions {
             reps: 2,
             idle_ms: 3000,
             control: false,
+            hook_config: None,
         }
     }
 }
@@ -181,19 +185,32 @@ async fn one_rep(
     } else {
         Hooks::Inject
     };
-    for hooks in [a, Hooks::Passthrough] {
+    // Launch order alternates too (side A first on even repetitions, B first on odd ones).
+    let order = if rep_index.is_multiple_of(2) {
+        [0, 1]
+    } else {
+        [1, 0]
+    };
+    for side in order {
+        let hooks = [a, Hooks::Passthrough][side];
         let mut ro = RunOptions::new(page.clone());
         ro.hooks = hooks;
+        if hooks == Hooks::Inject {
+            ro.hook_config = opts.hook_config.clone();
+        }
         match harness::Session::open(site, &ro).await {
-            Ok(s) => sessions.push((hooks, s)),
+            Ok(s) => sessions.push((side, hooks, s)),
             Err(e) => {
-                for (_, s) in sessions {
+                for (_, _, s) in sessions {
                     s.close().await;
                 }
                 return Err(e.into());
             }
         }
     }
+    sessions.sort_by_key(|(side, _, _)| *side);
+    let sessions: Vec<(Hooks, harness::Session)> =
+        sessions.into_iter().map(|(_, h, s)| (h, s)).collect();
     let result = drive_pair(c, opts, rep_index, &sessions, rep).await;
     for (_, s) in sessions {
         s.close().await;
@@ -318,4 +335,290 @@ pub fn table(reports: &[Report]) -> String {
         ));
     }
     s
+}
+
+/// One variant of the cost breakdown ([`parts`]): a label and what side A runs.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Row label, e.g. `hook, mem_infer off`.
+    pub label: String,
+    /// A/A: no hook on side A either.
+    pub control: bool,
+    /// Fields merged into side A's hook config.
+    pub hook_config: Option<serde_json::Value>,
+}
+
+/// The hook parts that can be switched off (`injector/js/RULES.md`, "Switches"), in the
+/// order the cost table lists them.
+pub const PARTS: &[&str] = &[
+    "proto_traps",
+    "kernel_wrap",
+    "mem_infer",
+    "now",
+    "records",
+    "perf",
+    "transport",
+    "all",
+];
+
+/// The default variants: A/A control, the full hook, then the hook with each of [`PARTS`]
+/// switched off in turn.
+pub fn part_variants() -> Vec<Variant> {
+    let mut v = vec![
+        Variant {
+            label: "A/A control (no hook either side)".into(),
+            control: true,
+            hook_config: None,
+        },
+        Variant {
+            label: "full hook".into(),
+            control: false,
+            hook_config: None,
+        },
+    ];
+    for p in PARTS {
+        v.push(Variant {
+            label: format!("hook, `{p}` off"),
+            control: false,
+            hook_config: Some(serde_json::json!({ "off": [p] })),
+        });
+    }
+    v
+}
+
+/// Cost breakdown: `rounds` times, every variant in turn (so each variant sees the same
+/// spread of machine load), each a full [`run`] with `base`'s settings; the reports of one
+/// variant are pooled across rounds (pairs stay pairs). Returns one pooled report per
+/// variant and configuration, in variant order.
+pub async fn parts(
+    base: &ObserverOptions,
+    variants: &[Variant],
+    rounds: usize,
+) -> Result<Vec<(Variant, Vec<Report>)>, ObserverError> {
+    let mut pooled: Vec<Vec<Report>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (i, v) in variants.iter().enumerate() {
+            let mut opts = base.clone();
+            opts.control = v.control;
+            opts.hook_config = v.hook_config.clone();
+            let reports = run(&opts).await?;
+            if pooled[i].is_empty() {
+                pooled[i] = reports;
+            } else {
+                for (acc, r) in pooled[i].iter_mut().zip(reports) {
+                    for (a, b) in [(&mut acc.hooked, r.hooked), (&mut acc.plain, r.plain)] {
+                        a.latencies.extend(b.latencies);
+                        a.idle_fps.extend(b.idle_fps);
+                        a.outputs.extend(b.outputs);
+                    }
+                }
+            }
+        }
+    }
+    Ok(variants.iter().cloned().zip(pooled).collect())
+}
+
+/// The cost breakdown as a Markdown table: variant, config, side A p50, side B p50, pooled
+/// p50 ratio, p50 of per-pair ratios, added latency (per-pair ratio − 1, %), pairs, outputs
+/// identical.
+pub fn parts_table(rows: &[(Variant, Vec<Report>)]) -> String {
+    let mut s = String::from(
+        "| variant (side A) | config | A p50 ms | B p50 ms | pooled p50 ratio | per-pair p50 ratio | added | pairs | outputs identical |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for (v, reports) in rows {
+        for r in reports {
+            let pr = r.pair_ratio();
+            s.push_str(&format!(
+                "| {} | {} | {:.2} | {:.2} | {:.4} | {:.4} | {:+.1} % | {} | {} |\n",
+                v.label,
+                r.config.name(),
+                p50(&r.hooked.latencies).unwrap_or(f64::NAN),
+                p50(&r.plain.latencies).unwrap_or(f64::NAN),
+                r.latency_ratio(),
+                pr,
+                (pr - 1.0) * 100.0,
+                r.hooked.latencies.len().min(r.plain.latencies.len()),
+                if r.outputs_identical() { "yes" } else { "NO" }
+            ));
+        }
+    }
+    s
+}
+
+/// The in-page probe of [`micro`]: after each real inference of the bench page (its own
+/// `BENCH.step()`), times — in the same hooked page, so no second process adds noise — what
+/// each hook part does per inference: counts the engine's kernel, op-scope and tidy calls of
+/// one inference (by wrapping them for that one call), and times 2000 repetitions of
+/// `performance.memory` (what a `mem` sample reads), `W.sampleMem()`, an eager record build
+/// (`JSON.stringify` + UTF-8 length, what the transport did inside the call before records
+/// became lazy), the lazy `W.emit`, `performance.now()`, and one call through a wrapper of the
+/// hook's shape (`orig.apply(this, arguments)` plus a check). Values in µs.
+const MICRO_JS: &str = r#"(async () => {
+  const W = self[Symbol.for('webinfer.hook')];
+  const eng = W && W.tfjs && W.tfjs.engine();
+  const N = 2000;
+  const time = (f) => { for (let i = 0; i < 100; i++) f(); const t0 = performance.now(); for (let i = 0; i < N; i++) f(); return (performance.now() - t0) / N * 1000; };
+  const rec = { framework: 'tfjs', model: 'https://bench.webinfer.test/node_modules/@vladmandic/human/models/blazeface.json', backend: 'wasm', api: 'GraphModel.predict', layer: 'model', start: 1234.5, dur: 35.25, call: 17, input_shapes: [[1, 256, 256, 3]], ready: 'return' };
+  const counts = { runKernel: 0, startScope: 0, tidy: 0 };
+  if (eng) {
+    const saved = {};
+    for (const k of Object.keys(counts)) {
+      saved[k] = Object.getOwnPropertyDescriptor(eng, k);
+      const f = eng[k];
+      eng[k] = function () { counts[k]++; return f.apply(this, arguments); };
+    }
+    await BENCH.step();
+    for (const k of Object.keys(counts)) { if (saved[k]) Object.defineProperty(eng, k, saved[k]); else delete eng[k]; }
+  }
+  const out = { kernels: counts.runKernel, op_scopes: counts.startScope, tidies: counts.tidy };
+  const costs = { perf_memory: [], sample_mem: [], eager_record: [], lazy_emit: [], now: [], wrapper_call: [] };
+  const target = { f: function (a, b) { return a; } };
+  const orig = target.f;
+  let flag = null;
+  const wrapped = function (a) { if (flag) flag++; return orig.apply(this, arguments); };
+  for (let s = 0; s < 5; s++) {
+    await BENCH.step();
+    costs.perf_memory.push(time(() => { const m = performance.memory; return m ? m.usedJSHeapSize + m.totalJSHeapSize + m.jsHeapSizeLimit : 0; }));
+    costs.sample_mem.push(time(() => W.sampleMem()));
+    costs.eager_record.push(time(() => { const s2 = JSON.stringify(Object.assign({ v: 1, sid: 'x', seq: 1, ts: 1, kind: 'infer' }, rec)); return W.utf8Length(s2); }));
+    const emit = W.transport.emit;
+    costs.lazy_emit.push(time(() => emit('probe', rec)));
+    costs.now.push(time(() => performance.now()));
+    costs.wrapper_call.push(time(() => wrapped.call(target, 1, 2)) - time(() => orig.call(target, 1, 2)));
+  }
+  const med = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+  for (const k of Object.keys(costs)) out[k] = med(costs[k]);
+  return out;
+})()"#;
+
+/// In-page costs of the hook's parts per inference, from [`MICRO_JS`] in a hooked bench page
+/// of `c`: counts of engine calls per inference, and µs per operation.
+pub async fn micro(c: Config, warm: usize) -> Result<serde_json::Value, ObserverError> {
+    let site = harness::start_site().await?;
+    let page = format!("{}&drive=1", c.page(1, warm, 300, false));
+    let ro = RunOptions::new(page);
+    let s = harness::Session::open(&site, &ro).await?;
+    let r = async {
+        s.wait_until(
+            "!!(self.BENCH && BENCH.ready)",
+            std::time::Duration::from_secs(180),
+        )
+        .await?;
+        s.evaluate(MICRO_JS).await
+    }
+    .await;
+    s.close().await;
+    site.shutdown().await;
+    Ok(r?)
+}
+
+/// The in-page A/B of [`toggles`]: in one hooked bench page, each hook part that can be
+/// switched at run time is switched on and off between consecutive inferences (on, off, off,
+/// on, …, `PAIRS` pairs), so both halves of every pair ran in the same process a few ms
+/// apart; the part's cost is the p50 of the per-pair ratios `own_ms(on) / own_ms(off)`.
+/// Parts (the page's real hook is on throughout; "on" adds what the part did):
+/// - `op_wrappers`: the per-op wrappers of the earlier design — `startScope`, `endScope` and
+///   `runKernel` wrapped on the engine with that design's bookkeeping (scope depth, candidate
+///   check, per-kernel FNV hash) — on every op of every call;
+/// - `tidy_wrapper`: the current design's `engine.tidy` wrapper (removed for "off");
+/// - `sync_mem`: a `mem` sample taken synchronously at the end of each model call (the earlier
+///   design) instead of in a later task;
+/// - `eager_records`: each record serialized inside `emit` (the earlier design) instead of at
+///   the flush;
+/// - `engine_accessor`: `globalThis._tfengine` as the accessor the earlier design left there
+///   (tfjs reads it on every tensor operation) instead of a plain data property.
+const TOGGLES_JS: &str = r#"(() => {
+  const W = self[Symbol.for('webinfer.hook')];
+  const eng = W && W.tfjs && W.tfjs.engine();
+  const T = W.tfjs;
+  const parts = {};
+  if (eng) {
+    parts.op_wrappers = (() => {
+      const names = ['startScope', 'endScope', 'runKernel'];
+      let depth = 0, cand = null;
+      const w = {
+        startScope: function (name) { const r = Engine.startScope.apply(this, arguments); depth++; if (depth === 1) { cand = null; W.safe('s', function () { const st = eng.state; if (T.modelActive > 0 || (st && st.kernelDepth > 0)) return; cand = { name: name, start: W.now(), kernels: 0, hash: 0x811c9dc5 }; }); } return r; },
+        endScope: function (result) { const r = Engine.endScope.apply(this, arguments); if (depth > 0) depth--; if (depth === 0 && cand) { cand = null; } return r; },
+        runKernel: function (kernelName) { if (cand) { const st = eng.state; if (!st || !st.kernelDepth) { cand.kernels++; const s = String(kernelName) + ','; let h = cand.hash; for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; } cand.hash = h; } } return Engine.runKernel.apply(this, arguments); }
+      };
+      const Engine = {};
+      for (const n of names) Engine[n] = Object.getPrototypeOf(eng)[n];
+      return { on() { for (const n of names) eng[n] = w[n]; }, off() { for (const n of names) delete eng[n]; } };
+    })();
+    const tidyDesc = Object.getOwnPropertyDescriptor(eng, 'tidy');
+    if (tidyDesc) parts.tidy_wrapper = { on() { Object.defineProperty(eng, 'tidy', tidyDesc); }, off() { delete eng.tidy; } };
+    const soon = W.sampleMemSoon;
+    parts.sync_mem = { on() { W.sampleMemSoon = function () { W.sampleMem(); }; }, off() { W.sampleMemSoon = soon; } };
+    const emit = W.emit;
+    parts.eager_records = { on() { W.emit = function (k, f, ts) { const r = emit(k, f, ts); try { W.utf8Length(JSON.stringify(Object.assign({ v: 1, sid: W.sid, seq: r, ts: 0, kind: k }, f))); } catch (e) {} return r; }; }, off() { W.emit = emit; } };
+    parts.engine_accessor = { on() { const v = self._tfengine; Object.defineProperty(self, '_tfengine', { configurable: true, enumerable: true, get: function () { return v; }, set: function (x) {} }); }, off() { const v = self._tfengine; Object.defineProperty(self, '_tfengine', { value: v, writable: true, configurable: true, enumerable: true }); } };
+  }
+  self.__webinferToggles = {
+    names: Object.keys(parts),
+    /** One pair of inferences, part on and off, in the order given; part off afterwards. */
+    async pair(name, onFirst) {
+      const p = parts[name];
+      const res = {};
+      for (const side of onFirst ? ['on', 'off'] : ['off', 'on']) {
+        p[side]();
+        res[side] = (await BENCH.step()).own_ms;
+      }
+      p.off();
+      return res;
+    }
+  };
+  return Object.keys(parts);
+})()"#;
+
+/// Runs [`TOGGLES_JS`] in a hooked bench page of `c` with `pairs` pairs per part; returns
+/// `{part: {pair_ratio, on_p50, off_p50, pairs}}`.
+pub async fn toggles(
+    c: Config,
+    warm: usize,
+    pairs: usize,
+) -> Result<serde_json::Value, ObserverError> {
+    let site = harness::start_site().await?;
+    let page = format!("{}&drive=1", c.page(1, warm, 300, false));
+    let s = harness::Session::open(&site, &RunOptions::new(page)).await?;
+    let r = async {
+        s.wait_until(
+            "!!(self.BENCH && BENCH.ready)",
+            std::time::Duration::from_secs(180),
+        )
+        .await?;
+        let names = s.evaluate(TOGGLES_JS).await?;
+        let mut out = serde_json::Map::new();
+        for name in names.as_array().cloned().unwrap_or_default() {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..pairs {
+                let r = s
+                    .evaluate(&format!(
+                        "self.__webinferToggles.pair({}, {})",
+                        serde_json::Value::from(name.clone()),
+                        i % 2 == 0
+                    ))
+                    .await?;
+                let (a, b) = (
+                    r["on"].as_f64().unwrap_or(f64::NAN),
+                    r["off"].as_f64().unwrap_or(f64::NAN),
+                );
+                on.push(a);
+                off.push(b);
+                ratios.push(a / b);
+            }
+            out.insert(
+                name,
+                serde_json::json!({
+                    "pair_ratio": p50(&ratios), "on_p50": p50(&on), "off_p50": p50(&off), "pairs": pairs
+                }),
+            );
+        }
+        Ok::<_, HarnessError>(serde_json::Value::Object(out))
+    }
+    .await;
+    s.close().await;
+    site.shutdown().await;
+    Ok(r?)
 }

@@ -233,7 +233,11 @@ pub async fn run(opts: &Options) -> Result<Vec<Row>, OverheadError> {
             n,
             opts.min_bytes,
             || async {
-                let s = decode::decode(&[decode::Coding::Gzip], body(&gz));
+                let s = decode::decode(
+                    &[decode::Coding::Gzip],
+                    body(&gz),
+                    decode::DEFAULT_MAX_DECODED,
+                );
                 std::hint::black_box(drain(s).await?);
                 Ok(())
             },

@@ -29,6 +29,7 @@ fn hook_changes_no_output_and_adds_little_latency_or_frame_loss() {
         reps: 2,
         idle_ms: 1500,
         control: false,
+        hook_config: None,
     };
     let reports = rt
         .block_on(observer::run(&opts))

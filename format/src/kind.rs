@@ -78,6 +78,8 @@ kinds! {
     Nav = "nav",
     /// One HTTP exchange seen by the proxy.
     Net = "net",
+    /// One LLM generation request (token timing).
+    Gen = "gen",
     /// The last record of a session.
     End = "end",
     /// Records dropped by a hook's full send queue (webinfer extension).

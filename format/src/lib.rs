@@ -62,5 +62,6 @@ pub const KINDS: &[&str] = &[
     "paint",
     "nav",
     "net",
+    "gen",
     "end",
 ];

@@ -161,7 +161,12 @@ async fn main() {
     })
     .await;
     row("document, all head", t, n, base);
-    let (gz_base, n) = time(drain(decode::decode(&[decode::Coding::Gzip], body(&gz)))).await;
+    let (gz_base, n) = time(drain(decode::decode(
+        &[decode::Coding::Gzip],
+        body(&gz),
+        decode::DEFAULT_MAX_DECODED,
+    )))
+    .await;
     row("gzip decode only", gz_base, n, base);
     let (t, n) = time(async {
         let t = inj.transform(

@@ -23,6 +23,17 @@
     return;
   }
 
+  /** URL of the script the hook runs in (first stack frame with a URL), or null (eval'd). */
+  W.scriptUrl = W_scriptUrl();
+  function W_scriptUrl() {
+    try {
+      var m = /((?:https?|blob|file):\/\/[^\s)]+?):\d+:\d+\)?\s*$/m.exec(String(new Error().stack || ''));
+      return m ? m[1] : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   var perf = G.performance;
   var perfNow = perf && typeof perf.now === 'function' ? perf.now.bind(perf) : function () { return Date.now(); };
   /** Milliseconds since this realm's time origin (the clock of every `ts` and `start`). */
@@ -38,6 +49,16 @@
       seenErrors[msg] = true;
       if (W.errors.length < 50) W.errors.push(msg);
     } catch (_) { /* ignore */ }
+  };
+
+  /**
+   * Whether the hook part `part` is switched off by the config's `off` list (benchmarking the
+   * hook's own cost, see RULES.md "Switches"): `proto_traps`, `kernel_wrap`, `mem_infer`,
+   * `now`, `records`, `perf`, `transport`, `all`.
+   */
+  W.isOff = function (part) {
+    var off = W.config && W.config.off;
+    return !!(off && typeof off.indexOf === 'function' && off.indexOf(part) >= 0);
   };
 
   /** Run `fn` and swallow (but remember) any exception. */
@@ -88,23 +109,33 @@
   /**
    * Trap assignments to `obj[name]`: replaces the property with a configurable accessor whose
    * setter stores the value and then calls `onSet(value)` (errors swallowed). If the property
-   * already holds a value, `onSet` runs for it immediately. Returns false if it can't trap.
+   * already holds a value, `onSet` runs for it immediately. With `once`, the first non-null
+   * value turns the property back into a plain data property holding it (reads of the global
+   * cost nothing afterwards; a later reassignment is not seen). Returns false if it can't trap.
    */
-  W.trapProperty = function (obj, name, onSet) {
+  W.trapProperty = function (obj, name, onSet, once) {
     try {
       var d = Object.getOwnPropertyDescriptor(obj, name);
       if (d && (!d.configurable || d.get || d.set)) {
         if (d && 'value' in d && d.value != null) W.safe('trap-initial ' + name, function () { onSet(d.value); });
         return false;
       }
+      var enumerable = d ? d.enumerable : true;
       var value = d ? d.value : undefined;
+      var settle = function (v) {
+        if (once) {
+          try { Object.defineProperty(obj, name, { value: v, writable: true, enumerable: enumerable, configurable: true }); } catch (e) { /* keep the accessor */ }
+        }
+        W.safe('trap ' + name, function () { onSet(v); });
+      };
+      if (once && value != null) { W.safe('trap-initial ' + name, function () { onSet(value); }); return true; }
       Object.defineProperty(obj, name, {
         configurable: true,
-        enumerable: d ? d.enumerable : true,
+        enumerable: enumerable,
         get: function () { return value; },
         set: function (v) {
           value = v;
-          if (v != null) W.safe('trap ' + name, function () { onSet(v); });
+          if (v != null) settle(v);
         }
       });
       if (value != null) W.safe('trap-initial ' + name, function () { onSet(value); });
@@ -122,29 +153,47 @@
    * calls `onAssign(receiver, value)`. Used to find library classes that are not globals (e.g.
    * a bundled GraphModel sets `this.resourceManager` in its constructor).
    */
+  var assignTraps = Object.create(null); // name -> the accessor's setter (ours)
   W.trapAssignment = function (name, onAssign) {
+    if (W.isOff('proto_traps')) return false;
     try {
       if (Object.getOwnPropertyDescriptor(Object.prototype, name)) return false;
+      var set = function (v) {
+        try {
+          Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+        } catch (e) {
+          return; // non-extensible receiver: a plain assignment would not have stored either
+        }
+        var self = this;
+        W.safe('assign ' + name, function () { onAssign(self, v); });
+      };
       Object.defineProperty(Object.prototype, name, {
         configurable: true,
         enumerable: false,
         get: function () { return undefined; },
-        set: function (v) {
-          try {
-            Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
-          } catch (e) {
-            return; // non-extensible receiver: a plain assignment would not have stored either
-          }
-          var self = this;
-          W.safe('assign ' + name, function () { onAssign(self, v); });
-        }
+        set: set
       });
+      assignTraps[name] = set;
       return true;
     } catch (e) {
       W.internalError('trapAssignment ' + name, e);
       return false;
     }
   };
+
+  /** Remove an assignment trap installed by `W.trapAssignment` (no-op if it is not ours). */
+  W.untrapAssignment = function (name) {
+    try {
+      var d = Object.getOwnPropertyDescriptor(Object.prototype, name);
+      if (d && d.set && d.set === assignTraps[name]) delete Object.prototype[name];
+      delete assignTraps[name];
+    } catch (e) {
+      W.internalError('untrapAssignment ' + name, e);
+    }
+  };
+
+  /** Whether the assignment trap on `name` is installed. */
+  W.hasAssignmentTrap = function (name) { return !!assignTraps[name]; };
 
   /**
    * Replace `obj[name]` (a function) by `make(original)`; the replacement keeps the original's

@@ -37,8 +37,9 @@
 
   /**
    * Emit `model_load` once the sizes of `urls` are known (or after 3 s).
-   * `extra` may carry `bytes` (a known total, e.g. the buffer given to ORT) and `endFromResources`
-   * (take `dur` up to the last artifact's responseEnd).
+   * `extra` may carry `bytes` (a known total, e.g. the buffer given to ORT), `endFromResources`
+   * (take `dur` up to the last artifact's responseEnd), `origin` (→ `model_origin`) and
+   * `create_site`.
    */
   W.emitModelLoad = function (framework, model, start, end, urls, extra) {
     extra = extra || {};
@@ -66,6 +67,8 @@
       var rec = { framework: framework, model: model, start: start, dur: Math.max(0, fin - start), artifacts: artifacts.length ? artifacts : undefined };
       if (typeof extra.bytes === 'number') rec.bytes = extra.bytes;
       else if (missing === 0 && artifacts.length) rec.bytes = sum;
+      if (extra.origin) rec.model_origin = extra.origin;
+      if (extra.create_site) rec.create_site = extra.create_site;
       if (W.emit) W.emit('model_load', rec);
     }
     attempt();

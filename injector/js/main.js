@@ -24,6 +24,8 @@
   if (!config || typeof config !== 'object' || config.no_start) { W.config = config || {}; return; }
   W.started = true;
   W.config = config;
+  // Benchmark switches (RULES.md "Switches"): `now` stops reading the clock.
+  if (W.isOff('now')) W.now = function () { return 0; };
 
   // Originals captured before the page can patch them.
   var origFetch = typeof G.fetch === 'function' ? G.fetch : null;
@@ -70,11 +72,13 @@
     sid: sid,
     intervalMs: typeof config.flush_ms === 'number' && config.flush_ms > 0 ? config.flush_ms : (isWorker ? 500 : 1000),
     setTimeout: W.setTimeout,
-    // A worker ends without notice (no pagehide): its results go out within 100 ms.
-    urgentKinds: isWorker ? ['session', 'env', 'model_load', 'infer', 'kernel'] : [],
+    // Results go out within 100 ms: a worker ends without notice (no pagehide), and a
+    // document's browser may be closed or killed without one too.
+    urgentKinds: ['session', 'env', 'model_load', 'infer', 'kernel', 'end'],
     urgentMs: 100,
     beforeFlush: function () { if (W.flushPerfBuffers) W.flushPerfBuffers(); },
     send: function (body, bytes) {
+      if (W.isOff('transport')) return Promise.resolve(true); // benchmark switch: built, not sent
       if (!origFetch) return Promise.reject(new Error('no fetch'));
       return origFetch.call(G, endpoint, {
         method: 'POST',
@@ -101,7 +105,19 @@
     }
   });
   W.transport = transport;
-  W.emit = transport.emit;
+  W.emit = W.isOff('records') ? function () { return -1; } : transport.emit;
+  // Opt-in (`devtools_track`): inferences and model loads also become performance.measure
+  // entries shown as a "webinfer" track in the DevTools Performance panel.
+  if (config.devtools_track && !W.isOff('records')) {
+    W.devtoolsTrackName = isWorker ? 'worker ' + sid : 'webinfer';
+    W.emit = function (kind, fields, ts) {
+      var seqNo = transport.emit(kind, fields, ts);
+      if ((kind === 'infer' || kind === 'model_load') && seqNo >= 0 && W.devtoolsMeasure) {
+        W.safe('devtools', function () { W.devtoolsMeasure(kind, fields, seqNo); });
+      }
+      return seqNo;
+    };
+  }
 
   // session
   W.safe('session', function () {
@@ -120,16 +136,28 @@
     transport.emit('session', rec);
   });
 
-  W.safe('wasm', W.installWasm);
-  W.safe('fetch', W.installFetch);
-  W.safe('tfjs', W.tfjs.install);
-  W.safe('ort', W.ort.install);
-  var sampleMs = typeof config.sample_ms === 'number' ? config.sample_ms : 500;
-  W.safe('perf', function () { W.installPerf(isWorker, sampleMs); });
+  if (!W.isOff('all')) {
+    W.safe('wasm', W.installWasm);
+    W.safe('webgpu', W.webgpu.install);
+    W.safe('fetch', W.installFetch);
+    W.safe('tfjs', W.tfjs.install);
+    W.safe('ort', W.ort.install);
+    W.safe('mediapipe', W.mediapipe.install);
+    W.safe('gen', W.gen.install);
+    var sampleMs = typeof config.sample_ms === 'number' ? config.sample_ms : 500;
+    if (!W.isOff('perf')) W.safe('perf', function () { W.installPerf(isWorker, sampleMs); });
+  }
 
   if (!isWorker && typeof G.addEventListener === 'function') {
     G.addEventListener('pagehide', function () { W.safe('pagehide', function () { transport.final('pagehide'); }); });
     G.addEventListener('pageshow', function (e) { if (e && e.persisted) transport.resume(); });
+    // A hidden document may be discarded or its browser closed without another event.
+    var doc = G.document;
+    if (doc && typeof doc.addEventListener === 'function') {
+      doc.addEventListener('visibilitychange', function () {
+        if (doc.visibilityState === 'hidden') W.safe('hidden', function () { transport.flushAll(); });
+      });
+    }
   }
   transport.flush();
 })(globalThis);

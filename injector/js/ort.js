@@ -1,16 +1,24 @@
 /* webinfer hook: ort.js — ONNX Runtime Web.
  *
- * Two layers:
- *  - High level, when the UMD build assigns the global `ort` (trapped with a setter):
- *    `InferenceSession.create` → `model_load` (+ `env`), `InferenceSession.prototype.run` →
- *    `infer` (api "InferenceSession.run", input shapes from the feeds' dims).
- *  - Low level, for bundled builds (no global) and for ORT's proxy worker: the emscripten
- *    module assigns `Module._OrtCreateSession` and `Module._OrtRun`; assignment traps on
- *    Object.prototype wrap them. `_OrtCreateSession(dataOffset, dataLength, options)` gives the
- *    model's byte length (`model_load`, api-level name unknown → the URL of the newest fetched
- *    resource of exactly that size, else "onnx:<bytes>B"); each `_OrtRun(session, …)` is an
- *    `infer` with api "OrtRun". Low-level records are suppressed while a high-level call of the
- *    same realm is running, so one run is recorded once per realm.
+ * One run is one `infer`, and its `dur` always spans the JS-level `InferenceSession.run`
+ * (call → outputs readable), whichever way ORT reached the page. Layers, highest first:
+ *  - `InferenceSession.prototype.run` (api "InferenceSession.run"): found on the UMD global
+ *    `ort` (trapped with a setter), or — when ORT is bundled — through what the wasm path
+ *    reveals: the session handler assigns `this.sessionId` (an `Object.prototype` trap whose
+ *    setter recognises the handler by its prototype: loadModel/run/dispose/endProfiling),
+ *    and the `InferenceSession` constructor then assigns `this.handler = <that handler>` (a
+ *    second trap, installed only while a handler's session class is unknown, removed once
+ *    found). Its class's static `create` is wrapped from then on (`model_load`).
+ *  - the session handler's `run` (api "SessionHandler.run"): used while its InferenceSession
+ *    class is unknown (e.g. a session class that defines `handler` as a class field);
+ *  - the emscripten exports `_OrtCreateSession` / `_OrtRun` (api "OrtRun", the wasm run alone):
+ *    assignment traps on Object.prototype wrap them; the last resort, and ORT's proxy worker.
+ * A lower layer records nothing while a higher one of the same realm is running, so a run is
+ * one record per realm. Every run record carries `ort_run: "<session handle>:<n>"` (the n-th
+ * run of that wasm session handle in this realm): in ORT's proxy-worker mode the page records
+ * the run at the JS level and the worker at the wasm level with the same key (RULES.md).
+ * Session creation records `model_bytes`, `model_origin` ("url", "fetched", "generated": a
+ * buffer no fetched resource matches, e.g. a library's own helper graph) and `create_site`.
  */
 (function (G) {
   'use strict';
@@ -19,11 +27,15 @@
 
   var O = W.ort = {
     highCreate: 0,
-    highRun: 0,
+    highRun: 0, // InferenceSession.run calls running in this realm
+    midRun: 0, // SessionHandler.run calls running (recorded or not)
     nextCall: W.makeCallCounter(),
-    sessions: typeof WeakMap === 'function' ? new WeakMap() : null, // session → {model, backend}
-    handles: Object.create(null), // low-level session handle → model
-    envKey: null
+    sessions: typeof WeakMap === 'function' ? new WeakMap() : null, // session/handler → info
+    handlers: typeof WeakSet === 'function' ? new WeakSet() : null, // known session handlers
+    handles: Object.create(null), // wasm session handle → info {model, bytes, origin}
+    runCounts: Object.create(null), // wasm session handle → runs recorded in this realm
+    envKey: null,
+    classes: 0 // InferenceSession classes patched
   };
 
   function emit(kind, fields, ts) { return W.emit ? W.emit(kind, fields, ts) : -1; }
@@ -62,6 +74,7 @@
         }
       }
     } catch (e) { /* ignore */ }
+    if (W.webgpu) W.webgpu.addEnv(rec); // webgpu.js: env.adapter, env.webnn
     var key = JSON.stringify(rec);
     if (O.envKey === key) return;
     O.envKey = key;
@@ -91,68 +104,190 @@
     return out;
   }
 
-  /** Patch a global `ort` namespace (UMD). */
-  O.hookOrt = function (ort) {
-    var IS = ort && ort.InferenceSession;
-    if (!IS || IS.__webinfer) return;
-    try { Object.defineProperty(IS, '__webinfer', { value: true }); } catch (e) { return; }
-    W.wrapMethod(IS, 'create', function (orig) {
-      return function (arg0, arg1) {
-        var start = W.now();
-        var info = W.safe('ort create', function () {
-          var opts = arg1 && typeof arg1 === 'object' && !(arg1 instanceof ArrayBuffer) && typeof arg1 !== 'number' ? arg1 : arguments[3];
-          var model, bytes, urls = [];
-          if (typeof arg0 === 'string') { model = W.absUrl(arg0); urls.push(model); }
-          else if (arg0 && typeof arg0.byteLength === 'number') {
-            bytes = arg0.byteLength;
-            var e = W.resourceBySize(bytes, '.onnx') || W.resourceBySize(bytes);
-            model = e ? e.name : 'onnx:' + bytes + 'B';
-          } else model = 'onnx:unknown';
-          return { model: model, bytes: bytes, urls: urls, backend: backendOf(opts) };
-        });
-        O.highCreate++;
-        var r;
-        try { r = orig.apply(this, arguments); } catch (e) { O.highCreate--; throw e; }
-        var settle = function (session) {
-          O.highCreate--;
-          if (!info || !session) return;
-          W.safe('ort created', function () {
-            if (O.sessions) O.sessions.set(session, info);
-            O.checkEnv(info.backend);
-            W.emitModelLoad('ort', info.model, start, W.now(), info.urls, info.bytes !== undefined ? { bytes: info.bytes } : undefined);
+  /** Model id, byte size and origin of a model given by URL or as a buffer of `bytes`. */
+  function modelFrom(arg0) {
+    if (typeof arg0 === 'string') return { model: W.absUrl(arg0), origin: 'url', urls: [W.absUrl(arg0)] };
+    if (arg0 && typeof arg0.byteLength === 'number') return modelOfBytes(arg0.byteLength);
+    return { model: 'onnx:unknown', urls: [] };
+  }
+
+  function modelOfBytes(bytes) {
+    var e = W.resourceBySize(bytes, '.onnx') || W.resourceBySize(bytes);
+    return e ? { model: e.name, bytes: bytes, origin: 'fetched', urls: [e.name], backend: 'wasm' } : { model: 'onnx:' + bytes + 'B', bytes: bytes, origin: 'generated', urls: [], backend: 'wasm' };
+  }
+
+  /**
+   * The script that called `InferenceSession.create`: `url:line` of the first stack frame
+   * outside the hook's own script (V8 and SpiderMonkey stack formats); undefined when unknown
+   * (e.g. the caller is an inline script of the document the hook is inlined in).
+   */
+  function createSite() {
+    try {
+      var st = String(new Error().stack || '').split('\n');
+      var re = /((?:https?|blob|file):\/\/[^\s)]+?):(\d+):\d+\)?\s*$/;
+      for (var i = 0; i < st.length; i++) {
+        var m = re.exec(st[i]);
+        if (m && m[1] !== W.scriptUrl) return m[1] + ':' + m[2];
+      }
+    } catch (e) { /* ignore */ }
+    return undefined;
+  }
+
+  /** The session info of an InferenceSession (or handler) object, learned at creation. */
+  function infoOf(session) {
+    var info = O.sessions && O.sessions.get(session);
+    if (info) return info;
+    try {
+      var h = session && session.handler;
+      if (h && O.sessions) info = O.sessions.get(h);
+      if (!info && h && O.handles[h.sessionId]) info = O.handles[h.sessionId];
+      if (!info && session && O.handles[session.sessionId]) info = O.handles[session.sessionId];
+    } catch (e) { /* ignore */ }
+    return info || null;
+  }
+
+  function handleOf(session) {
+    try {
+      var h = session && session.handler;
+      var id = h && h.sessionId !== undefined ? h.sessionId : session && session.sessionId;
+      return typeof id === 'number' || typeof id === 'string' ? id : undefined;
+    } catch (e) {
+      return undefined;
+    }
+  }
+
+  function runKey(handle) {
+    if (handle === undefined) return undefined;
+    O.runCounts[handle] = (O.runCounts[handle] || 0) + 1;
+    return handle + ':' + O.runCounts[handle];
+  }
+
+  /** Emit one `infer` for a JS-level run that finished now. */
+  function emitRun(rec) {
+    rec.dur = Math.max(0, W.now() - rec.start);
+    rec.ready = 'return';
+    emit('infer', rec);
+    if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
+  }
+
+  function startRecord(self, feeds, api) {
+    var info = infoOf(self);
+    var model = info ? info.model : 'onnx:unknown';
+    return {
+      framework: 'ort', model: model, backend: info ? info.backend : undefined, api: api, layer: api === 'InferenceSession.run' ? 'model' : 'handler',
+      start: W.now(), call: O.nextCall(model), input_shapes: feedShapes(feeds), ort_run: runKey(handleOf(self)),
+      model_bytes: info ? info.bytes : undefined, model_origin: info ? info.origin : undefined
+    };
+  }
+
+  /** Patch an InferenceSession class (global or bundled, once): `create` and `run`. */
+  O.patchSessionClass = function (IS) {
+    if (!IS || typeof IS !== 'function' || !IS.prototype || IS.__webinfer) return false;
+    try { Object.defineProperty(IS, '__webinfer', { value: true }); } catch (e) { return false; }
+    O.classes++;
+    if (typeof IS.create === 'function') {
+      W.wrapMethod(IS, 'create', function (orig) {
+        return function (arg0, arg1) {
+          var start = W.now();
+          var args = arguments;
+          var info = W.safe('ort create', function () {
+            var opts = arg1 && typeof arg1 === 'object' && !(arg1 instanceof ArrayBuffer) && typeof arg1 !== 'number' ? arg1 : args[3];
+            var m = modelFrom(arg0);
+            m.backend = backendOf(opts);
+            m.site = createSite();
+            return m;
           });
-        };
-        if (W.isThenable(r)) { try { r.then(settle, function () { O.highCreate--; }); } catch (e) { O.highCreate--; } } else settle(r);
-        return r;
-      };
-    });
-    if (IS.prototype) {
-      W.wrapMethod(IS.prototype, 'run', function (orig) {
-        return function (feeds) {
-          var self = this;
-          var info = O.sessions && O.sessions.get(self);
-          var model = info ? info.model : 'onnx:unknown';
-          var rec = W.safe('ort run', function () {
-            return { framework: 'ort', model: model, backend: info ? info.backend : undefined, api: 'InferenceSession.run', start: W.now(), call: O.nextCall(model), input_shapes: feedShapes(feeds) };
-          });
-          O.highRun++;
+          O.highCreate++;
           var r;
-          try { r = orig.apply(this, arguments); } catch (e) { O.highRun--; throw e; }
-          var done = function () {
-            O.highRun--;
-            if (!rec) return;
-            W.safe('ort ran', function () {
-              rec.dur = Math.max(0, W.now() - rec.start);
-              rec.ready = 'return';
-              emit('infer', rec);
-              if (W.sampleMem) W.sampleMem();
+          try { r = orig.apply(this, arguments); } catch (e) { O.highCreate--; throw e; }
+          var settle = function (session) {
+            O.highCreate--;
+            if (!info || !session) return;
+            W.safe('ort created', function () {
+              if (O.sessions) O.sessions.set(session, info);
+              var h = handleOf(session);
+              if (h !== undefined) O.handles[h] = info;
+              O.checkEnv(info.backend);
+              var extra = { origin: info.origin, create_site: info.site };
+              if (info.bytes !== undefined) extra.bytes = info.bytes;
+              W.emitModelLoad('ort', info.model, start, W.now(), info.urls, extra);
             });
           };
-          if (W.isThenable(r)) { try { r.then(done, function () { O.highRun--; }); } catch (e) { O.highRun--; } } else done();
+          if (W.isThenable(r)) { try { r.then(settle, function () { O.highCreate--; }); } catch (e) { O.highCreate--; } } else settle(r);
           return r;
         };
       });
     }
+    W.wrapMethod(IS.prototype, 'run', function (orig) {
+      return function (feeds) {
+        var self = this;
+        var rec = W.safe('ort run', function () { return startRecord(self, feeds, 'InferenceSession.run'); });
+        O.highRun++;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { O.highRun--; throw e; }
+        var done = function () {
+          O.highRun--;
+          if (rec) W.safe('ort ran', function () { emitRun(rec); });
+        };
+        if (W.isThenable(r)) { try { r.then(done, function () { O.highRun--; }); } catch (e) { O.highRun--; } } else done();
+        return r;
+      };
+    });
+    return true;
+  };
+
+  /** Patch a global `ort` namespace (UMD). */
+  O.hookOrt = function (ort) {
+    if (ort && ort.InferenceSession) O.patchSessionClass(ort.InferenceSession);
+  };
+
+  function isHandlerProto(p) {
+    return !!p && typeof p.loadModel === 'function' && typeof p.run === 'function' &&
+      typeof p.dispose === 'function' && typeof p.endProfiling === 'function';
+  }
+
+  /** Wrap a session handler prototype's `run` (once): the layer below InferenceSession.run. */
+  function patchHandlerProto(proto) {
+    if (Object.prototype.hasOwnProperty.call(proto, '__webinfer')) return;
+    try { Object.defineProperty(proto, '__webinfer', { value: true }); } catch (e) { return; }
+    W.wrapMethod(proto, 'run', function (orig) {
+      return function (feeds) {
+        var self = this;
+        var rec = O.highRun > 0 ? null : W.safe('ort handler run', function () { return startRecord(self, feeds, 'SessionHandler.run'); });
+        O.midRun++;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { O.midRun--; throw e; }
+        var done = function () {
+          O.midRun--;
+          if (rec) W.safe('ort handler ran', function () { emitRun(rec); });
+        };
+        if (W.isThenable(r)) { try { r.then(done, function () { O.midRun--; }); } catch (e) { O.midRun--; } } else done();
+        return r;
+      };
+    });
+  }
+
+  /** `this.sessionId = v` on any object: a session handler of a (bundled) ORT? */
+  O.onSessionId = function (obj, v) {
+    var proto = Object.getPrototypeOf(obj);
+    if (!isHandlerProto(proto)) return;
+    if (O.handlers) O.handlers.add(obj);
+    var info = O.handles[v];
+    if (info && O.sessions) O.sessions.set(obj, info);
+    patchHandlerProto(proto);
+    // Its InferenceSession will assign `this.handler = obj` next: trap that (until found).
+    if (!W.hasAssignmentTrap('handler')) W.trapAssignment('handler', O.onHandler);
+  };
+
+  /** `this.handler = v`: the InferenceSession constructor of a known handler. */
+  O.onHandler = function (obj, v) {
+    if (!O.handlers || !O.handlers.has(v)) return;
+    var proto = Object.getPrototypeOf(obj);
+    if (!proto || typeof proto.run !== 'function') return;
+    O.patchSessionClass(proto.constructor);
+    var info = O.sessions && O.sessions.get(v);
+    if (info && O.sessions) O.sessions.set(obj, info);
+    W.untrapAssignment('handler');
   };
 
   /** Wrap an emscripten module's `_OrtCreateSession` value (low level). */
@@ -161,23 +296,16 @@
     var w = function (dataOffset, dataLength) {
       var start = W.now();
       var r = fn.apply(this, arguments);
-      if (O.highCreate > 0) {
-        // High level records the load; still learn the handle → model mapping.
-        W.safe('ort low create', function () {
-          var e0 = W.resourceBySize(dataLength, '.onnx');
-          var m0 = e0 ? e0.name : 'onnx:' + dataLength + 'B';
-          var then0 = function (h) { O.handles[h] = m0; };
-          if (W.isThenable(r)) r.then(then0, function () {}); else then0(r);
-        });
-        return r;
-      }
+      var high = O.highCreate > 0;
       W.safe('ort low create', function () {
-        var e = W.resourceBySize(dataLength, '.onnx') || W.resourceBySize(dataLength);
-        var model = e ? e.name : 'onnx:' + dataLength + 'B';
+        var m = modelOfBytes(dataLength);
         var settle = function (handle) {
-          O.handles[handle] = model;
+          // A high-level create records the load itself; the handle → model mapping is kept
+          // either way (for runs seen through the handler or the wasm export).
+          if (!O.handles[handle]) O.handles[handle] = m;
+          if (high) return;
           O.checkEnv('wasm');
-          W.emitModelLoad('ort', model, start, W.now(), e ? [model] : [], { bytes: dataLength });
+          W.emitModelLoad('ort', m.model, start, W.now(), m.urls, { bytes: dataLength, origin: m.origin });
         };
         if (W.isThenable(r)) r.then(settle, function () {}); else settle(r);
       });
@@ -191,14 +319,21 @@
   O.wrapRun = function (fn) {
     if (typeof fn !== 'function' || fn.__webinfer_orig) return fn;
     var w = function (sessionHandle) {
-      if (O.highRun > 0) return fn.apply(this, arguments);
+      if (O.highRun > 0 || O.midRun > 0) return fn.apply(this, arguments);
       var start = W.now();
       var r = fn.apply(this, arguments);
       W.safe('ort low run', function () {
-        var model = O.handles[sessionHandle] || 'onnx:unknown';
+        var info = O.handles[sessionHandle];
+        var model = info ? info.model : 'onnx:unknown';
+        var rec = {
+          framework: 'ort', model: model, backend: 'wasm', api: 'OrtRun', layer: 'wasm', start: start, call: O.nextCall(model),
+          ort_run: runKey(sessionHandle), model_bytes: info ? info.bytes : undefined, model_origin: info ? info.origin : undefined
+        };
         var done = function () {
-          emit('infer', { framework: 'ort', model: model, backend: 'wasm', api: 'OrtRun', start: start, dur: Math.max(0, W.now() - start), call: O.nextCall(model), ready: 'return' });
-          if (W.sampleMem) W.sampleMem();
+          rec.dur = Math.max(0, W.now() - start);
+          rec.ready = 'return';
+          emit('infer', rec);
+          if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
         };
         if (W.isThenable(r)) r.then(done, function () {}); else done();
       });
@@ -216,8 +351,9 @@
   }
 
   O.install = function () {
-    W.trapProperty(G, 'ort', O.hookOrt);
+    W.trapProperty(G, 'ort', O.hookOrt, true);
     lowTrap('_OrtCreateSession', O.wrapCreateSession);
     lowTrap('_OrtRun', O.wrapRun);
+    W.trapAssignment('sessionId', O.onSessionId);
   };
 })(globalThis);

@@ -2,7 +2,8 @@
  * video frames.
  *
  * `W.installPerf(isWorker)` starts the samplers. Records:
- *  - `mem` every 500 ms and after each inference (`W.sampleMem`): performance.memory,
+ *  - `mem` every `sample_ms` and, in a task of its own, after inferences (`W.sampleMemSoon`:
+ *    at most one per 100 ms): performance.memory,
  *    wasm memories (wasm.js), tf.memory() (tfjs.js), and the last
  *    `performance.measureUserAgentSpecificMemory()` result (crossOriginIsolated only, at most
  *    every 5 s);
@@ -62,6 +63,24 @@
     if (uaBytes !== undefined) { rec.ua_bytes = uaBytes; any = true; }
     measureUa();
     if (any) emit('mem', rec);
+  };
+
+  var memPending = false;
+  var memLast = -Infinity;
+  /**
+   * After an inference: one `mem` sample in a task of its own (never inside the page's call),
+   * at most one pending and at most one per 100 ms (the periodic sampler covers the rest).
+   */
+  W.sampleMemSoon = function () {
+    if (memPending) return;
+    var t = W.now();
+    if (t - memLast < 100) return;
+    memPending = true;
+    st(function () {
+      memPending = false;
+      memLast = W.now();
+      W.safe('mem after infer', W.sampleMem);
+    }, 0);
   };
 
   // ---- frames -----------------------------------------------------------------------------
@@ -177,6 +196,84 @@
       if (n) emit('nav', { dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd });
     } catch (e) { /* ignore */ }
   }
+
+  // ---- DevTools track (opt-in: config `devtools_track`) -----------------------------------
+  var dtQueue = [];
+  var dtPending = false;
+  var dtLive = []; // [{name, t}] measures created, oldest first
+  /** Measures kept at most this long (ms of the page clock) and at most this many. */
+  W.devtoolsWindowMs = 60000;
+  W.devtoolsMaxEntries = 500;
+
+  function shortModel(m) {
+    var s = String(m || '');
+    var q = s.split(/[?#]/)[0];
+    var slash = q.lastIndexOf('/');
+    return slash >= 0 && slash < q.length - 1 ? q.slice(slash + 1) : s;
+  }
+
+  function dtFlush() {
+    dtPending = false;
+    var perfObj = G.performance;
+    if (!perfObj || typeof perfObj.measure !== 'function') { dtQueue = []; return; }
+    var q = dtQueue;
+    dtQueue = [];
+    var track = W.devtoolsTrackName || 'webinfer';
+    for (var i = 0; i < q.length; i++) {
+      var it = q[i];
+      var f = it.f;
+      var props = [['model', String(f.model)]];
+      if (f.backend) props.push(['backend', String(f.backend)]);
+      if (f.api) props.push(['api', String(f.api)]);
+      if (f.call !== undefined) props.push(['call', String(f.call)]);
+      if (f.ready) props.push(['ready', String(f.ready)]);
+      if (typeof f.bytes === 'number') props.push(['bytes', String(f.bytes)]);
+      var label, color;
+      if (it.kind === 'model_load') { label = 'load ' + shortModel(f.model) + ' (' + it.seq + ')'; color = 'secondary'; }
+      else if (f.call === 1) { label = 'warm-up ' + shortModel(f.model) + ' #1'; color = 'tertiary'; }
+      else { label = shortModel(f.model) + ' #' + f.call; color = 'primary'; }
+      var name = 'webinfer ' + label;
+      try {
+        perfObj.measure(name, {
+          start: f.start,
+          end: f.start + f.dur,
+          detail: {
+            devtools: {
+              dataType: 'track-entry',
+              trackGroup: 'webinfer',
+              track: track + ' ' + (f.framework || ''),
+              color: color,
+              properties: props,
+              tooltipText: (it.kind === 'model_load' ? 'model load ' : 'inference ') + f.model + ' ' + f.dur.toFixed(2) + ' ms'
+            },
+            webinfer: { kind: it.kind, seq: it.seq, sid: W.sid }
+          }
+        });
+        dtLive.push({ name: name, t: f.start + f.dur });
+      } catch (e) {
+        W.internalError('devtools measure', e);
+      }
+    }
+    // Bound the page's user-timing buffer: clear our measures older than the window.
+    var now = W.now();
+    while (dtLive.length && (dtLive.length > W.devtoolsMaxEntries || now - dtLive[0].t > W.devtoolsWindowMs)) {
+      var old = dtLive.shift();
+      try { perfObj.clearMeasures(old.name); } catch (e) { /* ignore */ }
+    }
+  }
+
+  /**
+   * Mirror an `infer` / `model_load` record (its fields and seq) as a `performance.measure`
+   * with the DevTools extensibility payload (`detail.devtools`): track group "webinfer", one
+   * track per framework (per worker: "worker <sid> <framework>"), model, backend, api and
+   * call as properties; a first call is labelled "warm-up". Created in a later task (its
+   * start/end are explicit), so nothing runs inside the page's call.
+   */
+  W.devtoolsMeasure = function (kind, fields, seq) {
+    if (!fields || typeof fields.start !== 'number' || typeof fields.dur !== 'number') return;
+    dtQueue.push({ kind: kind, f: fields, seq: seq });
+    if (!dtPending) { dtPending = true; st(function () { W.safe('devtools flush', dtFlush); }, 0); }
+  };
 
   // ---- main-thread probe --------------------------------------------------------------------
   function probe() {

@@ -11,7 +11,9 @@
  *    `predictOnBatch`, `execute`); `tf.loadLayersModel` is wrapped when `tf` is a global.
  *  - weights manifests (`*weights_manifest.json`, as face-api loads them) seen by the fetch
  *    wrapper give `model_load` records; op-level forward passes become `infer` records through
- *    the tidy rule (RULES.md), implemented by the startScope/endScope/runKernel wrappers below.
+ *    the tidy rule (RULES.md), implemented by the `engine.tidy` wrapper below (plus a
+ *    kernel-counting `runKernel` only while a watched tidy runs). A model call inside a watched
+ *    tidy is one inference: the model-level record, with the tidy's view in `merged`.
  * The rule and the readiness rule are documented in RULES.md.
  */
 (function (G) {
@@ -90,6 +92,7 @@
     var rec = { framework: 'tfjs', version: version, backend: backend };
     var gpu = gpuInfo(engine, backend);
     if (gpu) rec.gpu = gpu;
+    if (W.webgpu) W.webgpu.addEnv(rec); // webgpu.js: env.adapter, env.webnn
     if (backend === 'wasm' && engine.ENV && typeof engine.ENV.getAsync === 'function') {
       var get = function (flag) {
         try { return Promise.resolve(engine.ENV.getAsync(flag)).then(function (v) { return !!v; }, function () { return undefined; }); } catch (e) { return Promise.resolve(undefined); }
@@ -121,35 +124,50 @@
   // ---- GPU readiness -------------------------------------------------------------------
 
   /** Wrap a GPU backend's read/readSync: a download that starts after a call returned and
-   * completes proves the GPU finished that call's work (the queue is in order). */
+   * completes proves the GPU finished that call's work (the queue is in order). A read that
+   * started in time holds its calls until it completes, however long the GPU takes (WebGPU on a
+   * software adapter needs seconds for a first call's shaders): `reading` counts them. */
   function hookBackendReads(backend) {
     if (!backend || backend.__webinfer_reads) return;
     try { Object.defineProperty(backend, '__webinfer_reads', { value: true }); } catch (e) { return; }
-    function settle(startedAt) {
-      var t = W.now();
-      var still = [];
+    function started(startedAt) {
       var list = T.pendingGpu;
-      T.pendingGpu = still;
+      var mine = [];
       for (var i = 0; i < list.length; i++) {
-        if (list[i].callEnd <= startedAt) list[i].finish(t, 'read');
-        else still.push(list[i]);
+        if (list[i].callEnd <= startedAt) { list[i].reading++; mine.push(list[i]); }
       }
+      return mine;
+    }
+    function settle(mine, ok) {
+      var t = W.now();
+      for (var i = 0; i < mine.length; i++) {
+        var e = mine[i];
+        e.reading--;
+        if (ok) e.finish(t, 'read');
+        else if (e.reading === 0 && e.timedOut) e.finish(e.callEnd, 'timeout');
+      }
+      T.pendingGpu = T.pendingGpu.filter(function (x) { return !x.done; });
     }
     W.wrapMethod(backend, 'read', function (orig) {
       return function () {
-        var startedAt = W.now();
-        var r = orig.apply(this, arguments);
-        if (T.pendingGpu.length) {
-          try { if (W.isThenable(r)) r.then(function () { settle(startedAt); }, function () {}); else settle(startedAt); } catch (e) { /* ignore */ }
+        var mine = T.pendingGpu.length ? started(W.now()) : null;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { if (mine) settle(mine, false); throw e; }
+        if (mine && mine.length) {
+          try {
+            if (W.isThenable(r)) r.then(function () { settle(mine, true); }, function () { settle(mine, false); });
+            else settle(mine, true);
+          } catch (e) { /* ignore */ }
         }
         return r;
       };
     });
     W.wrapMethod(backend, 'readSync', function (orig) {
       return function () {
-        var startedAt = W.now();
-        var r = orig.apply(this, arguments);
-        if (T.pendingGpu.length) W.safe('readSync settle', function () { settle(startedAt); });
+        var mine = T.pendingGpu.length ? started(W.now()) : null;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { if (mine) settle(mine, false); throw e; }
+        if (mine && mine.length) W.safe('readSync settle', function () { settle(mine, true); });
         return r;
       };
     });
@@ -159,26 +177,30 @@
    * Call `cb(end, how)` when the outputs of a call that returned at `callEnd` are readable:
    * immediately for CPU/wasm backends ("return"); for webgl/webgpu at the completion of the
    * first GPU→CPU read that started after `callEnd` ("read"), or at `callEnd` if no read
-   * happens within `T.readTimeoutMs` ("timeout").
+   * starts within `T.readTimeoutMs` ("timeout"; a read that started in time is waited for).
    */
   T.whenReady = function (engine, backendName, callEnd, cb) {
     if (!isGpuBackend(backendName)) { cb(callEnd, 'return'); return; }
     var backend = engine && engine.registry && engine.registry[backendName];
     if (!backend) { cb(callEnd, 'return'); return; }
     hookBackendReads(backend);
-    var done = false;
     var entry = {
       callEnd: callEnd,
+      reading: 0, // reads started after callEnd and not finished
+      timedOut: false,
+      done: false,
       finish: function (t, how) {
-        if (done) return;
-        done = true;
+        if (entry.done) return;
+        entry.done = true;
         cb(t, how);
       }
     };
     T.pendingGpu.push(entry);
     var st = W.setTimeout || G.setTimeout;
     st(function () {
-      if (done) return;
+      if (entry.done) return;
+      entry.timedOut = true;
+      if (entry.reading > 0) return; // a read is under way: its completion ends the call
       T.pendingGpu = T.pendingGpu.filter(function (x) { return x !== entry; });
       entry.finish(callEnd, 'timeout');
     }, T.readTimeoutMs);
@@ -228,86 +250,137 @@
   // ---- one inference ----------------------------------------------------------------------
 
   /**
-   * Finish an inference: wait for readiness, then emit `infer`, a `mem` sample and (opt-in)
-   * its kernels. `info`: {engine, backend, model, api, start, callEnd, call, input_shapes?,
-   * ops?, profile?}.
+   * Finish an inference: wait until its outputs are readable (`T.whenReady`), then emit
+   * `infer`, a `mem` sample (in a later task) and (opt-in) its kernels. `info`: {engine,
+   * backend, model, api, layer, start, callEnd, call, input_shapes?, ops?, profile?, cand?}.
+   * A model call made inside a watched tidy (`info.cand`) is emitted once that tidy has ended,
+   * with the tidy's view of the same pass in `merged`.
    */
   T.finishInfer = function (info) {
     var kernels = stopProfiling(info.profile);
     T.whenReady(info.engine, info.backend, info.callEnd, function (end, how) {
-      var seq = emit('infer', {
-        framework: 'tfjs', model: info.model, backend: info.backend || undefined, api: info.api,
-        start: info.start, dur: Math.max(0, end - info.start), call: info.call,
-        input_shapes: info.input_shapes, ops: info.ops, ready: how
-      });
-      if (W.sampleMem) W.safe('mem after infer', W.sampleMem);
-      emitKernels(kernels, info.model, seq);
+      var fire = function () {
+        var seq = emit('infer', {
+          framework: 'tfjs', model: info.model, backend: info.backend || undefined, api: info.api, layer: info.layer,
+          start: info.start, dur: Math.max(0, end - info.start), call: info.call,
+          input_shapes: info.input_shapes, ops: info.ops, ready: how, merged: info.merged,
+          // webgpu.js: time the call spent creating compute pipelines (shader compilation)
+          compile_dur: info.backend === 'webgpu' && W.webgpu && typeof info.compile0 === 'number' ? Math.max(0, W.webgpu.compileMs() - info.compile0) : undefined
+        });
+        if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
+        emitKernels(kernels, info.model, seq);
+      };
+      if (info.cand && !info.cand.closed) info.cand.held.push(fire);
+      else fire();
     });
   };
 
   // ---- engine hooks: the tidy rule ----------------------------------------------------------
 
-  /** Install the scope/kernel wrappers on one engine instance (idempotent). */
+  /** The tidy being watched (outermost, outside model calls and kernels), or null. */
+  T.cand = null;
+
+  /**
+   * Install the tidy wrapper on one engine instance (idempotent). Only `engine.tidy` is
+   * wrapped for good (one call per tidy, none per op); while an outermost tidy runs outside
+   * every model call, a kernel-counting `runKernel` is set as the engine's own property and
+   * removed when the tidy ends, so ops outside watched tidies run the engine's own code.
+   */
   T.hookEngine = function (engine) {
     if (!engine || typeof engine !== 'object' || engine.__webinfer) return;
     try { Object.defineProperty(engine, '__webinfer', { value: true }); } catch (e) { return; }
     T.engines.push(engine);
-    var depth = 0;
-    var cand = null; // the outermost scope being watched
+    if (W.isOff('kernel_wrap')) return;
 
-    W.wrapMethod(engine, 'startScope', function (orig) {
-      return function (name) {
-        var r = orig.apply(this, arguments);
-        depth++;
-        if (depth === 1) {
-          cand = null;
-          W.safe('startScope', function () {
-            var st = engine.state;
-            if (T.modelActive > 0 || (st && st.kernelDepth > 0)) return;
-            cand = { name: name, start: W.now(), kernels: 0, hash: 0x811c9dc5, profile: startProfiling(engine) };
-          });
+    var protoRunKernel = null;
+    var counting = function (kernelName) {
+      var c = T.cand;
+      if (c && c.engine === engine && T.modelActive === 0) {
+        var st = engine.state;
+        if (!st || !st.kernelDepth) {
+          c.kernels++;
+          var s = String(kernelName) + ',';
+          var h = c.hash;
+          for (var i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+          c.hash = h;
         }
+      }
+      return (c ? c.runKernel : protoRunKernel).apply(this, arguments);
+    };
+
+    function startCounting(c) {
+      var own = Object.getOwnPropertyDescriptor(engine, 'runKernel');
+      c.ownRunKernel = own || null;
+      c.runKernel = own ? own.value : engine.runKernel;
+      protoRunKernel = c.runKernel;
+      if (typeof c.runKernel !== 'function') return false;
+      try {
+        Object.defineProperty(engine, 'runKernel', { value: counting, writable: true, configurable: true, enumerable: false });
+      } catch (e) { return false; }
+      return true;
+    }
+
+    function stopCounting(c) {
+      try {
+        if (engine.runKernel !== counting) return; // replaced meanwhile: leave it
+        if (c.ownRunKernel) Object.defineProperty(engine, 'runKernel', c.ownRunKernel);
+        else delete engine.runKernel;
+      } catch (e) { W.internalError('stopCounting', e); }
+    }
+
+    W.wrapMethod(engine, 'tidy', function (orig) {
+      return function (nameOrFn, fn) {
+        if (T.cand || T.modelActive > 0) return orig.apply(this, arguments);
+        var st = engine.state;
+        if (st && ((st.scopeStack && st.scopeStack.length > 0) || st.kernelDepth > 0)) return orig.apply(this, arguments);
+        var c = {
+          engine: engine, name: typeof nameOrFn === 'string' ? nameOrFn : null, start: W.now(), kernels: 0,
+          hash: 0x811c9dc5, inner: [], held: [], closed: false, runKernel: null, ownRunKernel: null,
+          compile0: W.webgpu ? W.webgpu.compileMs() : undefined
+        };
+        if (!startCounting(c)) return orig.apply(this, arguments);
+        c.profile = startProfiling(engine);
+        T.cand = c;
+        var r;
+        try {
+          r = orig.apply(this, arguments);
+        } catch (e) {
+          T.cand = null;
+          stopCounting(c);
+          stopProfiling(c.profile);
+          c.closed = true;
+          throw e;
+        }
+        T.cand = null;
+        stopCounting(c);
+        W.safe('tidy end', function () { T.endCandidate(c, W.now()); });
         return r;
       };
     });
+  };
 
-    W.wrapMethod(engine, 'endScope', function (orig) {
-      return function (result) {
-        var r = orig.apply(this, arguments);
-        if (depth > 0) depth--;
-        if (depth === 0 && cand) {
-          var c = cand;
-          cand = null;
-          W.safe('endScope', function () {
-            var callEnd = W.now();
-            if (c.kernels < T.minKernels || T.modelActive > 0) { stopProfiling(c.profile); return; }
-            var named = typeof c.name === 'string' && c.name && !/__op$/.test(c.name);
-            var model = named ? c.name : 'ops:' + ('00000000' + c.hash.toString(16)).slice(-8);
-            T.checkEnv(engine);
-            T.finishInfer({
-              engine: engine, backend: engine.backendName, model: model, api: 'tidy', start: c.start,
-              callEnd: callEnd, call: T.nextCall(model), ops: c.kernels, profile: c.profile
-            });
-          });
-        }
-        return r;
-      };
-    });
-
-    W.wrapMethod(engine, 'runKernel', function (orig) {
-      return function (kernelName) {
-        if (cand) {
-          var st = engine.state;
-          if (!st || !st.kernelDepth) {
-            cand.kernels++;
-            var s = String(kernelName) + ',';
-            var h = cand.hash;
-            for (var i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
-            cand.hash = h;
-          }
-        }
-        return orig.apply(this, arguments);
-      };
+  /** A watched tidy ended at `callEnd`: one `infer` (api "tidy"), or merged into its model calls. */
+  T.endCandidate = function (c, callEnd) {
+    c.closed = true;
+    var engine = c.engine;
+    var named = typeof c.name === 'string' && c.name && !/__op$/.test(c.name);
+    var model = named ? c.name : 'ops:' + ('00000000' + c.hash.toString(16)).slice(-8);
+    if (c.inner.length) {
+      // Model calls ran inside: the same forward pass seen at two layers. The model-level
+      // record stands; the tidy's view goes into its `merged`.
+      stopProfiling(c.profile);
+      var view = { api: 'tidy', layer: 'ops', model: model, start: c.start, dur: Math.max(0, callEnd - c.start), ops: c.kernels };
+      for (var i = 0; i < c.inner.length; i++) c.inner[i].merged = [view];
+      var held = c.held;
+      c.held = [];
+      for (var j = 0; j < held.length; j++) held[j]();
+      return;
+    }
+    if (c.kernels < T.minKernels) { stopProfiling(c.profile); return; }
+    T.checkEnv(engine);
+    T.finishInfer({
+      engine: engine, backend: engine.backendName, model: model, api: 'tidy', layer: 'ops', start: c.start,
+      callEnd: callEnd, call: T.nextCall(model), ops: c.kernels, profile: c.profile, compile0: c.compile0
     });
   };
 
@@ -339,9 +412,14 @@
           var engine = T.engine();
           var model = modelIdOf(self, kind);
           info = {
-            engine: engine, backend: engine ? engine.backendName : undefined, model: model, api: api,
-            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs), profile: startProfiling(engine)
+            engine: engine, backend: engine ? engine.backendName : undefined, model: model, api: api, layer: 'model',
+            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs),
+            profile: null, compile0: W.webgpu ? W.webgpu.compileMs() : undefined
           };
+          // Inside a watched tidy that profiles: the model call takes the profile over.
+          if (T.cand && T.cand.profile) { stopProfiling(T.cand.profile); T.cand.profile = null; }
+          info.profile = startProfiling(engine);
+          if (T.cand) { info.cand = T.cand; T.cand.inner.push(info); }
         });
         T.modelSyncDepth++;
         T.modelActive++;
@@ -473,12 +551,14 @@
 
   /** Install the traps (idempotent). */
   T.install = function () {
-    W.trapProperty(G, '_tfengine', T.hookEngine);
+    // tfjs-core assigns `_tfengine` once (every later copy reuses that engine): after it, the
+    // global is a plain data property again (tfjs reads it on every tensor operation).
+    W.trapProperty(G, '_tfengine', T.hookEngine, true);
     W.trapAssignment('resourceManager', function (obj) { T.patchGraphModel(Object.getPrototypeOf(obj)); });
     W.trapAssignment('isTraining', function (obj) { if (isLayersModelProto(obj)) T.patchLayersModel(Object.getPrototypeOf(obj)); });
     W.trapProperty(G, 'tf', function (tf) {
       T.hookTfGlobal(tf);
       (W.setTimeout || G.setTimeout)(function () { W.safe('tf global', function () { T.hookTfGlobal(tf); }); }, 0);
-    });
+    }, true);
   };
 })(globalThis);

@@ -17,10 +17,15 @@
 //! - **Connect.** The directive that governs `fetch`/`sendBeacon` is
 //!   `connect-src`, else `default-src`. If it already allows the endpoint
 //!   (`'self'`, `*`, a matching scheme or host source) nothing changes.
-//!   Otherwise `'self'` is appended to `connect-src` (a `'none'` there is
-//!   replaced), or — when only `default-src` governs — a new `connect-src`
-//!   directive is added holding `default-src`'s sources plus `'self'`, so that
-//!   images, fonts, frames and the rest stay exactly as restricted as before.
+//!   Otherwise the endpoint's exact URL (`https://app.example/__webinfer__/trace`,
+//!   the origin the hook runs in plus the endpoint path) is appended to
+//!   `connect-src` (a `'none'` there is replaced), or — when only
+//!   `default-src` governs — a new `connect-src` directive is added holding
+//!   `default-src`'s sources plus that URL, so that images, fonts, frames and
+//!   the rest stay exactly as restricted as before, and the page can reach no
+//!   other URL of its origin than before. Only when the origin is unknown or
+//!   is an IPv6 literal (which a CSP host source cannot name) is `'self'`
+//!   added instead.
 //! - Policies are never removed. `Content-Security-Policy-Report-Only` is not
 //!   touched (it blocks nothing). A policy that needs no change is returned
 //!   byte for byte.
@@ -178,7 +183,7 @@ pub fn patch_policy(policy: &str, patch: &Patch<'_>) -> String {
             let d = &mut dirs[i];
             if !list_allows(&d.values, &ep) {
                 d.remove_none();
-                d.push("'self'");
+                d.push(&endpoint_source(&ep));
             }
         } else if let Some(i) = first(&dirs, "default-src") {
             let d = &dirs[i];
@@ -189,7 +194,7 @@ pub fn patch_policy(policy: &str, patch: &Patch<'_>) -> String {
                     .filter(|v| !v.eq_ignore_ascii_case("'none'"))
                     .cloned()
                     .collect();
-                values.push("'self'".to_owned());
+                values.push(endpoint_source(&ep));
                 added = Some(Directive {
                     text: String::new(),
                     name: "connect-src".into(),
@@ -276,6 +281,45 @@ fn parse_origin(origin: &str) -> Option<Origin> {
         host: host.to_ascii_lowercase(),
         port,
     })
+}
+
+/// The narrowest source expression that allows the endpoint: its absolute
+/// URL (default port left out, `;`, `,` and whitespace of the path
+/// percent-encoded), or `'self'` when the origin is unknown or an IPv6
+/// literal.
+fn endpoint_source(ep: &Endpoint<'_>) -> String {
+    let Some(o) = ep.origin.and_then(parse_origin) else {
+        return "'self'".to_owned();
+    };
+    if o.host.is_empty()
+        || !o
+            .host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return "'self'".to_owned();
+    }
+    let mut s = format!("{}://{}", o.scheme, o.host);
+    if default_port(&o.scheme) != Some(o.port) {
+        s.push_str(&format!(":{}", o.port));
+    }
+    if !ep.path.starts_with('/') {
+        s.push('/');
+    }
+    for c in ep.path.chars() {
+        match c {
+            ';' => s.push_str("%3B"),
+            ',' => s.push_str("%2C"),
+            c if is_ws(c) || !c.is_ascii_graphic() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    s.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c => s.push(c),
+        }
+    }
+    s
 }
 
 /// Whether a source list allows a same-origin request to the endpoint.
@@ -404,7 +448,7 @@ mod tests {
         assert_eq!(
             doc("default-src https://cdn.x; img-src data:"),
             format!(
-                "default-src https://cdn.x {H}; img-src data:; connect-src https://cdn.x 'self'"
+                "default-src https://cdn.x {H}; img-src data:; connect-src https://cdn.x https://app.example.com/__webinfer__/trace"
             )
         );
     }
@@ -451,23 +495,23 @@ mod tests {
     }
 
     #[test]
-    fn none_is_replaced_by_the_hash_and_by_self() {
+    fn none_is_replaced_by_the_hash_and_by_the_endpoint() {
         assert_eq!(
             doc("script-src 'none'; connect-src 'none'"),
-            format!("script-src {H}; connect-src 'self'")
+            format!("script-src {H}; connect-src https://app.example.com/__webinfer__/trace")
         );
         assert_eq!(
             doc("default-src 'none'"),
-            format!("default-src {H}; connect-src 'self'"),
+            format!("default-src {H}; connect-src https://app.example.com/__webinfer__/trace"),
             "connect gets its own directive so other fetch kinds stay 'none'"
         );
     }
 
     #[test]
-    fn connect_src_without_self_gets_self() {
+    fn connect_src_without_self_gets_the_endpoint() {
         assert_eq!(
             doc("script-src 'unsafe-inline'; connect-src https://api.other.com"),
-            "script-src 'unsafe-inline'; connect-src https://api.other.com 'self'"
+            "script-src 'unsafe-inline'; connect-src https://api.other.com https://app.example.com/__webinfer__/trace"
         );
     }
 
@@ -504,7 +548,7 @@ mod tests {
             let p = format!("script-src 'unsafe-inline'; {c}");
             assert_eq!(
                 doc(&p),
-                format!("{p} 'self'"),
+                format!("{p} https://app.example.com/__webinfer__/trace"),
                 "{c} does not allow the endpoint"
             );
         }
@@ -541,7 +585,7 @@ mod tests {
         );
         assert_eq!(
             patch_policy("connect-src https://127.0.0.1", &p),
-            "connect-src https://127.0.0.1 'self'"
+            "connect-src https://127.0.0.1 https://127.0.0.1:8443/t"
         );
     }
 
@@ -553,7 +597,7 @@ mod tests {
         };
         assert_eq!(
             patch_policy("script-src 'none'; connect-src 'none'", &p),
-            "script-src 'none'; connect-src 'self'"
+            "script-src 'none'; connect-src https://app.example.com/__webinfer__/trace"
         );
     }
 
@@ -590,7 +634,7 @@ mod tests {
                     endpoint: Some(EP)
                 }
             ),
-            format!("script-src 'self' {H}, connect-src 'self', img-src *")
+            format!("script-src 'self' {H}, connect-src https://app.example.com/__webinfer__/trace, img-src *")
         );
     }
 
@@ -630,7 +674,7 @@ mod tests {
             vals,
             vec![
                 format!("script-src 'self' {H}").as_str(),
-                &format!("default-src {H}; connect-src 'self'"),
+                &format!("default-src {H}; connect-src https://app.example.com/__webinfer__/trace"),
                 "img-src *"
             ]
         );

@@ -6,12 +6,20 @@
 //! A body that fails to decode ends with an `io::Error` item (corrupt data,
 //! or a stream cut before its end marker), never with a hang or a silently
 //! short body.
+//!
+//! Hostile bodies are bounded: zstd frames may ask for a window of at most
+//! 8 MiB ([`ZSTD_WINDOW_LOG_MAX`], RFC 9659 section 3), so no decoder
+//! allocates more; and each decoder's output is cut off with an error once it
+//! passes the per-response bound (`max` in [`decode`]; the proxy's
+//! `--max-decoded-bytes`, default [`DEFAULT_MAX_DECODED`]), so a
+//! decompression bomb costs at most that much work.
 
 use std::io;
 
 use async_compression::tokio::bufread::{
     BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
 };
+use async_compression::zstd::DParameter;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use http::header::{HeaderMap, CONTENT_ENCODING};
@@ -19,6 +27,15 @@ use tokio_util::io::{ReaderStream, StreamReader};
 
 /// Read size of the decoders' output chunks.
 const CHUNK: usize = 64 * 1024;
+
+/// Largest zstd window accepted, as a power of two: 2^23 = 8 MiB, the limit
+/// RFC 9659 sets for `Content-Encoding: zstd` (libzstd's own default would
+/// allow 2^27 = 128 MiB per decoder).
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+/// Default bound on the decoded bytes of one response (256 MiB), per
+/// decoding stage.
+pub const DEFAULT_MAX_DECODED: u64 = 256 * 1024 * 1024;
 
 /// One content coding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +95,42 @@ pub fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, UnsupportedCoding> {
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 
 /// Decodes `body`, undoing `codings` from the last applied to the first.
-pub fn decode(codings: &[Coding], body: ByteStream) -> ByteStream {
-    codings.iter().rev().fold(body, |s, &c| decode_one(c, s))
+///
+/// Each decoder's output is limited to `max` bytes: past that, the stream
+/// ends with an `io::Error` (kind `InvalidData`) naming the coding and the
+/// bound.
+pub fn decode(codings: &[Coding], body: ByteStream, max: u64) -> ByteStream {
+    codings
+        .iter()
+        .rev()
+        .fold(body, |s, &c| bounded(c, decode_one(c, s), max))
+}
+
+/// Passes `body` through until more than `max` bytes went by, then ends it
+/// with an error.
+fn bounded(coding: Coding, body: ByteStream, max: u64) -> ByteStream {
+    body.scan((0u64, false), move |(seen, stopped), item| {
+        if *stopped {
+            return std::future::ready(None);
+        }
+        let out = item.and_then(|chunk| {
+            *seen = seen.saturating_add(chunk.len() as u64);
+            if *seen <= max {
+                return Ok(chunk);
+            }
+            *stopped = true;
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} decoding stopped: the decoded body exceeds {max} bytes \
+                     (a decompression bomb?); raise --max-decoded-bytes to allow more",
+                    coding.as_str()
+                ),
+            ))
+        });
+        std::future::ready(Some(out))
+    })
+    .boxed()
 }
 
 fn decode_one(coding: Coding, body: ByteStream) -> ByteStream {
@@ -101,7 +152,10 @@ fn decode_one(coding: Coding, body: ByteStream) -> ByteStream {
                 .boxed()
         }
         Coding::Zstd => {
-            let mut d = ZstdDecoder::new(StreamReader::new(body));
+            let mut d = ZstdDecoder::with_params(
+                StreamReader::new(body),
+                &[DParameter::window_log_max(ZSTD_WINDOW_LOG_MAX)],
+            );
             d.multiple_members(true);
             ReaderStream::with_capacity(d, CHUNK).map_err(tag).boxed()
         }

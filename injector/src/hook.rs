@@ -51,6 +51,11 @@ pub struct HookConfig {
     pub label: Option<String>,
     /// Audit variant.
     pub variant: Option<String>,
+    /// Mirror inferences and model loads as `performance.measure` entries with the DevTools
+    /// extensibility payload (a "webinfer" track in the Performance panel). Written only when
+    /// on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub devtools_track: bool,
 }
 
 impl HookConfig {
@@ -68,6 +73,7 @@ impl HookConfig {
             proxy_time_ms,
             label: None,
             variant: None,
+            devtools_track: false,
         }
     }
 

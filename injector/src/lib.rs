@@ -95,9 +95,16 @@ pub struct Transformed {
 }
 
 /// Classifies and rewrites responses with one hook source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Injector {
     hook: Hook,
+    max_decoded: u64,
+}
+
+impl Default for Injector {
+    fn default() -> Self {
+        Injector::with_hook(Hook::default())
+    }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
@@ -161,14 +168,28 @@ pub fn strip_conditional_headers(req: &mut HeaderMap) {
 impl Injector {
     /// An injector with the hook embedded from `injector/js/`.
     pub fn new() -> Self {
-        Injector {
-            hook: Hook::embedded(),
-        }
+        Injector::with_hook(Hook::embedded())
     }
 
     /// An injector with a given hook source.
     pub fn with_hook(hook: Hook) -> Self {
-        Injector { hook }
+        Injector {
+            hook,
+            max_decoded: decode::DEFAULT_MAX_DECODED,
+        }
+    }
+
+    /// Bounds the decoded size of each rewritten response, per decoding
+    /// stage (default [`decode::DEFAULT_MAX_DECODED`]); a body that decodes
+    /// to more ends with an error at that point.
+    pub fn max_decoded_bytes(mut self, max: u64) -> Self {
+        self.max_decoded = max;
+        self
+    }
+
+    /// The bound set by [`Injector::max_decoded_bytes`].
+    pub fn max_decoded(&self) -> u64 {
+        self.max_decoded
     }
 
     /// The hook source in use.
@@ -272,7 +293,7 @@ impl Injector {
             }
         };
         let script = self.hook.script(cfg);
-        let body = decode::decode(&codings, body);
+        let body = decode::decode(&codings, body, self.max_decoded);
         for h in [CONTENT_ENCODING, CONTENT_LENGTH, ACCEPT_RANGES] {
             headers.remove(h);
         }

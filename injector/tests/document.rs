@@ -59,7 +59,7 @@ const DOC: &str = "<!DOCTYPE html>\n<html lang=en>\n<head data-x=\"1\">\n<meta h
 fn expected_doc(inj: &Injector) -> String {
     let s = inj.script(&cfg());
     let meta = format!(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self' {}; connect-src https://api.other 'self'\">",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self' {}; connect-src https://api.other https://app.test/__webinfer__/trace\">",
         s.csp_hash()
     );
     let original_meta =
@@ -295,7 +295,7 @@ async fn headers_are_fixed() {
         csp,
         vec![
             format!("default-src 'self' {hash}").as_str(),
-            &format!("script-src {hash}, connect-src 'self'")
+            &format!("script-src {hash}, connect-src https://app.test/__webinfer__/trace")
         ]
     );
     assert_eq!(

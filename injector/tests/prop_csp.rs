@@ -7,11 +7,12 @@
 //! - the script hash, appended to the *governing script directive* (the first
 //!   `script-src-elem`, else `script-src`, else `default-src`), only when that
 //!   list neither has it nor allows every inline script;
-//! - `'self'`, appended to the first `connect-src`, only when that list has
-//!   neither `'self'` nor `*`;
+//! - the endpoint's exact URL (`'self'` when the origin is unknown),
+//!   appended to the first `connect-src`, only when that list has neither
+//!   `'self'` nor `*`;
 //! - a new `connect-src` at the end, only when the policy has no
 //!   `connect-src` but a `default-src` without `'self'`/`*`: exactly
-//!   `default-src`'s sources without `'none'`, plus `'self'`;
+//!   `default-src`'s sources without `'none'`, plus the endpoint's URL;
 //! - a `'none'` is dropped only from a list that received one of the above.
 //!
 //! The tests check that nothing else changes (no directive, no source
@@ -201,8 +202,17 @@ fn first(dirs: &[(String, Vec<String>)], name: &str) -> Option<usize> {
     dirs.iter().position(|(n, _)| n == name)
 }
 
-/// Checks one patched policy against its input (see the module docs).
-fn check_policy(input: &str, output: &str) -> Result<(), TestCaseError> {
+/// The source the patch adds for the endpoint of `origin`.
+fn endpoint_src(origin: Option<&str>) -> String {
+    match origin {
+        Some(o) => format!("{o}{PATH}"),
+        None => "'self'".into(),
+    }
+}
+
+/// Checks one patched policy against its input (see the module docs); `ep`
+/// is the source the endpoint gets ([`endpoint_src`]).
+fn check_policy(input: &str, output: &str, ep: &str) -> Result<(), TestCaseError> {
     let a = parse(input);
     let b = parse(output);
     if a == b {
@@ -231,7 +241,7 @@ fn check_policy(input: &str, output: &str) -> Result<(), TestCaseError> {
             allowed_new.push(HASH);
         }
         if Some(i) == connect {
-            allowed_new.push("'self'");
+            allowed_new.push(ep);
         }
         // Every input source is kept, except a `'none'` in a list that grew.
         let grew = bv.len()
@@ -268,7 +278,7 @@ fn check_policy(input: &str, output: &str) -> Result<(), TestCaseError> {
         if rest.iter().any(|v| v == HASH) {
             prop_assert!(!av.iter().any(|v| v == HASH) && !allows_all_inline(av));
         }
-        if rest.iter().any(|v| v == "'self'") {
+        if rest.iter().any(|v| v == ep) {
             prop_assert!(!has(av, "'self'") && !has(av, "*"));
         }
         // Sources keep their order: the output starts with the kept input sources.
@@ -287,7 +297,7 @@ fn check_policy(input: &str, output: &str) -> Result<(), TestCaseError> {
             .filter(|v| !v.eq_ignore_ascii_case("'none'"))
             .cloned()
             .collect();
-        want.push("'self'".into());
+        want.push(ep.into());
         prop_assert_eq!(values, &want);
         prop_assert!(!has(&a[d].1, "'self'") && !has(&a[d].1, "*"));
     }
@@ -336,7 +346,7 @@ proptest! {
         origin in prop::option::of(prop::sample::select(&["https://app.test", "http://app.test:8080", "https://x.app.test"][..])),
     ) {
         let out = patch_policy(&p, &patch_for(origin));
-        check_policy(&p, &out)?;
+        check_policy(&p, &out, &endpoint_src(origin))?;
         prop_assert_eq!(patch_policy(&out, &patch_for(origin)), out.clone(), "patching is idempotent");
     }
 
@@ -348,7 +358,7 @@ proptest! {
         let outs: Vec<&str> = out.split(',').collect();
         prop_assert_eq!(ins.len(), outs.len(), "no policy added or removed");
         for (i, o) in ins.iter().zip(&outs) {
-            check_policy(i, o)?;
+            check_policy(i, o, &endpoint_src(Some("https://app.test")))?;
         }
         prop_assert_eq!(patch_policy_list(&out, &patch), out.clone(), "idempotent");
     }

@@ -18,15 +18,15 @@ pub enum ModelError {
         #[source]
         source: std::io::Error,
     },
-    /// A TF.js graph model (`model.json` + weight shards).
-    #[error(
-        "{path}: this is a TF.js model (model.json); `webinfer native` runs ONNX models only: TF.js graph \
-         models are not supported yet (docs/native.md, section \"TF.js graph models\", says why and what \
-         a converter needs)"
-    )]
-    TfjsGraph {
+    /// A TF.js model that could not be converted to ONNX (an op or layer
+    /// without a mapping, control flow, missing shards, …).
+    #[error("{path}: cannot convert the TF.js model to ONNX: {source}")]
+    Convert {
         /// The model file.
         path: PathBuf,
+        /// The converter's error (names the op, node and model).
+        #[source]
+        source: Box<webinfer_convert::ConvertError>,
     },
     /// The engine rejected the file (bad file, unsupported operator, …).
     #[error("{path}: {engine} cannot load the model: {reason}")]
@@ -38,15 +38,14 @@ pub enum ModelError {
         /// The engine's message.
         reason: EngineError,
     },
-    /// An input is not float32, which the seeded generator does not feed.
-    #[error("{path}: input `{name}` has element type {dtype}; webinfer native feeds float32 inputs only")]
-    InputType {
+    /// No valid values are known for an input.
+    #[error("{path}: {source}")]
+    InputValues {
         /// The model file.
         path: PathBuf,
-        /// The input.
-        name: String,
-        /// Its element type.
-        dtype: String,
+        /// Which input and why.
+        #[source]
+        source: crate::values::NoValues,
     },
     /// The engine could not plan or run the model with these input shapes.
     #[error("{path}: {engine} cannot run the model with input shapes {shapes}: {reason}{hint}")]
@@ -81,6 +80,9 @@ pub enum RunError {
     /// `--from-trace` could not be read.
     #[error(transparent)]
     FromTrace(#[from] TraceReadError),
+    /// `--inputs` could not be read.
+    #[error(transparent)]
+    Inputs(#[from] crate::inputs_file::InputsFileError),
     /// No model was given.
     #[error("no model given")]
     NoModel,

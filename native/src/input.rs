@@ -27,14 +27,20 @@ impl Default for Xorshift32 {
 }
 
 impl Xorshift32 {
-    /// The next value in `[0, 1)`: `(s >> 8) / 2^24` after one xorshift step.
-    pub fn next_f32(&mut self) -> f32 {
+    /// The state after one xorshift step (`s ^= s << 13; s ^= s >> 17;
+    /// s ^= s << 5`).
+    pub fn next_u32(&mut self) -> u32 {
         let mut s = self.state;
         s ^= s << 13;
         s ^= s >> 17;
         s ^= s << 5;
         self.state = s;
-        (s >> 8) as f32 / 16_777_216.0
+        s
+    }
+
+    /// The next value in `[0, 1)`: `(s >> 8) / 2^24` after one xorshift step.
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 / 16_777_216.0
     }
 }
 

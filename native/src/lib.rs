@@ -4,9 +4,15 @@
 //! the shared format so the analyzer can set the page's numbers beside a
 //! native baseline for the same model bytes (joined on `sha256`).
 //!
+//! TF.js models (`model.json` + shards, a directory, nsfwjs's `model.min.js`)
+//! are converted to ONNX first (`webinfer-convert`); the baseline keeps the
+//! `model.json`'s SHA-256 so the join with the page still works. Inputs of
+//! any element type get values valid for the model ([`values`]).
+//!
 //! Each model of a call is its own session in the trace file. A model that
-//! cannot be run (bad file, unsupported operator, wrong shapes, TF.js graph
-//! model) fails alone with an error naming it; the others still run.
+//! cannot be run (bad file, unsupported operator, wrong shapes, a TF.js op
+//! without a mapping, an input no rule gives values for) fails alone with an
+//! error naming it; the others still run.
 
 pub mod dylib;
 pub mod engine;
@@ -14,10 +20,12 @@ pub mod error;
 pub mod from_trace;
 pub mod host;
 pub mod input;
+pub mod inputs_file;
 mod runner;
 pub mod shapes;
 pub mod summary;
-pub mod tfjs;
+pub mod tensor;
+pub mod values;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -45,6 +53,9 @@ pub struct Options {
     pub input_shapes: Vec<ShapeArg>,
     /// A browser trace to take input shapes from.
     pub from_trace: Option<PathBuf>,
+    /// Named input tensors (safetensors) to feed instead of generated
+    /// values, for the inputs they name ([`inputs_file`]).
+    pub inputs: Option<PathBuf>,
     /// The trace file to append to.
     pub out: PathBuf,
 }
@@ -91,12 +102,14 @@ pub fn run(opts: &Options) -> Result<Report, RunError> {
         .as_deref()
         .map(from_trace::BrowserTrace::read)
         .transpose()?;
+    let inputs = opts.inputs.as_deref().map(inputs_file::read).transpose()?;
     let cpu = host::cpu_model();
     let ctx = runner::Context {
         opts,
         engine_version: &engine_version,
         browser: browser.as_ref(),
         cpu: cpu.as_deref(),
+        inputs: inputs.as_ref(),
     };
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -14,7 +14,9 @@ use crate::error::ModelError;
 use crate::from_trace::BrowserTrace;
 use crate::shapes::{self, ShapeSource};
 use crate::summary::ModelSummary;
-use crate::{host, input, tfjs, Options};
+use crate::tensor::HostTensor;
+use crate::values::{self, InputFacts};
+use crate::{host, Options};
 
 /// The session's clock: a Unix time origin and a monotonic start.
 struct Clock {
@@ -49,6 +51,7 @@ pub(crate) struct Context<'a> {
     pub engine_version: &'a str,
     pub browser: Option<&'a BrowserTrace>,
     pub cpu: Option<&'a str>,
+    pub inputs: Option<&'a std::collections::BTreeMap<String, HostTensor>>,
 }
 
 /// One session being written.
@@ -138,39 +141,91 @@ fn file_name(path: &Path) -> String {
     )
 }
 
+/// The model as the engine gets it, and what the baseline says about it.
+struct Source {
+    /// ONNX bytes.
+    onnx: Vec<u8>,
+    /// SHA-256 of the entry file (the ONNX file or the TF.js model.json).
+    sha256: String,
+    /// Bytes of every file read.
+    bytes: u64,
+    /// `onnx`, `tfjs-graph` or `tfjs-layers`.
+    format: &'static str,
+    /// TF.js: every file read, and the conversion time.
+    tfjs: Option<(Vec<webinfer_convert::Artifact>, f64)>,
+}
+
+fn read_source(path: &Path) -> Result<Source, ModelError> {
+    let read_err = |source| ModelError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let head = if path.is_dir() {
+        Vec::new()
+    } else {
+        std::fs::read(path).map_err(read_err)?
+    };
+    // A directory can only be a TF.js model (the converter says what it
+    // looked for when it is not).
+    if path.is_dir() || webinfer_convert::is_tfjs(path, &head) {
+        let t = Instant::now();
+        let c = webinfer_convert::convert_path(path).map_err(|source| ModelError::Convert {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            "{}: converted {} to ONNX in {ms:.0} ms ({} nodes, {} transposes removed)",
+            path.display(),
+            c.format.as_str(),
+            c.onnx_nodes,
+            c.transposes_removed
+        );
+        return Ok(Source {
+            sha256: c.artifacts[0].sha256.clone(),
+            bytes: c.artifacts.iter().map(|a| a.bytes).sum(),
+            format: c.format.as_str(),
+            onnx: c.onnx,
+            tfjs: Some((c.artifacts, ms)),
+        });
+    }
+    Ok(Source {
+        sha256: hex::encode(Sha256::digest(&head)),
+        bytes: head.len() as u64,
+        format: "onnx",
+        onnx: head,
+        tfjs: None,
+    })
+}
+
 fn measure(ctx: &Context<'_>, path: &Path, s: &mut Session) -> Result<ModelSummary, ModelError> {
     let opts = ctx.opts;
     let engine = opts.engine;
     let model = file_name(path);
     let load_start = Instant::now();
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if tfjs::is_tfjs_model(path, &bytes) {
-        return Err(ModelError::TfjsGraph {
-            path: path.to_path_buf(),
-        });
-    }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let src = read_source(path)?;
+    let sha256 = src.sha256.clone();
     let mut loaded = engine
-        .load(&bytes, opts.threads)
+        .load(&src.onnx, opts.threads)
         .map_err(|reason| ModelError::Load {
             path: path.to_path_buf(),
             engine,
             reason,
         })?;
     let specs = loaded.inputs().to_vec();
-    if let Some(bad) = specs.iter().find(|i| !i.is_f32) {
-        return Err(ModelError::InputType {
-            path: path.to_path_buf(),
-            name: bad.name.clone(),
-            dtype: bad.dtype.clone(),
-        });
-    }
     let page = ctx.browser.and_then(|b| b.shapes_for(&sha256, &model));
     let resolved = shapes::resolve(&specs, &opts.input_shapes, page.as_deref());
-    let dims: Vec<Vec<usize>> = resolved.iter().map(|(d, _)| d.clone()).collect();
+    // A tensor from --inputs brings its own shape.
+    let dims: Vec<Vec<usize>> = specs
+        .iter()
+        .zip(&resolved)
+        .map(
+            |(spec, (d, _))| match ctx.inputs.and_then(|f| f.get(&spec.name)) {
+                Some(t) => t.shape.clone(),
+                None => d.clone(),
+            },
+        )
+        .collect();
     let described = shapes::describe(&specs, &dims);
     // A dynamic leading (batch) dimension at 1 is what pages use; any other
     // dynamic dimension at 1 is worth a note and, on failure, a hint.
@@ -190,8 +245,18 @@ fn measure(ctx: &Context<'_>, path: &Path, s: &mut Session) -> Result<ModelSumma
             String::new()
         },
     };
-    let data = input::seeded_inputs(&dims);
-    loaded.prepare(&dims, data).map_err(run_error)?;
+    let facts = InputFacts::from_onnx(&src.onnx);
+    let chosen = values::choose(&specs, &dims, &facts, ctx.inputs).map_err(|source| {
+        ModelError::InputValues {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    let input_values = values::describe(&specs, &chosen);
+    let input_sha256 = values::digest(&chosen);
+    loaded
+        .prepare_tensors(chosen.into_iter().map(|c| c.tensor).collect())
+        .map_err(run_error)?;
     let load_end = Instant::now();
     let (start, dur) = (
         s.clock.ms(load_start),
@@ -205,13 +270,23 @@ fn measure(ctx: &Context<'_>, path: &Path, s: &mut Session) -> Result<ModelSumma
             "model": model,
             "start": start,
             "dur": dur,
-            "bytes": bytes.len(),
+            "bytes": src.bytes,
             "sha256": sha256,
             "path": path.display().to_string(),
             "input_shapes": dims,
+            "format": src.format,
+            "converted": src.tfjs.as_ref().map(|_| "onnx"),
+            "convert_ms": src.tfjs.as_ref().map(|(_, ms)| *ms),
+            "artifacts": src.tfjs.as_ref().map(|(a, _)| a.iter().map(|a| json!({
+                "url": a.path.display().to_string(),
+                "bytes": a.bytes,
+                "sha256": a.sha256,
+            })).collect::<Vec<_>>()),
+            "input_values": input_values,
+            "input_sha256": input_sha256,
         }),
     )?;
-    drop(bytes);
+    drop(src);
     let mut peak = s.mem()?;
     let mut summary = ModelSummary {
         model: model.clone(),

@@ -16,10 +16,13 @@ pub struct InputSpec {
     pub name: String,
     /// Dimensions; `None` where the model leaves one dynamic.
     pub dims: Vec<Option<usize>>,
-    /// The element type as the engine names it (only float32 is fed).
+    /// The element type as the engine names it.
     pub dtype: String,
     /// Whether the element type is 32-bit float.
     pub is_f32: bool,
+    /// The element type, when it is one inputs can be made of (numeric or
+    /// bool; `None` for strings, sequences, maps).
+    pub elem: Option<crate::tensor::ElemType>,
 }
 
 /// One `--input-shape NAME=1x3x224x224` argument.
@@ -160,6 +163,7 @@ mod tests {
             dims: dims.to_vec(),
             dtype: "f32".into(),
             is_f32: true,
+            elem: Some(crate::tensor::ElemType::F32),
         }
     }
 

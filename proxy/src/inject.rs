@@ -44,6 +44,9 @@ pub struct InjectConfig {
     pub sample_ms: u64,
     /// How often the hook sends batches, in ms.
     pub flush_ms: u64,
+    /// The hooks mirror inferences and model loads as DevTools `performance.measure` entries
+    /// (`--devtools-track`).
+    pub devtools_track: bool,
 }
 
 impl Default for InjectConfig {
@@ -52,6 +55,7 @@ impl Default for InjectConfig {
             kernels: false,
             sample_ms: 1000,
             flush_ms: 1000,
+            devtools_track: false,
         }
     }
 }
@@ -187,6 +191,7 @@ impl Filter for InjectFilter {
             proxy_time_ms: now,
             label: sink_cfg.label.clone(),
             variant: sink_cfg.variant.clone(),
+            devtools_track: self.cfg.devtools_track,
         };
         let (mut parts, body) = resp.into_parts();
         let t = self.injector.transform(

@@ -55,16 +55,17 @@ async fn html_page_gets_hook_first_in_head_with_csp_patched_and_a_session() {
             .unwrap(),
         format!("script-src 'self' {hash}; connect-src 'self'")
     );
-    // The <meta> CSP gets 'self' for the endpoint (and the hash).
-    assert!(body.contains(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"connect-src https://api.other 'self'\">"
-    ));
+    // The <meta> CSP gets exactly the endpoint URL (and the hash).
+    let endpoint = h.url("/__webinfer__/trace");
+    assert!(body.contains(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"connect-src https://api.other {endpoint}\">"
+    )));
     assert!(headers.get("content-length").is_none());
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
     // Everything after the script is the page as sent.
     assert_eq!(
         body.replace(&format!("<script>{script}</script>"), "")
-            .replace(" 'self'\">", "\">"),
+            .replace(&format!(" {endpoint}\">"), "\">"),
         PAGE
     );
 

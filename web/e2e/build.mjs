@@ -19,6 +19,12 @@ writeFileSync(join(dist, 'hook.js'), names.map((n) => readFileSync(join(jsDir, n
 const bundles = [
   ['src/tfjs-bundle.js', 'tfjs-bundle.bundle.js'],
   ['src/ort-bundle.js', 'ort-bundle.bundle.js'],
+  ['src/mediapipe-bundle.js', 'mediapipe.bundle.js'],
+  ['src/transformers-bundle.js', 'transformers.bundle.js'],
+  ['src/vad-silero.js', 'vad-global.bundle.js'],
+  ['src/vad-bundle.js', 'vad-bundle.bundle.js'],
+  ['src/vad-both.js', 'vad-both.bundle.js'],
+  ['src/nsfwjs.js', 'nsfwjs.bundle.js'],
 ];
 for (const [entry, out] of bundles) {
   await build({

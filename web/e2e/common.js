@@ -26,6 +26,10 @@ var E2E = (function () {
     await fetch(resultsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(obj) });
   }
   async function finish(obj) {
+    // ?linger=MS: stay MS ms after the last call before reporting (abrupt-close tests).
+    var linger = parseInt(params.get('linger') || '0', 10);
+    if (linger > 0) await new Promise(function (r) { setTimeout(r, linger); });
+    obj.done_at = self.performance.now();
     await post(obj);
     if (self.document) {
       self.document.title = 'done';

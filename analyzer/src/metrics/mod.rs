@@ -4,6 +4,7 @@
 //! [`windows`] decides what is "inside an inference"; the other modules
 //! compute one family of metrics each. None of them reads files or prints.
 
+pub mod generation;
 pub mod latency;
 pub mod memory;
 pub mod qoe;

@@ -37,6 +37,9 @@ pub const FAMILIES: &[(&str, &str, &[M])] = &[
     ("Latency", "Per session × model × backend; prediction statistics over later calls (call > 1).", &[
         M::SetupMs, M::WarmupMs, M::PredP50, M::PredP90, M::PredP99, M::PredMean, M::PredStd, M::InferPerS, M::PredN,
     ]),
+    ("Generation", "LLM requests (gen records) per session × model; over later requests (call > 1) when a model had several.", &[
+        M::GenN, M::GenTokensPerS, M::GenTtftP50, M::GenTpotP50, M::GenOutputTokens,
+    ]),
     ("Memory", "Peak of each source; overhead = largest peak / Σ model_load bytes.", &[
         M::ModelBytes, M::PeakJsHeap, M::PeakWasm, M::PeakTf, M::PeakTfGpu, M::PeakUa, M::PeakRss, M::MemOverheadX,
     ]),
@@ -67,6 +70,11 @@ pub const DEFINITIONS: &[(M, &str)] = &[
     (M::InferPerS, "n / ((max(start + dur) − min(start)) / 1000) over call > 1"),
     (M::NativeP50, "median of the matched native sessions' p50 (match on sha256, then model id, then file name)"),
     (M::SlowdownX, "browser p50 / native p50"),
+    (M::GenN, "number of gen records (generation requests) of the model"),
+    (M::GenTokensPerS, "Σ output_tokens / (Σ dur / 1000) over gen records with call > 1 (all if only one)"),
+    (M::GenTtftP50, "median ttft (request start → first output token available) over the same requests"),
+    (M::GenTpotP50, "median of each request's tpot_p50 (p50 interval between consecutive output tokens)"),
+    (M::GenOutputTokens, "mean output_tokens per request over the same requests"),
     (M::ModelBytes, "Σ bytes of the session's model_load records"),
     (M::PeakJsHeap, "max js_heap_used over mem samples (same for each source below)"),
     (M::MemOverheadX, "max over sources of the peak / model bytes"),
@@ -202,6 +210,38 @@ fn slowdown_section(a: &Analysis) -> Result<Section, Error> {
     Ok(s)
 }
 
+/// The headline of text generation, when any `gen` rows exist: per model, the median over
+/// rows of output tokens/s and of TTFT p50.
+pub fn generation_headline(a: &Analysis) -> Option<String> {
+    let mut by: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>, f64)> = Default::default();
+    for r in a.rows.iter().filter(|r| r.get(M::GenN).is_some()) {
+        let e = by
+            .entry(crate::series::short_model(r.key("model")))
+            .or_default();
+        if let Some(x) = r.get(M::GenTokensPerS) {
+            e.0.push(x);
+        }
+        if let Some(x) = r.get(M::GenTtftP50) {
+            e.1.push(x);
+        }
+        e.2 += r.get(M::GenN).unwrap_or(0.0);
+    }
+    if by.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = by
+        .iter()
+        .map(|(m, (tps, ttft, n))| {
+            let t = crate::stats::percentile(tps, 0.5)
+                .map_or("–".to_owned(), |x| format!("{x:.1} tokens/s"));
+            let f = crate::stats::percentile(ttft, 0.5)
+                .map_or("TTFT –".to_owned(), |x| format!("TTFT {x:.1} ms"));
+            format!("{m}: {t}, {f} ({n} requests)")
+        })
+        .collect();
+    Some(format!("Text generation: {}.", parts.join("; ")))
+}
+
 /// The input summary lines (files, records, skipped lines, lost records).
 pub fn summary_lines(a: &Analysis) -> Vec<String> {
     let st = &a.stats;
@@ -224,6 +264,9 @@ pub fn summary_lines(a: &Analysis) -> Vec<String> {
             bs.len(),
             b
         ));
+    }
+    if let Some(line) = generation_headline(a) {
+        v.push(line);
     }
     if a.gaps.is_empty() {
         v.push("No lost records (no gaps in any writer's seq).".into());

@@ -4,6 +4,7 @@
 
 mod common;
 mod metrics;
+mod perfetto_merge;
 mod prop_read;
 mod read;
 mod report;

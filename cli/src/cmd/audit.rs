@@ -38,7 +38,7 @@ pub struct Args {
     /// Runs per URL and variant.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: u32,
-    /// Variant to run (repeatable): default, no-simd, no-threads, no-gpu.
+    /// Variant to run (repeatable): default, no-simd, no-threads, no-gpu, webgpu.
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
     /// Extra browser argument (repeatable), e.g. --browser-arg=--js-flags=--max-opt=2.
@@ -47,6 +47,16 @@ pub struct Args {
     /// Send synthetic clicks and key presses every 500 ms (Chromium).
     #[arg(long)]
     pub interact: bool,
+    /// Record the browser's own timeline too (Chromium: a Chrome trace through DevTools,
+    /// `devtools-<run>.json` beside the traces); merge it with `webinfer export perfetto
+    /// --browser-trace`.
+    #[arg(long)]
+    pub devtools_trace: bool,
+    /// The hooks mirror inferences and model loads as DevTools `performance.measure`
+    /// entries (a "webinfer" track in the Performance panel), as `webinfer proxy
+    /// --devtools-track`.
+    #[arg(long)]
+    pub devtools_track: bool,
     /// Trace label: traces go to <traces>/<label>/ (default audit-<UTC time>).
     #[arg(long, value_name = "L")]
     pub label: Option<String>,
@@ -80,6 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.variants = args.variants;
     opts.browser_args = args.browser_args;
     opts.interact = args.interact;
+    opts.devtools_trace = args.devtools_trace;
+    opts.devtools_track = args.devtools_track;
     opts.label = args.label;
     opts.demo_query = args.demo_query;
     if let Some(w) = args.web_dir {
@@ -190,6 +202,9 @@ fn print_summary(r: &AuditReport) {
         }
         for f in &s.files {
             println!("  {}", f.display());
+        }
+        if let Some((f, n)) = &s.devtools_trace {
+            println!("  browser trace: {} ({n} events)", f.display());
         }
     }
 }

@@ -31,6 +31,11 @@ struct PerfettoArgs {
     /// Only these session ids (repeatable; default all).
     #[arg(long = "sid")]
     sids: Vec<String>,
+    /// A Chrome trace of the same run (`webinfer audit --devtools-trace`, or one saved from
+    /// the DevTools Performance panel): the output is that trace with the sessions merged in,
+    /// on the browser's clock and renderer processes.
+    #[arg(long, value_name = "FILE")]
+    browser_trace: Option<PathBuf>,
 }
 
 /// Runs `webinfer export`.
@@ -51,6 +56,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         format!(" with id {}", a.sids.join(", "))
                     }
                 );
+            }
+            if let Some(bt) = &a.browser_trace {
+                let file =
+                    std::fs::File::open(bt).with_context(|| format!("opening {}", bt.display()))?;
+                let (events, meta) = webinfer_analyzer::perfetto::read_chrome_trace_from(
+                    std::io::BufReader::new(file),
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", bt.display()))?;
+                let f = std::fs::File::create(&a.out)
+                    .with_context(|| format!("creating {}", a.out.display()))?;
+                let mut w = BufWriter::new(f);
+                let st = webinfer_analyzer::perfetto::merge(&sessions, events, meta, &mut w)
+                    .with_context(|| format!("writing {}", a.out.display()))?;
+                std::io::Write::flush(&mut w)?;
+                if st.placed.is_empty() {
+                    anyhow::bail!(
+                        "no session matches a navigation in {} (a page session is placed by its URL's navigationStart)",
+                        bt.display()
+                    );
+                }
+                for sid in &st.unplaced {
+                    eprintln!(
+                        "warning: session {sid}: no navigation of its page in {}, left out",
+                        bt.display()
+                    );
+                }
+                eprintln!(
+                    "{stats}; merged {} events of {} sessions into {} browser events, wrote {}",
+                    st.webinfer_events,
+                    st.placed.len(),
+                    st.browser_events,
+                    a.out.display()
+                );
+                return Ok(());
             }
             let f = std::fs::File::create(&a.out)
                 .with_context(|| format!("creating {}", a.out.display()))?;

@@ -10,10 +10,13 @@ use webinfer_native::{EngineKind, Options, ShapeArg};
 /// Arguments of `webinfer native`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// ONNX model files to run, one after another.
+    /// Models to run, one after another: ONNX files, TF.js models (model.json
+    /// with its shards beside it, a directory holding one, or nsfwjs's
+    /// model.min.js, converted to ONNX first), or `.tflite` with `--engine litert`.
     #[arg(required = true, value_name = "MODEL")]
     models: Vec<PathBuf>,
-    /// Engine: `ort` (ONNX Runtime, needs libonnxruntime.so) or `tract`.
+    /// Engine: `ort` (ONNX Runtime, needs libonnxruntime.so), `tract`, or `litert` (.tflite,
+    /// through python3 with the ai-edge-litert package).
     #[arg(long, default_value = "ort", value_parser = clap::value_parser!(EngineKindArg))]
     engine: EngineKindArg,
     /// Compute threads (default: the CPUs this process may use).
@@ -31,6 +34,10 @@ pub struct Args {
     /// Take input shapes from a page's trace of the same model.
     #[arg(long, value_name = "SESSION.jsonl")]
     from_trace: Option<PathBuf>,
+    /// Feed these named tensors (safetensors file) to the inputs they name,
+    /// instead of generated values (docs/native.md, "The input").
+    #[arg(long, value_name = "FILE.safetensors")]
+    inputs: Option<PathBuf>,
     /// Trace file to append to [default: traces/native/native-<engine>-<unix ms>.jsonl].
     #[arg(long, value_name = "FILE.jsonl")]
     out: Option<PathBuf>,
@@ -63,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         warmup: args.warmup,
         input_shapes: args.input_shapes,
         from_trace: args.from_trace,
+        inputs: args.inputs,
         out: args
             .out
             .unwrap_or_else(|| webinfer_native::default_out(engine)),

@@ -104,6 +104,12 @@ impl From<ProxyArgs> for ProxyOptions {
 pub struct Args {
     #[command(flatten)]
     pub proxy: ProxyArgs,
+    /// The hooks also mirror each inference, model load and warm-up as a
+    /// `performance.measure` with the DevTools extensibility payload: a "webinfer" track in
+    /// the Performance panel of a profile recorded in that browser (off by default; the
+    /// page's own user-timing buffer sees these entries).
+    #[arg(long)]
+    pub devtools_track: bool,
 }
 
 /// Builds the proxy for `opts` (CA, roots, host policy; no filters yet);
@@ -114,6 +120,7 @@ pub fn builder(opts: &ProxyOptions) -> anyhow::Result<ProxyBuilder> {
 
 /// Runs `webinfer proxy`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let devtools_track = args.devtools_track;
     let opts = ProxyOptions::from(args.proxy);
     if let Some(w) = opts.listen_warning() {
         eprintln!("webinfer: {w}");
@@ -126,7 +133,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (builder, sink, _inject) = webinfer_proxy::inject::install(
             builder,
             SinkConfig::new(&opts.traces),
-            InjectConfig::default(),
+            InjectConfig {
+                devtools_track,
+                ..InjectConfig::default()
+            },
         )
         .with_context(|| format!("setting up traces in {}", opts.traces.display()))?;
         let handle = builder.start().await?;

@@ -163,3 +163,14 @@ test('probe: a 100 ms chain records how late each timer ran', async () => {
   const probes = records.filter((r) => r.kind === 'probe');
   assert.deepEqual(probes.map((p) => [p.start, p.delay]), [[100, 0], [200, 0], [300, 0]]);
 });
+
+test('model_load: bytes are the artifacts\' sum when no total is given, with origin and create_site kept', async () => {
+  const entries = { 'https://s.test/m.onnx': { decodedBodySize: 1234, responseEnd: 5 } };
+  const { W } = loadInContext({ performance: { now: () => 0, getEntriesByName: (u) => (entries[u] ? [entries[u]] : []), getEntriesByType: () => [] } });
+  const records = collect(W);
+  W.emitModelLoad('ort', 'https://s.test/m.onnx', 1, 2, ['https://s.test/m.onnx'], { origin: 'url', create_site: 'https://s.test/app.js:3' });
+  const r = records.find((x) => x.kind === 'model_load');
+  assert.equal(r.bytes, 1234);
+  assert.equal(r.model_origin, 'url');
+  assert.equal(r.create_site, 'https://s.test/app.js:3');
+});

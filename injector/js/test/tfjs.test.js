@@ -164,3 +164,55 @@ test('kernel records (opt-in) reference their infer by seq', async () => {
   assert.equal(tf.engine().state.profiling, false, 'profiling switched back off');
   x.dispose();
 });
+
+test('a model call inside a tidy (nsfwjs-style classify) is one infer: model level, tidy view merged', async () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+  clear();
+  const img = tf.ones([4]);
+  for (let i = 0; i < 3; i++) {
+    const y = tf.tidy(() => {
+      // pre-processing ops (≥ 10 kernels, so the tidy alone would count), then predict
+      let z = img;
+      for (let k = 0; k < 10; k++) z = z.mul(tf.scalar(1.01));
+      return model.predict(z.reshape([1, 4]));
+    });
+    await y.data();
+    y.dispose();
+  }
+  await flushMicrotasks();
+  const got = infers();
+  assert.equal(got.length, 3, JSON.stringify(got.map((r) => r.api)));
+  for (const r of got) {
+    assert.equal(r.api, 'LayersModel.predict');
+    assert.equal(r.layer, 'model');
+    assert.equal(r.merged.length, 1);
+    const v = r.merged[0];
+    assert.equal(v.api, 'tidy');
+    assert.match(v.model, /^ops:[0-9a-f]{8}$/);
+    assert.ok(v.ops >= 10, `ops ${v.ops}`);
+    assert.ok(v.start <= r.start && v.start + v.dur >= r.start + r.dur, 'the tidy spans the model call');
+  }
+  assert.deepEqual(got.map((r) => r.call), [1, 2, 3]);
+  img.dispose();
+  model.dispose();
+});
+
+test('the kernel-counting runKernel exists only while a watched tidy runs', async () => {
+  const engine = tf.engine();
+  const own = () => Object.prototype.hasOwnProperty.call(engine, 'runKernel');
+  assert.equal(own(), false, 'no wrapper between calls');
+  let inside = null;
+  tf.dispose(tf.tidy(() => { inside = own(); return opsNet(tf.ones([2]), 3); }));
+  assert.equal(inside, true);
+  assert.equal(own(), false, 'removed when the tidy ended');
+  const model = await tf.loadGraphModel(blazefaceHandler());
+  let duringModel = null;
+  const orig = engine.tidy;
+  // a tidy the model runs internally sees no counting wrapper (model calls are not watched)
+  engine.tidy = function () { if (duringModel === null) duringModel = own(); return orig.apply(this, arguments); };
+  const y = model.predict(tf.zeros([1, 256, 256, 3]));
+  engine.tidy = orig;
+  assert.equal(duringModel, false);
+  tf.dispose(y);
+  model.dispose();
+});

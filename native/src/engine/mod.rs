@@ -2,6 +2,7 @@
 //! interface: load a model from bytes, declare its inputs, fix the input
 //! shapes and data, and run it.
 
+pub mod litert;
 pub mod ort;
 pub mod tract;
 
@@ -10,6 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::shapes::InputSpec;
+use crate::tensor::{HostTensor, TensorData};
 
 /// Which engine runs the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,9 @@ pub enum EngineKind {
     Ort,
     /// tract, the pure-Rust ONNX engine.
     Tract,
+    /// LiteRT (TensorFlow Lite) for `.tflite` models, in a Python subprocess
+    /// ([`litert`]).
+    Litert,
 }
 
 impl EngineKind {
@@ -27,6 +32,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => "ort",
             EngineKind::Tract => "tract",
+            EngineKind::Litert => "litert",
         }
     }
 
@@ -35,6 +41,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => "Session.run",
             EngineKind::Tract => "SimplePlan.run",
+            EngineKind::Litert => "Interpreter.invoke",
         }
     }
 
@@ -44,6 +51,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => ort::version(),
             EngineKind::Tract => Ok(tract::version().to_owned()),
+            EngineKind::Litert => litert::version(),
         }
     }
 
@@ -52,6 +60,7 @@ impl EngineKind {
         match self {
             EngineKind::Ort => Ok(Box::new(ort::OrtModel::load(bytes, threads)?)),
             EngineKind::Tract => Ok(Box::new(tract::TractModel::load(bytes, threads)?)),
+            EngineKind::Litert => Ok(Box::new(litert::LitertModel::load(bytes, threads)?)),
         }
     }
 }
@@ -69,7 +78,10 @@ impl FromStr for EngineKind {
         match s {
             "ort" | "onnxruntime" => Ok(EngineKind::Ort),
             "tract" => Ok(EngineKind::Tract),
-            _ => Err(format!("unknown engine `{s}` (expected `ort` or `tract`)")),
+            "litert" | "tflite" => Ok(EngineKind::Litert),
+            _ => Err(format!(
+                "unknown engine `{s}` (expected `ort`, `tract` or `litert`)"
+            )),
         }
     }
 }
@@ -86,16 +98,33 @@ impl EngineError {
     }
 }
 
-/// One output tensor, copied out of the engine (float32 outputs only;
-/// others have empty `data`).
+/// One output tensor, copied out of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     /// The output's name.
     pub name: String,
     /// Its shape.
     pub shape: Vec<usize>,
-    /// Its values in row-major order.
+    /// Its values in row-major order when it is float32 (else empty).
     pub data: Vec<f32>,
+    /// Its values, any element type (`None` for a type the runner does
+    /// not copy, e.g. strings).
+    pub tensor: Option<HostTensor>,
+}
+
+impl Output {
+    /// An output from a host tensor (`data` filled for float32).
+    pub fn from_tensor(name: String, t: HostTensor) -> Output {
+        Output {
+            name,
+            shape: t.shape.clone(),
+            data: match &t.data {
+                TensorData::F32(v) => v.clone(),
+                _ => Vec::new(),
+            },
+            tensor: Some(t),
+        }
+    }
 }
 
 /// One timed call of the engine.
@@ -114,11 +143,23 @@ pub trait LoadedModel {
     /// The model's inputs.
     fn inputs(&self) -> &[InputSpec];
 
-    /// Fixes the input shapes and values used by every later [`run`]
-    /// (tract plans and optimizes for these shapes here).
+    /// Fixes the input tensors (any element type, one per model input, in
+    /// order) used by every later [`run`] (tract plans and optimizes for
+    /// their shapes here).
     ///
     /// [`run`]: LoadedModel::run
-    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError>;
+    fn prepare_tensors(&mut self, inputs: Vec<HostTensor>) -> Result<(), EngineError>;
+
+    /// [`prepare_tensors`](LoadedModel::prepare_tensors) with float32 inputs.
+    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError> {
+        self.prepare_tensors(
+            shapes
+                .iter()
+                .zip(data)
+                .map(|(s, d)| HostTensor::f32(s.clone(), d))
+                .collect(),
+        )
+    }
 
     /// Runs the model once on the prepared inputs; copies the outputs out
     /// (outside the timed span) when `collect` is true.

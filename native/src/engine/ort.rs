@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use ort::session::{Session, SessionInputValue};
-use ort::value::{Tensor, TensorElementType, ValueType};
+use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 
 use super::{EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
+use crate::tensor::{ElemType, HostTensor, TensorData};
 
 /// The process-wide environment and the library's version, or why there is
 /// none.
@@ -71,7 +72,86 @@ fn library_version(path: &Path) -> Result<String, String> {
 pub struct OrtModel {
     session: Session,
     inputs: Vec<InputSpec>,
-    tensors: Vec<Tensor<f32>>,
+    tensors: Vec<DynTensor>,
+}
+
+/// The element type of an ORT tensor type, if inputs can be made of it.
+fn elem_of(t: TensorElementType) -> Option<ElemType> {
+    Some(match t {
+        TensorElementType::Float32 => ElemType::F32,
+        TensorElementType::Float16 => ElemType::F16,
+        TensorElementType::Float64 => ElemType::F64,
+        TensorElementType::Int8 => ElemType::I8,
+        TensorElementType::Int16 => ElemType::I16,
+        TensorElementType::Int32 => ElemType::I32,
+        TensorElementType::Int64 => ElemType::I64,
+        TensorElementType::Uint8 => ElemType::U8,
+        TensorElementType::Uint16 => ElemType::U16,
+        TensorElementType::Uint32 => ElemType::U32,
+        TensorElementType::Uint64 => ElemType::U64,
+        TensorElementType::Bool => ElemType::Bool,
+        _ => return None,
+    })
+}
+
+fn to_ort(t: HostTensor) -> Result<DynTensor, EngineError> {
+    let shape = t.shape;
+    macro_rules! mk {
+        ($v:expr) => {
+            Tensor::from_array((shape, $v))
+                .map(|x| x.upcast())
+                .map_err(EngineError::from_display)
+        };
+    }
+    match t.data {
+        TensorData::F32(v) => mk!(v),
+        TensorData::F16(v) => mk!(v.into_iter().map(half::f16::from_bits).collect::<Vec<_>>()),
+        TensorData::F64(v) => mk!(v),
+        TensorData::I8(v) => mk!(v),
+        TensorData::I16(v) => mk!(v),
+        TensorData::I32(v) => mk!(v),
+        TensorData::I64(v) => mk!(v),
+        TensorData::U8(v) => mk!(v),
+        TensorData::U16(v) => mk!(v),
+        TensorData::U32(v) => mk!(v),
+        TensorData::U64(v) => mk!(v),
+        TensorData::Bool(v) => mk!(v),
+    }
+}
+
+fn from_ort(value: &DynValue) -> Option<HostTensor> {
+    let ValueType::Tensor { ty, .. } = value.dtype() else {
+        return None;
+    };
+    macro_rules! ex {
+        ($t:ty, $variant:ident) => {{
+            let (shape, data) = value.try_extract_tensor::<$t>().ok()?;
+            HostTensor {
+                shape: shape.iter().map(|&d| d as usize).collect(),
+                data: TensorData::$variant(data.to_vec()),
+            }
+        }};
+    }
+    Some(match elem_of(*ty)? {
+        ElemType::F32 => ex!(f32, F32),
+        ElemType::F16 => {
+            let (shape, data) = value.try_extract_tensor::<half::f16>().ok()?;
+            HostTensor {
+                shape: shape.iter().map(|&d| d as usize).collect(),
+                data: TensorData::F16(data.iter().map(|h| h.to_bits()).collect()),
+            }
+        }
+        ElemType::F64 => ex!(f64, F64),
+        ElemType::I8 => ex!(i8, I8),
+        ElemType::I16 => ex!(i16, I16),
+        ElemType::I32 => ex!(i32, I32),
+        ElemType::I64 => ex!(i64, I64),
+        ElemType::U8 => ex!(u8, U8),
+        ElemType::U16 => ex!(u16, U16),
+        ElemType::U32 => ex!(u32, U32),
+        ElemType::U64 => ex!(u64, U64),
+        ElemType::Bool => ex!(bool, Bool),
+    })
 }
 
 impl OrtModel {
@@ -97,12 +177,14 @@ impl OrtModel {
                     dims: shape.iter().map(|&d| usize::try_from(d).ok()).collect(),
                     dtype: ty.to_string(),
                     is_f32: *ty == TensorElementType::Float32,
+                    elem: elem_of(*ty),
                 },
                 other => InputSpec {
                     name: o.name().to_owned(),
                     dims: Vec::new(),
                     dtype: other.to_string(),
                     is_f32: false,
+                    elem: None,
                 },
             })
             .collect();
@@ -119,14 +201,8 @@ impl LoadedModel for OrtModel {
         &self.inputs
     }
 
-    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError> {
-        self.tensors = shapes
-            .iter()
-            .zip(data)
-            .map(|(shape, values)| {
-                Tensor::from_array((shape.clone(), values)).map_err(EngineError::from_display)
-            })
-            .collect::<Result<_, _>>()?;
+    fn prepare_tensors(&mut self, inputs: Vec<HostTensor>) -> Result<(), EngineError> {
+        self.tensors = inputs.into_iter().map(to_ort).collect::<Result<_, _>>()?;
         Ok(())
     }
 
@@ -143,16 +219,14 @@ impl LoadedModel for OrtModel {
         let mut out = Vec::new();
         if collect {
             for (name, value) in outputs.iter() {
-                let (shape, data) = match value.try_extract_tensor::<f32>() {
-                    Ok((shape, data)) => {
-                        (shape.iter().map(|&d| d as usize).collect(), data.to_vec())
-                    }
-                    Err(_) => (Vec::new(), Vec::new()),
-                };
-                out.push(Output {
-                    name: name.to_owned(),
-                    shape,
-                    data,
+                out.push(match from_ort(&value) {
+                    Some(t) => Output::from_tensor(name.to_owned(), t),
+                    None => Output {
+                        name: name.to_owned(),
+                        shape: Vec::new(),
+                        data: Vec::new(),
+                        tensor: None,
+                    },
                 });
             }
         }

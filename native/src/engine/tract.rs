@@ -11,6 +11,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 use super::{EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
+use crate::tensor::{ElemType, HostTensor, TensorData};
 
 /// The tract-onnx version this crate was built with.
 pub fn version() -> &'static str {
@@ -27,8 +28,109 @@ pub struct TractModel {
 }
 
 fn err(e: impl std::fmt::Debug) -> EngineError {
-    // tract's Debug form of an error carries the whole cause chain.
-    EngineError(format!("{e:?}").replace('\n', "; "))
+    // tract's Debug form of an error carries the whole cause chain (and,
+    // with RUST_BACKTRACE set, a backtrace, which is left out).
+    let text = format!("{e:?}");
+    let text = text
+        .split("\n\nStack backtrace:")
+        .next()
+        .unwrap_or_default();
+    EngineError(text.replace('\n', "; "))
+}
+
+/// The element type of a tract datum type, if inputs can be made of it.
+fn elem_of(dt: DatumType) -> Option<ElemType> {
+    Some(match dt {
+        DatumType::F32 => ElemType::F32,
+        DatumType::F16 => ElemType::F16,
+        DatumType::F64 => ElemType::F64,
+        DatumType::I8 => ElemType::I8,
+        DatumType::I16 => ElemType::I16,
+        DatumType::I32 => ElemType::I32,
+        DatumType::I64 => ElemType::I64,
+        DatumType::U8 => ElemType::U8,
+        DatumType::U16 => ElemType::U16,
+        DatumType::U32 => ElemType::U32,
+        DatumType::U64 => ElemType::U64,
+        DatumType::Bool => ElemType::Bool,
+        _ => return None,
+    })
+}
+
+fn datum_of(t: ElemType) -> DatumType {
+    match t {
+        ElemType::F32 => DatumType::F32,
+        ElemType::F16 => DatumType::F16,
+        ElemType::F64 => DatumType::F64,
+        ElemType::I8 => DatumType::I8,
+        ElemType::I16 => DatumType::I16,
+        ElemType::I32 => DatumType::I32,
+        ElemType::I64 => DatumType::I64,
+        ElemType::U8 => DatumType::U8,
+        ElemType::U16 => DatumType::U16,
+        ElemType::U32 => DatumType::U32,
+        ElemType::U64 => DatumType::U64,
+        ElemType::Bool => DatumType::Bool,
+    }
+}
+
+fn to_tract(t: &HostTensor) -> Result<Tensor, EngineError> {
+    let s = &t.shape;
+    match &t.data {
+        TensorData::F32(v) => Tensor::from_shape(s, v),
+        TensorData::F16(v) => {
+            Tensor::from_shape(s, &v.iter().map(|&b| f16::from_bits(b)).collect::<Vec<_>>())
+        }
+        TensorData::F64(v) => Tensor::from_shape(s, v),
+        TensorData::I8(v) => Tensor::from_shape(s, v),
+        TensorData::I16(v) => Tensor::from_shape(s, v),
+        TensorData::I32(v) => Tensor::from_shape(s, v),
+        TensorData::I64(v) => Tensor::from_shape(s, v),
+        TensorData::U8(v) => Tensor::from_shape(s, v),
+        TensorData::U16(v) => Tensor::from_shape(s, v),
+        TensorData::U32(v) => Tensor::from_shape(s, v),
+        TensorData::U64(v) => Tensor::from_shape(s, v),
+        TensorData::Bool(v) => Tensor::from_shape(s, v),
+    }
+    .map_err(err)
+}
+
+fn from_tract(v: &Tensor) -> Option<HostTensor> {
+    macro_rules! ex {
+        ($t:ty, $variant:ident) => {
+            TensorData::$variant(
+                v.to_plain_array_view::<$t>()
+                    .ok()?
+                    .iter()
+                    .copied()
+                    .collect(),
+            )
+        };
+    }
+    let data = match elem_of(v.datum_type())? {
+        ElemType::F32 => ex!(f32, F32),
+        ElemType::F16 => TensorData::F16(
+            v.to_plain_array_view::<f16>()
+                .ok()?
+                .iter()
+                .map(|h| h.to_bits())
+                .collect(),
+        ),
+        ElemType::F64 => ex!(f64, F64),
+        ElemType::I8 => ex!(i8, I8),
+        ElemType::I16 => ex!(i16, I16),
+        ElemType::I32 => ex!(i32, I32),
+        ElemType::I64 => ex!(i64, I64),
+        ElemType::U8 => ex!(u8, U8),
+        ElemType::U16 => ex!(u16, U16),
+        ElemType::U32 => ex!(u32, U32),
+        ElemType::U64 => ex!(u64, U64),
+        ElemType::Bool => ex!(bool, Bool),
+    };
+    Some(HostTensor {
+        shape: v.shape().to_vec(),
+        data,
+    })
 }
 
 impl TractModel {
@@ -56,6 +158,7 @@ impl TractModel {
                 dims,
                 dtype: dt.map_or_else(|| "unknown".to_owned(), |d| format!("{d:?}")),
                 is_f32: dt == Some(f32::datum_type()),
+                elem: dt.and_then(elem_of),
             });
         }
         let executor = if threads > 1 {
@@ -78,26 +181,21 @@ impl LoadedModel for TractModel {
         &self.inputs
     }
 
-    fn prepare(&mut self, shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> Result<(), EngineError> {
+    fn prepare_tensors(&mut self, inputs: Vec<HostTensor>) -> Result<(), EngineError> {
         let mut model = self
             .model
             .take()
             .ok_or_else(|| EngineError("model already prepared".into()))?;
-        for (i, shape) in shapes.iter().enumerate() {
-            model
-                .set_input_fact(i, f32::fact(shape).into())
-                .map_err(err)?;
+        for (i, t) in inputs.iter().enumerate() {
+            let fact = InferenceFact::dt_shape(datum_of(t.elem_type()), &t.shape);
+            model.set_input_fact(i, fact).map_err(err)?;
         }
         let plan = model
             .into_optimized()
             .map_err(err)?
             .into_runnable()
             .map_err(err)?;
-        self.values = shapes
-            .iter()
-            .zip(&data)
-            .map(|(s, d)| Tensor::from_shape(s, d).map_err(err))
-            .collect::<Result<_, _>>()?;
+        self.values = inputs.iter().map(to_tract).collect::<Result<_, _>>()?;
         self.plan = Some(plan);
         Ok(())
     }
@@ -120,15 +218,20 @@ impl LoadedModel for TractModel {
         if collect {
             let names = plan.model().output_outlets().map_err(err)?;
             for (value, outlet) in outputs.iter().zip(names) {
-                let name = plan.model().node(outlet.node).name.clone();
-                let data = value
-                    .to_plain_array_view::<f32>()
-                    .map(|a| a.iter().copied().collect())
-                    .unwrap_or_default();
-                out.push(Output {
-                    name,
-                    shape: value.shape().to_vec(),
-                    data,
+                // The ONNX output's name (tract labels outlets with it);
+                // the node name when there is no label.
+                let name = plan.model().outlet_label(*outlet).map_or_else(
+                    || plan.model().node(outlet.node).name.clone(),
+                    str::to_owned,
+                );
+                out.push(match from_tract(value) {
+                    Some(t) => Output::from_tensor(name, t),
+                    None => Output {
+                        name,
+                        shape: value.shape().to_vec(),
+                        data: Vec::new(),
+                        tensor: None,
+                    },
                 });
             }
         }

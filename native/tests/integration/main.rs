@@ -3,5 +3,7 @@
 //! `cargo test -p webinfer-native --test integration engines::` runs one.
 
 mod common;
+mod dtypes;
 mod engines;
+mod litert;
 mod runner;
