@@ -287,14 +287,14 @@ fn navigations(events: &[Value]) -> Vec<Nav> {
 
 /// A user-timing measure with the DevTools extensibility payload (what a page's own
 /// `performance.measure(name, {detail: {devtools}})` records), so the DevTools Performance
-/// panel shows a "webinfer" track for the merged sessions.
+/// panel shows a "webinfer" track for the merged sessions. `span` is (start, duration) in µs
+/// on the trace's clock.
 fn measure_pair(
     pid: u64,
     tid: u64,
     id: u64,
     name: &str,
-    start_us: f64,
-    dur_us: f64,
+    (start_us, dur_us): (f64, f64),
     track: &str,
     props: Value,
 ) -> [Value; 2] {
@@ -407,8 +407,7 @@ pub fn merge(
                     nav.tid,
                     next_id,
                     &name,
-                    nav.ts + us(l.start),
-                    us(l.dur.max(0.0)),
+                    (nav.ts + us(l.start), us(l.dur.max(0.0))),
                     &track,
                     json!([["model", &*l.model]]),
                 ));
@@ -426,8 +425,7 @@ pub fn merge(
                     nav.tid,
                     next_id,
                     &name,
-                    nav.ts + us(i.start),
-                    us(i.dur.max(0.0)),
+                    (nav.ts + us(i.start), us(i.dur.max(0.0))),
                     &track,
                     json!([
                         ["model", &*i.model],
