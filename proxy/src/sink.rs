@@ -335,6 +335,7 @@ fn valid_label(label: &str) -> bool {
 struct Refused {
     unknown: u64,
     forged: u64,
+    budget: u64,
 }
 
 impl TraceSink {
@@ -354,7 +355,8 @@ impl TraceSink {
         })?;
         let run_start_ms = unix_ms();
         let run_sid = format!("{PROXY_FILE}-{}", run_start_ms as u64);
-        let max_sessions = usize::try_from(cfg.max_files).unwrap_or(usize::MAX);
+        // One file of the budget is the run's own `_proxy.jsonl`.
+        let max_sessions = usize::try_from(cfg.max_files.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut registry = Registry::new(max_sessions);
         let adopted = registry.adopt_existing(&dir, run_start_ms);
         if adopted > 0 {
@@ -559,6 +561,7 @@ impl TraceSink {
         }
         let mut errors = parsed.errors;
         let mut refused = Refused::default();
+        let mut budget_why = None;
         let mut records = Vec::with_capacity(parsed.records.len());
         {
             let mut reg = self.registry();
@@ -575,6 +578,11 @@ impl TraceSink {
                                 refused.forged += 1;
                                 m
                             }
+                            Refusal::Budget(m) => {
+                                refused.budget += 1;
+                                budget_why.get_or_insert_with(|| m.clone());
+                                m
+                            }
                         };
                         if errors.len() < 8 {
                             errors.push(msg);
@@ -588,6 +596,18 @@ impl TraceSink {
             self.stats
                 .forged
                 .fetch_add(refused.forged, Ordering::Relaxed);
+            if refused.budget > 0 {
+                // Whole batch or nothing: a 507 batch is sent again later.
+                drop(reg);
+                let n = refused.budget + records.len() as u64;
+                self.stats.over_budget.fetch_add(n, Ordering::Relaxed);
+                let why = budget_why.unwrap_or_default();
+                tracing::warn!(records = n, "{why}");
+                return json_response(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    &json!({ "stored": 0, "error": why, "errors": errors }),
+                );
+            }
             // Rate limit per session, all or nothing per batch.
             let mut per_sid: HashMap<&str, u64> = HashMap::new();
             for r in &records {

@@ -46,6 +46,9 @@ pub enum Refusal {
     Unknown(String),
     /// The record claims another writer (`by`) or a proxy-only kind.
     Forged(String),
+    /// The session budget is spent: no new (derived) session can be made,
+    /// and an unknown sid may be one the proxy could not register.
+    Budget(String),
 }
 
 /// One known session.
@@ -238,6 +241,12 @@ impl Registry {
                 _ => Ok(()),
             };
         }
+        if self.sessions.len() >= self.max_sessions {
+            return Err(Refusal::Budget(format!(
+                "sid {sid:?} is not registered and the session budget ({} per run, --trace-max-files) is spent",
+                self.max_sessions
+            )));
+        }
         let unknown = || {
             Refusal::Unknown(format!(
                 "sid {sid:?} was not issued by this proxy (sids come from the injected hook's config)"
@@ -251,12 +260,6 @@ impl Registry {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return Err(unknown());
-        }
-        if self.sessions.len() >= self.max_sessions {
-            return Err(Refusal::Unknown(format!(
-                "sid {sid:?}: the session budget ({}) is spent",
-                self.max_sessions
-            )));
         }
         let Some(parent) = self.sessions.get_mut(base) else {
             return Err(unknown());
