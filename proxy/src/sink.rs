@@ -116,6 +116,44 @@ impl SinkConfig {
     }
 }
 
+/// The sink settings a user sets on the command line (`webinfer proxy` and
+/// `webinfer audit`), carried in [`crate::ProxyOptions::sink_limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkLimits {
+    /// [`SinkConfig::max_bytes`] (`--trace-max-bytes`).
+    pub max_bytes: u64,
+    /// [`SinkConfig::max_files`] (`--trace-max-files`).
+    pub max_files: u64,
+    /// [`SinkConfig::keep_query_secrets`] (`--trace-keep-query-secrets`).
+    pub keep_query_secrets: bool,
+}
+
+impl Default for SinkLimits {
+    fn default() -> Self {
+        SinkLimits {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_files: DEFAULT_MAX_FILES,
+            keep_query_secrets: false,
+        }
+    }
+}
+
+impl SinkLimits {
+    /// Sets these limits in `cfg`.
+    pub fn apply(&self, cfg: &mut SinkConfig) {
+        cfg.max_bytes = self.max_bytes;
+        cfg.max_files = self.max_files;
+        cfg.keep_query_secrets = self.keep_query_secrets;
+    }
+
+    /// A [`SinkConfig`] for `dir` with these limits.
+    pub fn config(&self, dir: impl Into<PathBuf>) -> SinkConfig {
+        let mut c = SinkConfig::new(dir);
+        self.apply(&mut c);
+        c
+    }
+}
+
 /// Why a sink could not start or write.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
