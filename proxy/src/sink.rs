@@ -6,18 +6,32 @@
 //!   records or JSON Lines (see [`batch`]), at most [`SinkConfig::max_body`]
 //!   bytes (read incrementally; `413` beyond, nothing stored). Answers:
 //!   `204` all stored; `400` with `{"stored":N,"invalid":M,"errors":[…]}`
-//!   when the body or some records were bad — the valid records of that
-//!   batch ARE stored, so the hook must not resend; `429` with
+//!   when the body or some records were bad or refused — the valid records
+//!   of that batch ARE stored, so the hook must not resend; `403` with
+//!   `{"error":…}` when the browser says the POST comes from another origin
+//!   ([`guard::check_headers`]; nothing stored); `429` with
 //!   `{"rate_limited":N}` when a session exceeds
 //!   [`SinkConfig::max_records_per_sec`] (nothing of that batch stored; the
 //!   first batch of each one-second window is always taken so a large batch
-//!   cannot be refused forever); `405` for other methods; `503` when the
-//!   file cannot be written. `GET /__webinfer__/ping` answers `200`.
-//! - Each valid record goes to `DIR/<label>/<sid>.jsonl` (label `default`
-//!   when none), as one whole line. Lines of a batch are flushed to the file
-//!   before the batch is acknowledged; records the proxy writes itself are
-//!   flushed within a second by a timer. An `end` record flushes and closes
-//!   the file; files idle for [`SinkConfig::idle_close`] are closed.
+//!   cannot be refused forever; an `end` record does not reset the window);
+//!   `507` with `{"stored":0,"error":…}` when the batch would take the run
+//!   over its byte or file budget ([`SinkConfig::max_bytes`],
+//!   [`SinkConfig::max_files`]; nothing of that batch stored, so it may be
+//!   sent again); `405` for other methods; `503` when the file cannot be
+//!   written. `GET /__webinfer__/ping` answers `200`.
+//! - **Who may write** ([`guard`]): a page record is stored only for a
+//!   session id this proxy issued to an injected document or worker (or a
+//!   derived worker id, or the id of a file an earlier run left), posted to
+//!   that document's own origin, without `by` and not of a proxy-only kind.
+//!   A page cannot create files by inventing ids.
+//! - Each stored record goes to `DIR/<label>/<sid>.jsonl` (label `default`
+//!   when none), as one whole line, with its URLs scrubbed ([`redact`]:
+//!   fragments and user info dropped, secret-looking query values replaced).
+//! - **No file I/O on the async runtime** ([`writer`]): one thread owns the
+//!   files. Lines of a batch are flushed to the file before the batch is
+//!   acknowledged; records the proxy writes itself are flushed within a
+//!   second. An `end` record flushes and closes the file; files idle for
+//!   [`SinkConfig::idle_close`] are closed.
 //! - The proxy's own records carry `by: "proxy"` and their own `seq` per
 //!   session: a `session` record for each injected document or worker
 //!   ([`TraceSink::open_session`]) and a `net` record for each forwarded
@@ -27,10 +41,11 @@
 //!   named for go to `DIR/<label>/_proxy.jsonl` under the session id
 //!   `_proxy-<run start Unix ms>` (one per proxy run; ts from the run start).
 //! - [`SinkStats`] counts stored records per kind (the `infer` count is what
-//!   `webinfer audit --until-infers` polls), malformed bodies, invalid and
-//!   rate-limited records, oversized bodies, other methods, body bytes —
-//!   bad input is counted whatever the answer; [`TraceSink::files`] lists
-//!   the files.
+//!   `webinfer audit --until-infers` polls), malformed bodies, invalid,
+//!   unknown-sid, forged, cross-site, rate-limited and over-budget records,
+//!   oversized bodies, other methods, body bytes and bytes written — bad
+//!   input is counted whatever the answer; [`TraceSink::files`] lists the
+//!   files.
 
 pub mod assoc;
 pub mod batch;

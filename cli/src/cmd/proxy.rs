@@ -210,6 +210,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (host, n) in &stats.refused {
             println!("  refused {host}: {n}");
         }
+        let t = sink.stats().snapshot();
+        println!(
+            "traces: {} page records and {} proxy records stored ({} bytes); refused: {} invalid, {} unknown sid, {} forged, {} cross-site requests, {} rate-limited, {} over budget",
+            t.records,
+            t.proxy_records,
+            t.bytes_written,
+            t.invalid,
+            t.unknown_sid,
+            t.forged,
+            t.cross_site,
+            t.rate_limited,
+            t.over_budget
+        );
         anyhow::Ok(())
     })
 }
