@@ -166,11 +166,12 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
     // Absurd values: each is one invalid record; the valid one beside them is stored.
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     let long_sid = "s".repeat(300_000);
+    let inf_ts = format!(r#"{{"v":1,"sid":"{absurd}","seq":0,"ts":1e999,"kind":"mem"}}"#);
     let body = format!(
         "[{}, {}, {}, {}, {}, {}, {}]",
         json!({"v": 1, "sid": absurd, "seq": 1e300, "ts": 0, "kind": "mem"}),
         json!({"v": 1, "sid": absurd, "seq": 0, "ts": "NaN", "kind": "mem"}),
-        format!(r#"{{"v":1,"sid":"{absurd}","seq":0,"ts":1e999,"kind":"mem"}}"#),
+        inf_ts,
         json!({"v": 1, "sid": long_sid, "seq": 0, "ts": 0, "kind": "mem"}),
         deep,
         json!({"v": 18446744073709551615u64, "sid": absurd, "seq": 0, "ts": 0, "kind": "mem"}),
