@@ -783,7 +783,19 @@ impl TraceSink {
                 }
             }
         }
-        let mut parsed = batch::parse(&buf);
+        // A large body is parsed off the async threads, so a flood of large
+        // POSTs does not hold up other clients.
+        let mut parsed = if buf.len() > 64 * 1024 {
+            tokio::task::spawn_blocking(move || batch::parse(&buf))
+                .await
+                .unwrap_or_else(|e| batch::Parsed {
+                    malformed: true,
+                    errors: vec![format!("parsing failed: {e}")],
+                    ..Default::default()
+                })
+        } else {
+            batch::parse(&buf)
+        };
         if let Some(e) = torn {
             parsed.malformed = true;
             parsed.errors.push(format!("body cut short: {e}"));
