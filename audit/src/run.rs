@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use webinfer_format::{Record, TraceWriter};
 use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-use webinfer_proxy::sink::{unix_ms, SinkConfig, TraceSink};
+use webinfer_proxy::sink::{unix_ms, TraceSink};
 use webinfer_proxy::ProxyOptions;
 
 use crate::allow::AllowList;
@@ -473,7 +473,7 @@ async fn run_one(
     tail.exclude(&audit_file.path);
 
     // The proxy for this run.
-    let mut sink_cfg = SinkConfig::new(&traces);
+    let mut sink_cfg = plan.proxy.sink_limits.config(&traces);
     sink_cfg.label = Some(plan.label.clone());
     sink_cfg.variant = Some(variant.name.clone());
     let sink = TraceSink::new(sink_cfg)

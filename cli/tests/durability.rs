@@ -46,7 +46,13 @@ fn record(sid: &str, seq: u64) -> Value {
 
 /// Posts batches for `sid` from `first_seq` until the proxy stops
 /// answering; records the acknowledged seqs. Returns the next seq.
-async fn poster(proxy: SocketAddr, sid: String, first_seq: u64, acked: Acked) -> u64 {
+async fn poster(
+    proxy: SocketAddr,
+    authority: String,
+    sid: String,
+    first_seq: u64,
+    acked: Acked,
+) -> u64 {
     let Ok(tcp) = TcpStream::connect(proxy).await else {
         return first_seq;
     };
@@ -58,8 +64,8 @@ async fn poster(proxy: SocketAddr, sid: String, first_seq: u64, acked: Acked) ->
     let mut seq = first_seq;
     loop {
         let batch: Vec<Value> = (seq..seq + BATCH).map(|s| record(&sid, s)).collect();
-        let req = Request::post("http://page.test/__webinfer__/trace")
-            .header("host", "page.test")
+        let req = Request::post(format!("http://{authority}/__webinfer__/trace"))
+            .header("host", authority.as_str())
             .header("content-type", "application/json")
             .body(full(serde_json::to_vec(&batch).unwrap()))
             .unwrap();
@@ -200,21 +206,34 @@ fn analyze(traces: &Path, out: &Path, torn: usize) -> u64 {
 }
 
 /// One proxy run: start, post from `POSTERS` sessions, SIGKILL after
-/// `kill_after`; returns each session's next seq.
+/// `kill_after`; returns each session's next seq. With `sids` empty, the
+/// proxy first issues `POSTERS` sessions (pages of `page`, loaded through
+/// it) and `sids` gets them; otherwise the sids of the files an earlier run
+/// left go on posting (a proxy restart under open pages).
 async fn run_and_kill(
     ca_dir: &Path,
     traces: &Path,
-    sids: &[String],
+    page: &Origin,
+    sids: &mut Vec<String>,
     first: &BTreeMap<String, u64>,
     kill_after: Duration,
     acked: &Acked,
 ) -> BTreeMap<String, u64> {
-    let mut proxy = ProxyProcess::start(ProxySetup::new(ca_dir, traces));
+    let mut setup = ProxySetup::new(ca_dir, traces);
+    setup.resolve.push(("page.test".into(), page.port()));
+    let mut proxy = ProxyProcess::start(setup);
+    let authority = format!("page.test:{}", page.port());
+    if sids.is_empty() {
+        for _ in 0..POSTERS {
+            sids.push(issue_sid(proxy.addr, &authority).await);
+        }
+    }
     let mut tasks = Vec::new();
-    for sid in sids {
+    for sid in sids.iter() {
         let start = first.get(sid).copied().unwrap_or(0);
         tasks.push(tokio::spawn(poster(
             proxy.addr,
+            authority.clone(),
             sid.clone(),
             start,
             acked.clone(),
@@ -244,14 +263,16 @@ async fn run_and_kill(
 async fn kill9_loses_no_acknowledged_record_and_the_analyzer_reads_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let ca_dir = tmp.path().join("ca");
+    let page = start_origin(None).await;
     for (round, kill_ms) in [150u64, 400, 900].into_iter().enumerate() {
         let traces = tmp.path().join(format!("traces-{round}"));
         let acked: Acked = Arc::default();
-        let sids: Vec<String> = (0..POSTERS).map(|k| format!("dur{round}s{k}")).collect();
+        let mut sids = Vec::new();
         run_and_kill(
             &ca_dir,
             &traces,
-            &sids,
+            &page,
+            &mut sids,
             &BTreeMap::new(),
             Duration::from_millis(kill_ms),
             &acked,
@@ -280,11 +301,13 @@ async fn restart_after_a_torn_last_line_appends_whole_records() {
     let ca_dir = tmp.path().join("ca");
     let traces = tmp.path().join("traces");
     let acked: Acked = Arc::default();
-    let sids: Vec<String> = (0..POSTERS).map(|k| format!("restart{k}")).collect();
+    let page = start_origin(None).await;
+    let mut sids = Vec::new();
     let next = run_and_kill(
         &ca_dir,
         &traces,
-        &sids,
+        &page,
+        &mut sids,
         &BTreeMap::new(),
         Duration::from_millis(300),
         &acked,
@@ -303,7 +326,7 @@ async fn restart_after_a_torn_last_line_appends_whole_records() {
             .append(true)
             .open(&victim)
             .unwrap();
-        f.write_all(br#"{"v":1,"sid":"restart0","seq":99999,"ts":1.0,"ki"#)
+        f.write_all(format!(r#"{{"v":1,"sid":"{}","seq":99999,"ts":1.0,"ki"#, sids[0]).as_bytes())
             .unwrap();
     }
     let torn = check_all(&traces, &acked);
@@ -313,12 +336,14 @@ async fn restart_after_a_torn_last_line_appends_whole_records() {
     assert_eq!(pieces.len(), torn);
     assert!(pieces.contains_key(&victim));
 
-    // The restarted proxy appends to the same files; each torn piece stays
+    // The restarted proxy appends to the same files (it accepts the sids of
+    // the files it finds: the pages are still open); each torn piece stays
     // alone on its line and every record acknowledged now is whole.
     run_and_kill(
         &ca_dir,
         &traces,
-        &sids,
+        &page,
+        &mut sids,
         &next,
         Duration::from_millis(300),
         &acked,

@@ -420,8 +420,10 @@ async fn trace_endpoint_and_ca_page_never_relay_to_another_host() {
 
     // Plain HTTP to the proxy: (request, expected status).
     let cases: Vec<(String, u16)> = vec![
-        (format!("POST http://plain-victim.test:{pvp}/__webinfer__/trace HTTP/1.1\r\nHost: plain-victim.test:{pvp}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{batch}", batch.len()), 204),
-        (format!("POST http://plain-victim.test:{pvp}/__webinfer__/trace?url=http://plain-victim.test:{pvp}/ HTTP/1.1\r\nHost: plain-victim.test:{pvp}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{batch}", batch.len()), 204),
+        // Answered by the sink itself: 400, the sid was not issued by the
+        // proxy (issue 18; getting one would mean loading a victim page).
+        (format!("POST http://plain-victim.test:{pvp}/__webinfer__/trace HTTP/1.1\r\nHost: plain-victim.test:{pvp}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{batch}", batch.len()), 400),
+        (format!("POST http://plain-victim.test:{pvp}/__webinfer__/trace?url=http://plain-victim.test:{pvp}/ HTTP/1.1\r\nHost: plain-victim.test:{pvp}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{batch}", batch.len()), 400),
         (format!("GET http://plain-victim.test:{pvp}/__webinfer__/trace HTTP/1.1\r\nHost: plain-victim.test:{pvp}\r\nConnection: close\r\n\r\n"), 405),
         (format!("GET http://webinfer.ca/?url=http://plain-victim.test:{pvp}/x HTTP/1.1\r\nHost: webinfer.ca\r\nConnection: close\r\n\r\n"), 200),
         (format!("GET http://webinfer.ca/http://plain-victim.test:{pvp}/x HTTP/1.1\r\nHost: webinfer.ca\r\nConnection: close\r\n\r\n"), 404),
@@ -534,7 +536,12 @@ async fn no_session_id_makes_the_proxy_write_outside_the_traces_dir() {
     // Deep enough that `../` chains stay inside `root`, where we can look.
     let traces = root.path().join("1/2/3/traces");
     let ca_dir = root.path().join("ca");
-    let proxy = ProxyProcess::start(ProxySetup::new(&ca_dir, &traces));
+    let page = start_origin(None).await;
+    let mut setup = ProxySetup::new(&ca_dir, &traces);
+    setup.resolve.push(("page.test".into(), page.port()));
+    let proxy = ProxyProcess::start(setup);
+    let page_auth = format!("page.test:{}", page.port());
+    let okay = issue_sid(proxy.addr, &page_auth).await;
     let abs = root.path().join("escaped-abs").display().to_string();
     let bad_sids: Vec<String> = vec![
         "../x".into(),
@@ -583,12 +590,12 @@ async fn no_session_id_makes_the_proxy_write_outside_the_traces_dir() {
     assert_eq!(refused, bad_sids.len());
     // Path-like values in other fields are data, never paths.
     let body =
-        json!([{"v": 1, "sid": "okay", "seq": 0, "ts": 1.0, "kind": "session", "source": "page",
+        json!([{"v": 1, "sid": okay, "seq": 0, "ts": 1.0, "kind": "session", "source": "page",
         "url": "https://x/../../y", "label": "../../../../escaped-label", "variant": "/abs"}])
         .to_string();
     let answer = raw(
         proxy.addr,
-        format!("POST http://page.test/__webinfer__/trace?label=../../x&sid=../y HTTP/1.1\r\nHost: page.test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes(),
+        format!("POST http://{page_auth}/__webinfer__/trace?label=../../x&sid=../y HTTP/1.1\r\nHost: {page_auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes(),
     )
     .await;
     assert_eq!(status_of(&answer), 204, "{answer}");
@@ -610,10 +617,10 @@ async fn no_session_id_makes_the_proxy_write_outside_the_traces_dir() {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         let in_ca = f.parent() == Some(ca_dir.as_path()) && allowed_ca.contains(name.as_str());
         let in_traces = f.parent() == Some(traces.join("default").as_path())
-            && (name == "okay.jsonl" || name.starts_with("_proxy"));
+            && (name == format!("{okay}.jsonl") || name.starts_with("_proxy"));
         assert!(in_ca || in_traces, "unexpected file {}", rel.display());
     }
-    assert!(traces.join("default/okay.jsonl").exists());
+    assert!(traces.join(format!("default/{okay}.jsonl")).exists());
     assert!(!Path::new("/abs.jsonl").exists());
 }
 

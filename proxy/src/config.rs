@@ -128,6 +128,9 @@ pub struct ProxyOptions {
     /// Largest accepted request head (request line plus headers) in bytes;
     /// larger ones get `431` (default [`DEFAULT_MAX_HEADER_BYTES`]).
     pub max_header_bytes: usize,
+    /// The trace sink's budget and URL rule (`--trace-max-bytes`,
+    /// `--trace-max-files`, `--trace-keep-query-secrets`).
+    pub sink_limits: crate::sink::SinkLimits,
 }
 
 impl Default for ProxyOptions {
@@ -143,6 +146,7 @@ impl Default for ProxyOptions {
             save_models: None,
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            sink_limits: crate::sink::SinkLimits::default(),
         }
     }
 }

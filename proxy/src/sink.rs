@@ -6,18 +6,32 @@
 //!   records or JSON Lines (see [`batch`]), at most [`SinkConfig::max_body`]
 //!   bytes (read incrementally; `413` beyond, nothing stored). Answers:
 //!   `204` all stored; `400` with `{"stored":N,"invalid":M,"errors":[…]}`
-//!   when the body or some records were bad — the valid records of that
-//!   batch ARE stored, so the hook must not resend; `429` with
+//!   when the body or some records were bad or refused — the valid records
+//!   of that batch ARE stored, so the hook must not resend; `403` with
+//!   `{"error":…}` when the browser says the POST comes from another origin
+//!   ([`guard::check_headers`]; nothing stored); `429` with
 //!   `{"rate_limited":N}` when a session exceeds
 //!   [`SinkConfig::max_records_per_sec`] (nothing of that batch stored; the
 //!   first batch of each one-second window is always taken so a large batch
-//!   cannot be refused forever); `405` for other methods; `503` when the
-//!   file cannot be written. `GET /__webinfer__/ping` answers `200`.
-//! - Each valid record goes to `DIR/<label>/<sid>.jsonl` (label `default`
-//!   when none), as one whole line. Lines of a batch are flushed to the file
-//!   before the batch is acknowledged; records the proxy writes itself are
-//!   flushed within a second by a timer. An `end` record flushes and closes
-//!   the file; files idle for [`SinkConfig::idle_close`] are closed.
+//!   cannot be refused forever; an `end` record does not reset the window);
+//!   `507` with `{"stored":0,"error":…}` when the batch would take the run
+//!   over its byte or file budget ([`SinkConfig::max_bytes`],
+//!   [`SinkConfig::max_files`]; nothing of that batch stored, so it may be
+//!   sent again); `405` for other methods; `503` when the file cannot be
+//!   written. `GET /__webinfer__/ping` answers `200`.
+//! - **Who may write** ([`guard`]): a page record is stored only for a
+//!   session id this proxy issued to an injected document or worker (or a
+//!   derived worker id, or the id of a file an earlier run left), posted to
+//!   that document's own origin, without `by` and not of a proxy-only kind.
+//!   A page cannot create files by inventing ids.
+//! - Each stored record goes to `DIR/<label>/<sid>.jsonl` (label `default`
+//!   when none), as one whole line, with its URLs scrubbed ([`redact`]:
+//!   fragments and user info dropped, secret-looking query values replaced).
+//! - **No file I/O on the async runtime** ([`writer`]): one thread owns the
+//!   files. Lines of a batch are flushed to the file before the batch is
+//!   acknowledged; records the proxy writes itself are flushed within a
+//!   second. An `end` record flushes and closes the file; files idle for
+//!   [`SinkConfig::idle_close`] are closed.
 //! - The proxy's own records carry `by: "proxy"` and their own `seq` per
 //!   session: a `session` record for each injected document or worker
 //!   ([`TraceSink::open_session`]) and a `net` record for each forwarded
@@ -27,27 +41,33 @@
 //!   named for go to `DIR/<label>/_proxy.jsonl` under the session id
 //!   `_proxy-<run start Unix ms>` (one per proxy run; ts from the run start).
 //! - [`SinkStats`] counts stored records per kind (the `infer` count is what
-//!   `webinfer audit --until-infers` polls), malformed bodies, invalid and
-//!   rate-limited records, oversized bodies, other methods, body bytes —
-//!   bad input is counted whatever the answer; [`TraceSink::files`] lists
-//!   the files.
+//!   `webinfer audit --until-infers` polls), malformed bodies, invalid,
+//!   unknown-sid, forged, cross-site, rate-limited and over-budget records,
+//!   oversized bodies, other methods, body bytes and bytes written — bad
+//!   input is counted whatever the answer; [`TraceSink::files`] lists the
+//!   files.
 
 pub mod assoc;
 pub mod batch;
+pub mod guard;
+pub mod redact;
+pub mod writer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use webinfer_format::{Record, TraceWriter, WriterError};
+use webinfer_format::Record;
 
 use crate::filter::{self, Body, Exchange, Filter, RequestContext, RequestOutcome};
+use guard::{Refusal, Registry};
+use writer::{Answer, Budget, Cmd, Line};
 
 /// The default endpoint path the hook posts to.
 pub const TRACE_PATH: &str = "/__webinfer__/trace";
@@ -55,16 +75,13 @@ pub const TRACE_PATH: &str = "/__webinfer__/trace";
 pub const PING_PATH: &str = "/__webinfer__/ping";
 /// The file (stem) for exchanges no page session can be named for.
 pub const PROXY_FILE: &str = "_proxy";
-/// How often the timer flushes and closes idle files.
-const TICK: Duration = Duration::from_millis(200);
-/// A written line waits at most this long before the timer flushes it
-/// (plus one [`TICK`]: within a second in all).
-const FLUSH_AFTER: Duration = Duration::from_millis(800);
 /// Most bytes of a refused (too large) body read and thrown away before
 /// answering; beyond that the connection may be reset.
 const DRAIN_MAX: usize = 16 * 1024 * 1024;
-/// Most files kept open at once; the least recently written is closed first.
-const MAX_OPEN: usize = 256;
+/// Default [`SinkConfig::max_bytes`]: 2 GiB of trace lines per run.
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+/// Default [`SinkConfig::max_files`]: 20 000 trace files per run.
+pub const DEFAULT_MAX_FILES: u64 = 20_000;
 
 /// Settings of a [`TraceSink`].
 #[derive(Debug, Clone)]
@@ -83,11 +100,21 @@ pub struct SinkConfig {
     pub max_records_per_sec: u32,
     /// Files with no write for this long are closed.
     pub idle_close: Duration,
+    /// Most bytes of trace lines written per run, all files together
+    /// (`--trace-max-bytes`); page batches beyond get `507`.
+    pub max_bytes: u64,
+    /// Most trace files written per run, and so most sessions issued
+    /// (`--trace-max-files`); page batches beyond get `507`.
+    pub max_files: u64,
+    /// Keep query values that look like secrets in recorded URLs
+    /// (`--trace-keep-query-secrets`; fragments are dropped regardless).
+    pub keep_query_secrets: bool,
 }
 
 impl SinkConfig {
     /// Defaults: endpoint [`TRACE_PATH`], 1 MiB bodies, 2000 records/s per
-    /// session, files closed after 30 s idle.
+    /// session, files closed after 30 s idle, budget [`DEFAULT_MAX_BYTES`]
+    /// and [`DEFAULT_MAX_FILES`], secret-looking query values redacted.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         SinkConfig {
             dir: dir.into(),
@@ -97,7 +124,48 @@ impl SinkConfig {
             max_body: 1024 * 1024,
             max_records_per_sec: 2000,
             idle_close: Duration::from_secs(30),
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_files: DEFAULT_MAX_FILES,
+            keep_query_secrets: false,
         }
+    }
+}
+
+/// The sink settings a user sets on the command line (`webinfer proxy` and
+/// `webinfer audit`), carried in [`crate::ProxyOptions::sink_limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkLimits {
+    /// [`SinkConfig::max_bytes`] (`--trace-max-bytes`).
+    pub max_bytes: u64,
+    /// [`SinkConfig::max_files`] (`--trace-max-files`).
+    pub max_files: u64,
+    /// [`SinkConfig::keep_query_secrets`] (`--trace-keep-query-secrets`).
+    pub keep_query_secrets: bool,
+}
+
+impl Default for SinkLimits {
+    fn default() -> Self {
+        SinkLimits {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_files: DEFAULT_MAX_FILES,
+            keep_query_secrets: false,
+        }
+    }
+}
+
+impl SinkLimits {
+    /// Sets these limits in `cfg`.
+    pub fn apply(&self, cfg: &mut SinkConfig) {
+        cfg.max_bytes = self.max_bytes;
+        cfg.max_files = self.max_files;
+        cfg.keep_query_secrets = self.keep_query_secrets;
+    }
+
+    /// A [`SinkConfig`] for `dir` with these limits.
+    pub fn config(&self, dir: impl Into<PathBuf>) -> SinkConfig {
+        let mut c = SinkConfig::new(dir);
+        self.apply(&mut c);
+        c
     }
 }
 
@@ -119,9 +187,14 @@ pub enum SinkError {
         #[source]
         source: std::io::Error,
     },
-    /// A trace file cannot be written.
-    #[error(transparent)]
-    Write(#[from] WriterError),
+    /// The writer thread cannot start.
+    #[error("starting the trace writer thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The file budget is spent: no more sessions this run.
+    #[error(
+        "trace file budget spent ({0} files per run, --trace-max-files): session {1} not opened"
+    )]
+    Budget(u64, String),
 }
 
 /// Live counters of a sink (shared, lock-free reads).
@@ -138,6 +211,13 @@ pub struct SinkStats {
     too_large: AtomicU64,
     wrong_method: AtomicU64,
     write_errors: AtomicU64,
+    unknown_sid: AtomicU64,
+    forged: AtomicU64,
+    cross_site: AtomicU64,
+    over_budget: AtomicU64,
+    over_budget_proxy: AtomicU64,
+    sessions_refused: AtomicU64,
+    bytes_written: AtomicU64,
     kinds: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -175,6 +255,21 @@ pub struct SinkSnapshot {
     pub wrong_method: u64,
     /// Records that could not be written to disk.
     pub write_errors: u64,
+    /// Records refused because their sid was not issued by this proxy (or
+    /// was issued to another origin) ([`guard`]).
+    pub unknown_sid: u64,
+    /// Records refused for claiming another writer (`by`) or a proxy-only kind.
+    pub forged: u64,
+    /// Requests refused with `403` for their `Sec-Fetch-Site` or `Origin`.
+    pub cross_site: u64,
+    /// Page records refused with `507` by the run's byte or file budget.
+    pub over_budget: u64,
+    /// Records of the proxy's own not written because the budget was spent.
+    pub over_budget_proxy: u64,
+    /// Injected documents and workers that got no session (file budget spent).
+    pub sessions_refused: u64,
+    /// Bytes of trace lines written this run (what the budget counts).
+    pub bytes_written: u64,
     /// Stored page/worker records per kind (at most [`MAX_KINDS`] names,
     /// the rest under [`OTHER_KINDS`]).
     pub kinds: BTreeMap<String, u64>,
@@ -201,6 +296,13 @@ impl SinkStats {
             too_large: l(&self.too_large),
             wrong_method: l(&self.wrong_method),
             write_errors: l(&self.write_errors),
+            unknown_sid: l(&self.unknown_sid),
+            forged: l(&self.forged),
+            cross_site: l(&self.cross_site),
+            over_budget: l(&self.over_budget),
+            over_budget_proxy: l(&self.over_budget_proxy),
+            sessions_refused: l(&self.sessions_refused),
+            bytes_written: l(&self.bytes_written),
             kinds: self.kinds.lock().map(|k| k.clone()).unwrap_or_default(),
         }
     }
@@ -251,41 +353,17 @@ pub struct SessionStart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionOf(pub String);
 
-struct OpenFile {
-    writer: TraceWriter,
-    last_write: Instant,
-    dirty_since: Option<Instant>,
-}
-
-struct SessionInfo {
-    time_origin: f64,
-    proxy_seq: u64,
-}
-
-struct Window {
-    start: Instant,
-    count: u64,
-}
-
-#[derive(Default)]
-struct State {
-    open: HashMap<String, OpenFile>,
-    sessions: HashMap<String, SessionInfo>,
-    attribution: assoc::Attribution,
-    rate: HashMap<String, Window>,
-    files: BTreeSet<PathBuf>,
-}
-
 /// The trace sink (see the module docs). Create with [`TraceSink::new`]
-/// inside a Tokio runtime and add it to the proxy with
-/// `ProxyBuilder::filter(sink.clone())`.
+/// and add it to the proxy with `ProxyBuilder::filter(sink.clone())`.
 pub struct TraceSink {
     cfg: SinkConfig,
     dir: PathBuf,
     stats: Arc<SinkStats>,
-    state: Mutex<State>,
+    registry: Mutex<Registry>,
+    files: Arc<Mutex<BTreeSet<PathBuf>>>,
+    tx: Mutex<mpsc::Sender<Cmd>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     run_sid: String,
-    run_start_ms: f64,
 }
 
 /// Current Unix time in milliseconds.
@@ -305,10 +383,19 @@ fn valid_label(label: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
+/// Counts of a batch's records refused before the writer.
+#[derive(Default)]
+struct Refused {
+    unknown: u64,
+    forged: u64,
+    budget: u64,
+}
+
 impl TraceSink {
-    /// Creates the sink (and its directory) and, inside a Tokio runtime,
-    /// starts the timer that flushes and closes files. The timer stops when
-    /// the sink is dropped.
+    /// Creates the sink (and its directory), registers the sessions whose
+    /// files the directory already holds ([`guard::Registry::adopt_existing`])
+    /// and starts the writer thread ([`writer`]); the thread ends when the
+    /// sink is dropped.
     pub fn new(cfg: SinkConfig) -> Result<Arc<Self>, SinkError> {
         let label = cfg.label.clone().unwrap_or_else(|| "default".to_owned());
         if !valid_label(&label) {
@@ -320,20 +407,45 @@ impl TraceSink {
             source,
         })?;
         let run_start_ms = unix_ms();
-        let sink = Arc::new(TraceSink {
+        let run_sid = format!("{PROXY_FILE}-{}", run_start_ms as u64);
+        // One file of the budget is the run's own `_proxy.jsonl`.
+        let max_sessions = usize::try_from(cfg.max_files.saturating_sub(1)).unwrap_or(usize::MAX);
+        let mut registry = Registry::new(max_sessions);
+        let adopted = registry.adopt_existing(&dir, run_start_ms);
+        if adopted > 0 {
+            tracing::info!(
+                "{adopted} session file(s) from an earlier run in {} accept records again",
+                dir.display()
+            );
+        }
+        registry.add_run_session(&run_sid, run_start_ms);
+        let stats = Arc::new(SinkStats::default());
+        let files = Arc::new(Mutex::new(BTreeSet::new()));
+        let (tx, rx) = mpsc::channel();
+        let w = writer::Writer::new(
+            dir.clone(),
+            Budget {
+                max_bytes: cfg.max_bytes,
+                max_files: cfg.max_files,
+            },
+            cfg.idle_close,
+            stats.clone(),
+            files.clone(),
+        );
+        let thread = std::thread::Builder::new()
+            .name("webinfer-trace-writer".into())
+            .spawn(move || w.run(rx))
+            .map_err(SinkError::Thread)?;
+        Ok(Arc::new(TraceSink {
             cfg,
             dir,
-            stats: Arc::new(SinkStats::default()),
-            state: Mutex::new(State::default()),
-            run_sid: format!("{PROXY_FILE}-{}", run_start_ms as u64),
-            run_start_ms,
-        });
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(timer(Arc::downgrade(&sink)));
-        } else {
-            tracing::warn!("trace sink created outside a Tokio runtime: files flush only per batch and on drop");
-        }
-        Ok(sink)
+            stats,
+            registry: Mutex::new(registry),
+            files,
+            tx: Mutex::new(tx),
+            thread: Mutex::new(Some(thread)),
+            run_sid,
+        }))
     }
 
     /// The settings.
@@ -351,9 +463,14 @@ impl TraceSink {
         self.stats.clone()
     }
 
-    /// Every trace file written so far.
+    /// Every trace file written so far this run.
     pub fn files(&self) -> Vec<PathBuf> {
-        self.lock().files.iter().cloned().collect()
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The session id of this proxy run's `_proxy.jsonl` records.
@@ -361,31 +478,47 @@ impl TraceSink {
         &self.run_sid
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the proxy's `session` record for a newly injected document or
-    /// worker and remembers its URL for attributing later exchanges.
+    fn send(&self, cmd: Cmd) -> bool {
+        self.tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(cmd)
+            .is_ok()
+    }
+
+    /// Sends `make(done)` and waits until the writer has done it.
+    fn send_wait(&self, make: impl FnOnce(mpsc::Sender<()>) -> Cmd) {
+        let (done, wait) = mpsc::channel();
+        if self.send(make(done)) {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Issues the session of a newly injected document or worker: binds its
+    /// sid to the document's origin, remembers its URL for attributing later
+    /// exchanges and queues the proxy's `session` record for it. Fails when
+    /// the sid is unsafe or the file budget is spent (the page's records will
+    /// then be refused).
     pub fn open_session(&self, s: &SessionStart) -> Result<(), SinkError> {
         if !batch::is_safe_sid(&s.sid) {
             return Err(SinkError::Sid(s.sid.clone()));
         }
-        let mut st = self.lock();
+        let mut reg = self.registry();
+        if !reg.issue(&s.sid, &s.url, s.time_origin) {
+            self.stats.sessions_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(SinkError::Budget(self.cfg.max_files, s.sid.clone()));
+        }
         match s.source {
-            SessionSource::Page => st.attribution.page(&s.url, &s.sid),
+            SessionSource::Page => reg.attribution.page(&s.url, &s.sid),
             SessionSource::Worker => {
                 let owner = s.parent.as_deref().unwrap_or(&s.sid).to_owned();
-                st.attribution.worker(&s.url, &owner);
+                reg.attribution.worker(&s.url, &owner);
             }
         }
-        st.sessions.insert(
-            s.sid.clone(),
-            SessionInfo {
-                time_origin: s.time_origin,
-                proxy_seq: 0,
-            },
-        );
         let mut rec = Record::new(&s.sid, "session", 0.0)
             .set(
                 "source",
@@ -407,33 +540,29 @@ impl TraceSink {
         if let Some(v) = &self.cfg.variant {
             rec = rec.set("variant", v.as_str());
         }
-        self.write_proxy(&mut st, &s.sid.clone(), rec, s.time_origin)
+        self.write_proxy(&mut reg, &s.sid, rec, s.time_origin);
+        Ok(())
     }
 
     /// The page session a request with this `Referer` belongs to.
     pub fn session_for_referrer(&self, referer: &str) -> Option<String> {
-        self.lock().attribution.lookup(referer).map(str::to_owned)
+        self.registry()
+            .attribution
+            .lookup(referer)
+            .map(str::to_owned)
     }
 
-    /// Writes a record of the proxy's own for `sid` (`by: "proxy"`, the
-    /// proxy's `seq` for that session, `ts` from `now_ms`).
-    fn write_proxy(
-        &self,
-        st: &mut State,
-        sid: &str,
-        rec: Record,
-        now_ms: f64,
-    ) -> Result<(), SinkError> {
-        let known = st.sessions.contains_key(sid);
-        let (stem, key) = if known {
+    /// Queues a record of the proxy's own for `sid` (`by: "proxy"`, the
+    /// proxy's `seq` for that session, `ts` from `now_ms`, URLs scrubbed).
+    fn write_proxy(&self, reg: &mut Registry, sid: &str, rec: Record, now_ms: f64) {
+        let (stem, key) = if reg.session_mut(sid).is_some() && sid != self.run_sid {
             (sid.to_owned(), sid.to_owned())
         } else {
             (PROXY_FILE.to_owned(), self.run_sid.clone())
         };
-        let info = st.sessions.entry(key).or_insert(SessionInfo {
-            time_origin: self.run_start_ms,
-            proxy_seq: 0,
-        });
+        let Some(info) = reg.session_mut(&key) else {
+            return;
+        };
         let seq = info.proxy_seq;
         info.proxy_seq += 1;
         let ts = now_ms - info.time_origin;
@@ -442,193 +571,167 @@ impl TraceSink {
             rec = rec.set("sid", self.run_sid.as_str());
         }
         rec.set_seq(seq);
-        let res = self.with_file(st, &stem, |w| w.write(&rec));
-        match &res {
-            Ok(()) => {
-                self.stats.proxy_records.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("{e}");
-            }
+        let rec = redact::scrub_record(rec, !self.cfg.keep_query_secrets);
+        let mut text = rec.to_line();
+        text.push('\n');
+        let line = Line {
+            stem,
+            kind: rec.kind().to_owned(),
+            text,
+            end: false,
+        };
+        if !self.send(Cmd::Proxy(line)) {
+            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
         }
-        res
-    }
-
-    /// Runs `f` on the open file `stem` (opening it, closing the least
-    /// recently used file when too many are open).
-    fn with_file(
-        &self,
-        st: &mut State,
-        stem: &str,
-        f: impl FnOnce(&mut TraceWriter) -> Result<(), WriterError>,
-    ) -> Result<(), SinkError> {
-        if !st.open.contains_key(stem) {
-            if st.open.len() >= MAX_OPEN {
-                if let Some(oldest) = st
-                    .open
-                    .iter()
-                    .min_by_key(|(_, o)| o.last_write)
-                    .map(|(k, _)| k.clone())
-                {
-                    st.open.remove(&oldest);
-                }
-            }
-            let path = self.dir.join(format!("{stem}.jsonl"));
-            let writer = TraceWriter::append(&path)?;
-            st.files.insert(path);
-            st.open.insert(
-                stem.to_owned(),
-                OpenFile {
-                    writer,
-                    last_write: Instant::now(),
-                    dirty_since: None,
-                },
-            );
-        }
-        let open = st.open.get_mut(stem).expect("inserted above");
-        f(&mut open.writer)?;
-        open.last_write = Instant::now();
-        open.dirty_since.get_or_insert(open.last_write);
-        Ok(())
     }
 
     /// Flushes lines older than the flush delay and closes idle files (the
-    /// timer calls this every 200 ms).
+    /// writer thread does this by itself every 200 ms).
     pub fn tick(&self) {
-        let mut st = self.lock();
-        let idle = self.cfg.idle_close;
-        st.open.retain(|_, o| {
-            if o.dirty_since.is_some_and(|t| t.elapsed() >= FLUSH_AFTER) {
-                if let Err(e) = o.writer.flush() {
-                    tracing::error!("{e}");
-                }
-                o.dirty_since = None;
-            }
-            o.last_write.elapsed() < idle
-        });
-        let now = Instant::now();
-        st.rate
-            .retain(|_, w| now.duration_since(w.start) < Duration::from_secs(2));
+        self.send(Cmd::Tick);
     }
 
-    /// Flushes every open file now.
+    /// Flushes every open file now (returns when done).
     pub fn flush_all(&self) {
-        let mut st = self.lock();
-        for o in st.open.values_mut() {
-            if let Err(e) = o.writer.flush() {
-                tracing::error!("{e}");
-            }
-            o.dirty_since = None;
-        }
+        self.send_wait(Cmd::FlushAll);
     }
 
-    /// Flushes and closes every open file (e.g. at proxy shutdown).
+    /// Flushes and closes every open file (e.g. at proxy shutdown; returns
+    /// when done).
     pub fn close_all(&self) {
-        self.lock().open.clear();
+        self.send_wait(Cmd::CloseAll);
     }
 
-    /// Stores a parsed batch; returns the answer.
-    fn store(&self, parsed: batch::Parsed) -> Response<Body> {
-        // Bad input is counted whatever the answer (400, 429 or 503).
+    /// Checks, charges and writes a parsed batch posted to `target` (the
+    /// request's origin); returns the answer.
+    async fn store(&self, parsed: batch::Parsed, target: &str) -> Response<Body> {
+        // Bad input is counted whatever the answer (400, 429, 503 or 507).
         self.stats
             .invalid
             .fetch_add(parsed.invalid as u64, Ordering::Relaxed);
         if parsed.malformed {
             self.stats.malformed.fetch_add(1, Ordering::Relaxed);
         }
-        let mut st = self.lock();
-        // Rate limit per session, all or nothing per batch.
-        let mut per_sid: HashMap<&str, u64> = HashMap::new();
-        for r in &parsed.records {
-            *per_sid.entry(r.sid()).or_default() += 1;
-        }
-        let now = Instant::now();
-        let limit = u64::from(self.cfg.max_records_per_sec);
-        let over: Vec<&str> = per_sid
-            .iter()
-            .filter(|(sid, n)| match st.rate.get(**sid) {
-                Some(w) if now.duration_since(w.start) < Duration::from_secs(1) => {
-                    w.count > 0 && w.count + **n > limit
-                }
-                _ => false,
-            })
-            .map(|(sid, _)| *sid)
-            .collect();
-        if !over.is_empty() {
-            let n = parsed.records.len() as u64;
-            self.stats.rate_limited.fetch_add(n, Ordering::Relaxed);
-            tracing::warn!(sessions = ?over, records = n, "trace batch refused: over {limit} records/s");
-            return json_response(StatusCode::TOO_MANY_REQUESTS, &json!({ "rate_limited": n }));
-        }
-        for (sid, n) in &per_sid {
-            let w = st.rate.entry((*sid).to_owned()).or_insert(Window {
-                start: now,
-                count: 0,
-            });
-            if now.duration_since(w.start) >= Duration::from_secs(1) {
-                *w = Window {
-                    start: now,
-                    count: 0,
-                };
-            }
-            w.count += n;
-        }
-        let mut stored = 0u64;
-        let mut failed = None;
-        let mut touched: BTreeSet<String> = BTreeSet::new();
-        let mut ended: Vec<String> = Vec::new();
-        for r in &parsed.records {
-            let sid = r.sid().to_owned();
-            match self.with_file(&mut st, &sid, |w| w.write(r)) {
-                Ok(()) => {
-                    stored += 1;
-                    self.stats.stored(r.kind());
-                    if r.kind() == "end" && r.get("by").is_none() {
-                        ended.push(sid.clone());
+        let mut errors = parsed.errors;
+        let mut refused = Refused::default();
+        let mut budget_why = None;
+        let mut records = Vec::with_capacity(parsed.records.len());
+        {
+            let mut reg = self.registry();
+            for r in parsed.records {
+                match reg.admit(&r, target) {
+                    Ok(()) => records.push(r),
+                    Err(why) => {
+                        let msg = match why {
+                            Refusal::Unknown(m) => {
+                                refused.unknown += 1;
+                                m
+                            }
+                            Refusal::Forged(m) => {
+                                refused.forged += 1;
+                                m
+                            }
+                            Refusal::Budget(m) => {
+                                refused.budget += 1;
+                                budget_why.get_or_insert_with(|| m.clone());
+                                m
+                            }
+                        };
+                        if errors.len() < 8 {
+                            errors.push(msg);
+                        }
                     }
-                    touched.insert(sid);
-                }
-                Err(e) => {
-                    self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                    failed = Some(e.to_string());
                 }
             }
-        }
-        // Acknowledged lines are in the file before the answer goes out.
-        for sid in &touched {
-            if let Some(o) = st.open.get_mut(sid) {
-                if let Err(e) = o.writer.flush() {
-                    failed = Some(e.to_string());
-                }
-                o.dirty_since = None;
+            self.stats
+                .unknown_sid
+                .fetch_add(refused.unknown, Ordering::Relaxed);
+            self.stats
+                .forged
+                .fetch_add(refused.forged, Ordering::Relaxed);
+            if refused.budget > 0 {
+                // Whole batch or nothing: a 507 batch is sent again later.
+                drop(reg);
+                let n = refused.budget + records.len() as u64;
+                self.stats.over_budget.fetch_add(n, Ordering::Relaxed);
+                let why = budget_why.unwrap_or_default();
+                tracing::warn!(records = n, "{why}");
+                return json_response(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    &json!({ "stored": 0, "error": why, "errors": errors }),
+                );
+            }
+            // Rate limit per session, all or nothing per batch.
+            let mut per_sid: HashMap<&str, u64> = HashMap::new();
+            for r in &records {
+                *per_sid.entry(r.sid()).or_default() += 1;
+            }
+            let limit = u64::from(self.cfg.max_records_per_sec);
+            if let Err(over) = reg.charge(&per_sid, limit) {
+                let n = records.len() as u64;
+                drop(reg);
+                self.stats.rate_limited.fetch_add(n, Ordering::Relaxed);
+                tracing::warn!(sessions = ?over, records = n, "trace batch refused: over {limit} records/s");
+                return json_response(StatusCode::TOO_MANY_REQUESTS, &json!({ "rate_limited": n }));
             }
         }
-        for sid in ended {
-            st.open.remove(&sid);
-            st.rate.remove(&sid);
-        }
-        drop(st);
-        if let Some(e) = failed {
-            tracing::error!("{e}");
-            return json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({ "stored": stored, "error": e }),
-            );
-        }
-        if parsed.invalid > 0 || parsed.malformed {
-            tracing::warn!(stored, invalid = parsed.invalid, errors = ?parsed.errors, "bad trace batch");
+        let redact_query = !self.cfg.keep_query_secrets;
+        let lines: Vec<Line> = records
+            .into_iter()
+            .map(|r| {
+                let r = redact::scrub_record(r, redact_query);
+                let mut text = r.to_line();
+                text.push('\n');
+                Line {
+                    stem: r.sid().to_owned(),
+                    kind: r.kind().to_owned(),
+                    text,
+                    end: r.kind() == "end",
+                }
+            })
+            .collect();
+        let invalid = parsed.invalid as u64 + refused.unknown + refused.forged;
+        let answer = if lines.is_empty() {
+            Answer::Stored(0)
+        } else {
+            let (reply, wait) = tokio::sync::oneshot::channel();
+            if !self.send(Cmd::Batch(lines, reply)) {
+                Answer::Failed(0, "the trace writer has stopped".into())
+            } else {
+                wait.await
+                    .unwrap_or_else(|_| Answer::Failed(0, "the trace writer has stopped".into()))
+            }
+        };
+        let stored = match answer {
+            Answer::Stored(n) => n,
+            Answer::OverBudget(why) => {
+                return json_response(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    &json!({ "stored": 0, "invalid": invalid, "error": why, "errors": errors }),
+                );
+            }
+            Answer::Failed(stored, e) => {
+                tracing::error!("{e}");
+                return json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({ "stored": stored, "error": e }),
+                );
+            }
+        };
+        if invalid > 0 || parsed.malformed {
+            tracing::warn!(stored, invalid, unknown_sid = refused.unknown, forged = refused.forged, errors = ?errors, "bad trace batch");
             return json_response(
                 StatusCode::BAD_REQUEST,
-                &json!({ "stored": stored, "invalid": parsed.invalid, "errors": parsed.errors }),
+                &json!({ "stored": stored, "invalid": invalid, "errors": errors }),
             );
         }
         empty_response(StatusCode::NO_CONTENT)
     }
 
     /// Handles one `POST` to the endpoint.
-    async fn receive(&self, req: Request<Body>) -> Response<Body> {
+    async fn receive(&self, ctx: &RequestContext, req: Request<Body>) -> Response<Body> {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        let target = guard::origin_of_url(&format!("{}/", ctx.origin())).unwrap_or_default();
         let limit = self.cfg.max_body;
         let declared = req
             .headers()
@@ -641,7 +744,16 @@ impl TraceSink {
             .headers()
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let refusal = guard::check_headers(req.headers(), &target).err();
         let mut body = req.into_body();
+        if let Some(why) = refusal {
+            if !expects_continue {
+                drain(&mut body).await;
+            }
+            self.stats.cross_site.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("trace batch refused: {why}");
+            return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
+        }
         if declared.is_some_and(|n| n > limit as u64) {
             if !expects_continue {
                 drain(&mut body).await;
@@ -671,12 +783,24 @@ impl TraceSink {
                 }
             }
         }
-        let mut parsed = batch::parse(&buf);
+        // A large body is parsed off the async threads, so a flood of large
+        // POSTs does not hold up other clients.
+        let mut parsed = if buf.len() > 64 * 1024 {
+            tokio::task::spawn_blocking(move || batch::parse(&buf))
+                .await
+                .unwrap_or_else(|e| batch::Parsed {
+                    malformed: true,
+                    errors: vec![format!("parsing failed: {e}")],
+                    ..Default::default()
+                })
+        } else {
+            batch::parse(&buf)
+        };
         if let Some(e) = torn {
             parsed.malformed = true;
             parsed.errors.push(format!("body cut short: {e}"));
         }
-        self.store(parsed)
+        self.store(parsed, &target).await
     }
 
     fn too_large(&self) -> Response<Body> {
@@ -689,19 +813,19 @@ impl TraceSink {
         )
     }
 
-    /// Writes the `net` record of a finished exchange.
+    /// Queues the `net` record of a finished exchange (no I/O here).
     fn record_exchange(&self, ctx: &RequestContext, ex: &Exchange) {
         if !ex.forwarded {
             return;
         }
-        let mut st = self.lock();
+        let mut reg = self.registry();
         let sid = ctx
             .state
             .get::<SessionOf>()
             .map(|s| s.0.clone())
             .or_else(|| {
                 let referer = ctx.request_headers.get(header::REFERER)?.to_str().ok()?;
-                st.attribution.lookup(referer).map(str::to_owned)
+                reg.attribution.lookup(referer).map(str::to_owned)
             });
         let sid = sid.unwrap_or_else(|| self.run_sid.clone());
         let mut rec = Record::new(&sid, "net", 0.0)
@@ -720,14 +844,17 @@ impl TraceSink {
         if let Some(e) = &ex.error {
             rec = rec.set("error", e.as_str());
         }
-        let _ = self.write_proxy(&mut st, &sid, rec, unix_ms());
+        self.write_proxy(&mut reg, &sid, rec, unix_ms());
     }
 }
 
 impl Drop for TraceSink {
     fn drop(&mut self) {
-        // Dropping the writers flushes them.
-        self.lock().open.clear();
+        // The thread flushes and closes every file, then ends.
+        self.send(Cmd::Shutdown);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -739,18 +866,6 @@ async fn drain(body: &mut Body) {
         match body.frame().await {
             Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
             _ => break,
-        }
-    }
-}
-
-async fn timer(sink: Weak<TraceSink>) {
-    let mut every = tokio::time::interval(TICK);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        match sink.upgrade() {
-            Some(s) => s.tick(),
-            None => break,
         }
     }
 }
@@ -789,7 +904,7 @@ impl Filter for TraceSink {
             let path = ctx.uri.path();
             if path == self.cfg.endpoint {
                 if ctx.method == Method::POST {
-                    return RequestOutcome::Respond(self.receive(req).await);
+                    return RequestOutcome::Respond(self.receive(ctx, req).await);
                 }
                 self.stats.wrong_method.fetch_add(1, Ordering::Relaxed);
                 let mut r = json_response(

@@ -24,13 +24,16 @@ fn full(b: impl Into<Bytes>) -> TestBody {
     Full::new(b.into()).boxed()
 }
 
-/// Every record of a session file (whole lines only, each one JSON record).
+/// The page's records of a session file (whole lines only, each one JSON
+/// record; the proxy's own `by: "proxy"` records left out).
 fn file_records(h: &Harness, sid: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(h.session_file(sid)).unwrap_or_default();
     assert!(text.is_empty() || text.ends_with('\n'), "whole lines only");
-    text.lines()
+    let all: Vec<Value> = text
+        .lines()
         .map(|l| serde_json::from_str(l).expect("every line is a record"))
-        .collect()
+        .collect();
+    page_lines(&all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,14 +43,15 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
     const CLIENTS: u64 = 40;
     const BATCHES: u64 = 12;
     const PER_BATCH: u64 = 12;
-    const SIDS: [&str; 5] = ["flood0", "flood1", "flood2", "flood3", "flood4"];
+    let sids = Arc::new(h.issue_sids(5).await);
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
         let h = h.clone();
+        let sids = sids.clone();
         tasks.push(tokio::spawn(async move {
             // One keep-alive connection per client, batches back to back.
             let mut send = h.client().await;
-            let sid = SIDS[(c % SIDS.len() as u64) as usize];
+            let sid = sids[(c % sids.len() as u64) as usize].clone();
             let mut acked = Vec::new();
             let mut refused = 0u64;
             for b in 0..BATCHES {
@@ -68,7 +72,7 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
                 match status {
                     StatusCode::NO_CONTENT => {
-                        acked.extend(records.iter().map(|r| (sid, r["seq"].as_u64().unwrap())))
+                        acked.extend(records.iter().map(|r| (sid.clone(), r["seq"].as_u64().unwrap())))
                     }
                     StatusCode::TOO_MANY_REQUESTS => {
                         let v: Value = serde_json::from_slice(&body).unwrap();
@@ -95,7 +99,7 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
         other += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut acked: BTreeSet<(&str, u64)> = BTreeSet::new();
+    let mut acked: BTreeSet<(String, u64)> = BTreeSet::new();
     let mut refused = 0;
     for t in tasks {
         let (a, r) = t.await.unwrap();
@@ -113,11 +117,11 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
     assert!(other > 0);
     // Exactly the acknowledged records are in the files: none lost, none of
     // the refused batches stored.
-    let mut stored: BTreeSet<(&str, u64)> = BTreeSet::new();
-    for sid in SIDS {
+    let mut stored: BTreeSet<(String, u64)> = BTreeSet::new();
+    for sid in sids.iter() {
         for r in file_records(&h, sid) {
             assert!(
-                stored.insert((sid, r["seq"].as_u64().unwrap())),
+                stored.insert((sid.clone(), r["seq"].as_u64().unwrap())),
                 "duplicate {r}"
             );
         }
@@ -130,10 +134,11 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
     assert_eq!(s.batches, CLIENTS * BATCHES);
     assert_eq!((s.invalid, s.malformed, s.too_large), (0, 0, 0));
     // After the flood a quiet session is taken at once.
+    let after = h.issue_sid().await;
     let (status, _, _) = h
         .post(
             TRACE,
-            json!([rec("after", 0, "infer")]).to_string(),
+            json!([rec(&after, 0, "infer")]).to_string(),
             "application/json",
         )
         .await;
@@ -144,12 +149,14 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
     let h = Harness::start(|_| {}).await;
+    let absurd = h.issue_sid().await;
+    let absurd = absurd.as_str();
     let post = |body: Vec<u8>, ct: &'static str| {
         let h = &h;
         async move { h.post(TRACE, body, ct).await }
     };
     // One record over the body limit on its own.
-    let huge = json!([{"v": 1, "sid": "absurd", "seq": 0, "ts": 0, "kind": "mem", "x": "y".repeat(1 << 21)}]);
+    let huge = json!([{"v": 1, "sid": absurd, "seq": 0, "ts": 0, "kind": "mem", "x": "y".repeat(1 << 21)}]);
     assert_eq!(
         post(huge.to_string().into_bytes(), "application/json")
             .await
@@ -159,15 +166,16 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
     // Absurd values: each is one invalid record; the valid one beside them is stored.
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     let long_sid = "s".repeat(300_000);
+    let inf_ts = format!(r#"{{"v":1,"sid":"{absurd}","seq":0,"ts":1e999,"kind":"mem"}}"#);
     let body = format!(
         "[{}, {}, {}, {}, {}, {}, {}]",
-        json!({"v": 1, "sid": "absurd", "seq": 1e300, "ts": 0, "kind": "mem"}),
-        json!({"v": 1, "sid": "absurd", "seq": 0, "ts": "NaN", "kind": "mem"}),
-        r#"{"v":1,"sid":"absurd","seq":0,"ts":1e999,"kind":"mem"}"#,
+        json!({"v": 1, "sid": absurd, "seq": 1e300, "ts": 0, "kind": "mem"}),
+        json!({"v": 1, "sid": absurd, "seq": 0, "ts": "NaN", "kind": "mem"}),
+        inf_ts,
         json!({"v": 1, "sid": long_sid, "seq": 0, "ts": 0, "kind": "mem"}),
         deep,
-        json!({"v": 18446744073709551615u64, "sid": "absurd", "seq": 0, "ts": 0, "kind": "mem"}),
-        rec("absurd", 7, "mem"),
+        json!({"v": 18446744073709551615u64, "sid": absurd, "seq": 0, "ts": 0, "kind": "mem"}),
+        rec(absurd, 7, "mem"),
     );
     assert!(body.len() < 1 << 20);
     let (status, _, answer) = post(body.into_bytes(), "application/json").await;
@@ -183,18 +191,18 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
         (Some(1), Some(6)),
         "{v}"
     );
-    let lines = file_records(&h, "absurd");
+    let lines = file_records(&h, absurd);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["seq"], 7);
     // Huge but legal values are stored as they are.
-    let odd = json!({"v": 1, "sid": "absurd", "seq": u64::MAX, "ts": -1.7976931348623157e308, "kind": "k".repeat(500), "n": 1e300});
+    let odd = json!({"v": 1, "sid": absurd, "seq": u64::MAX, "ts": -1.7976931348623157e308, "kind": "k".repeat(500), "n": 1e300});
     assert_eq!(
         post(json!([odd]).to_string().into_bytes(), "application/json")
             .await
             .0,
         204
     );
-    assert_eq!(file_records(&h, "absurd")[1], odd);
+    assert_eq!(file_records(&h, absurd)[1], odd);
     // Non-JSON content types with non-JSON bodies: 400, nothing stored.
     let multipart =
         b"--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--xyz--\r\n".to_vec();
@@ -221,7 +229,7 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
         assert_eq!(status, 405);
         assert_eq!(headers["allow"], "POST");
     }
-    assert_eq!(file_records(&h, "absurd").len(), 2);
+    assert_eq!(file_records(&h, absurd).len(), 2);
     let s = h.sink.stats().snapshot();
     assert_eq!(s.too_large, 1);
     // Six absurd records; the non-JSON bodies count per line (read as JSON
@@ -242,12 +250,13 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_body_crossing_the_limit_stores_none_of_its_complete_records() {
     let h = Harness::start(|c| c.max_body = 256 * 1024).await;
+    let chunky = h.issue_sid().await;
     // JSON Lines, sent in 8 KiB chunks with pauses: the first 256 KiB are
     // complete valid records, then the body goes on.
     let mut body = String::new();
     let mut seq = 0;
     while body.len() < 400 * 1024 {
-        body.push_str(&rec("chunky", seq, "infer").to_string());
+        body.push_str(&rec(&chunky, seq, "infer").to_string());
         body.push('\n');
         seq += 1;
     }
@@ -275,7 +284,7 @@ async fn a_chunked_body_crossing_the_limit_stores_none_of_its_complete_records()
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&answer));
     assert!(n > 32);
     assert!(
-        !h.session_file("chunky").exists(),
+        file_records(&h, &chunky).is_empty(),
         "nothing of a refused body is stored"
     );
     let s = h.sink.stats().snapshot();
@@ -284,10 +293,10 @@ async fn a_chunked_body_crossing_the_limit_stores_none_of_its_complete_records()
     let (status, _, _) = h
         .post(
             TRACE,
-            json!([rec("chunky", 0, "infer")]).to_string(),
+            json!([rec(&chunky, 0, "infer")]).to_string(),
             "application/json",
         )
         .await;
     assert_eq!(status, 204);
-    assert_eq!(file_records(&h, "chunky").len(), 1);
+    assert_eq!(file_records(&h, &chunky).len(), 1);
 }

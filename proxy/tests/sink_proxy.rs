@@ -18,22 +18,23 @@ fn batch(records: &[Value]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_batches_land_in_the_session_file_as_whole_lines() {
     let h = Harness::start(|_| {}).await;
+    let page_a = h.issue_sid().await;
     let records: Vec<Value> = (0..5)
-        .map(|i| rec("pageA", i, if i == 2 { "infer" } else { "probe" }))
+        .map(|i| rec(&page_a, i, if i == 2 { "infer" } else { "probe" }))
         .collect();
     let (status, _, body) = h.post(TRACE, batch(&records), "application/json").await;
     assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
     // Acknowledged records are already in the file.
-    let text = std::fs::read_to_string(h.session_file("pageA")).unwrap();
+    let text = std::fs::read_to_string(h.session_file(&page_a)).unwrap();
     assert!(text.ends_with('\n'));
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines, records);
+    assert_eq!(page_lines(&lines), records);
 
     // JSON Lines as text/plain (what a beacon would carry) via curl.
-    let jsonl = format!("{}\n{}\n", rec("pageA", 5, "infer"), rec("pageA", 6, "end"));
+    let jsonl = format!("{}\n{}\n", rec(&page_a, 5, "infer"), rec(&page_a, 6, "end"));
     let url = h.url(TRACE);
     let (ok, _, err) = curl(
         &h,
@@ -50,20 +51,20 @@ async fn valid_batches_land_in_the_session_file_as_whole_lines() {
     )
     .await;
     assert!(ok, "{err}");
-    let lines = wait_lines(&h.session_file("pageA"), |l| l.len() == 7).await;
+    let lines = wait_page_lines(&h.session_file(&page_a), |l| l.len() == 7).await;
     assert_eq!(lines[6]["kind"], "end");
     let s = h.sink.stats().snapshot();
     assert_eq!((s.records, s.infer, s.invalid, s.malformed), (7, 2, 0, 0));
     assert_eq!(s.kinds.get("probe"), Some(&4));
-    assert!(h.sink.files().contains(&h.session_file("pageA")));
+    assert!(h.sink.files().contains(&h.session_file(&page_a)));
 
     // After `end` closed the file, more records still append.
     let (status, _, _) = h
-        .post(TRACE, batch(&[rec("pageA", 7, "mem")]), "application/json")
+        .post(TRACE, batch(&[rec(&page_a, 7, "mem")]), "application/json")
         .await;
     assert_eq!(status, 204);
     assert_eq!(
-        wait_lines(&h.session_file("pageA"), |l| l.len() == 8)
+        wait_page_lines(&h.session_file(&page_a), |l| l.len() == 8)
             .await
             .len(),
         8
@@ -78,11 +79,13 @@ async fn valid_batches_land_in_the_session_file_as_whole_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_torn_bodies_get_400_and_keep_every_valid_record() {
     let h = Harness::start(|_| {}).await;
+    let torn1 = h.issue_sid().await;
+    let mixed_sid = h.issue_sid().await;
     // A torn array: two complete records, the third cut.
     let full = batch(&[
-        rec("torn1", 0, "probe"),
-        rec("torn1", 1, "probe"),
-        rec("torn1", 2, "probe"),
+        rec(&torn1, 0, "probe"),
+        rec(&torn1, 1, "probe"),
+        rec(&torn1, 2, "probe"),
     ]);
     let cut = &full[..full.len() - 20];
     let (status, _, body) = h.post(TRACE, cut.to_owned(), "application/json").await;
@@ -90,16 +93,16 @@ async fn malformed_and_torn_bodies_get_400_and_keep_every_valid_record() {
     let answer: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(answer["stored"], 2);
     assert_eq!(answer["invalid"], 1);
-    let lines = wait_lines(&h.session_file("torn1"), |l| l.len() == 2).await;
+    let lines = wait_page_lines(&h.session_file(&torn1), |l| l.len() == 2).await;
     assert_eq!(lines[1]["seq"], 1);
 
     // Invalid elements among valid ones: bad fields, unsafe sid, not an object.
     let mixed = format!(
         "[{}, {}, {}, 42, {}]",
-        rec("mixed", 0, "probe"),
-        json!({"v": 1, "sid": "mixed", "seq": -3, "ts": 0, "kind": "x"}),
+        rec(&mixed_sid, 0, "probe"),
+        json!({"v": 1, "sid": mixed_sid, "seq": -3, "ts": 0, "kind": "x"}),
         json!({"v": 1, "sid": "../../etc/passwd", "seq": 0, "ts": 0, "kind": "x"}),
-        rec("mixed", 1, "probe")
+        rec(&mixed_sid, 1, "probe")
     );
     let (status, _, body) = h.post(TRACE, mixed, "application/json").await;
     assert_eq!(status, 400);
@@ -109,7 +112,7 @@ async fn malformed_and_torn_bodies_get_400_and_keep_every_valid_record() {
         (Some(2), Some(3))
     );
     assert_eq!(
-        wait_lines(&h.session_file("mixed"), |l| l.len() == 2)
+        wait_page_lines(&h.session_file(&mixed_sid), |l| l.len() == 2)
             .await
             .len(),
         2
@@ -207,7 +210,11 @@ async fn trace_paths_are_answered_locally_on_every_method() {
         true
     );
     let (status, _, _) = h
-        .post(TRACE, batch(&[rec("p1", 0, "probe")]), "text/plain")
+        .post(
+            TRACE,
+            batch(&[rec(&h.issue_sid().await, 0, "probe")]),
+            "text/plain",
+        )
         .await;
     assert_eq!(status, 204);
     // A path that merely starts like the endpoint is forwarded.
@@ -222,12 +229,13 @@ async fn trace_paths_are_answered_locally_on_every_method() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_refuses_whole_batches_with_429_and_counts_them() {
     let h = Harness::start(|c| c.max_records_per_sec = 10).await;
-    let first: Vec<Value> = (0..8).map(|i| rec("fast", i, "probe")).collect();
+    let (fast, slow) = (h.issue_sid().await, h.issue_sid().await);
+    let first: Vec<Value> = (0..8).map(|i| rec(&fast, i, "probe")).collect();
     assert_eq!(
         h.post(TRACE, batch(&first), "application/json").await.0,
         204
     );
-    let second: Vec<Value> = (8..13).map(|i| rec("fast", i, "probe")).collect();
+    let second: Vec<Value> = (8..13).map(|i| rec(&fast, i, "probe")).collect();
     let (status, _, body) = h.post(TRACE, batch(&second), "application/json").await;
     assert_eq!(status, 429);
     assert_eq!(
@@ -237,7 +245,7 @@ async fn rate_limit_refuses_whole_batches_with_429_and_counts_them() {
     assert_eq!(h.sink.stats().snapshot().rate_limited, 5);
     // Another session is not affected.
     assert_eq!(
-        h.post(TRACE, batch(&[rec("slow", 0, "probe")]), "application/json")
+        h.post(TRACE, batch(&[rec(&slow, 0, "probe")]), "application/json")
             .await
             .0,
         204
@@ -249,7 +257,7 @@ async fn rate_limit_refuses_whole_batches_with_429_and_counts_them() {
         204
     );
     assert_eq!(
-        wait_lines(&h.session_file("fast"), |l| l.len() == 13)
+        wait_page_lines(&h.session_file(&fast), |l| l.len() == 13)
             .await
             .len(),
         13

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use webinfer_proxy::config::{ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES};
 use webinfer_proxy::inject::InjectConfig;
-use webinfer_proxy::sink::SinkConfig;
 use webinfer_proxy::{ProxyBuilder, ProxyOptions};
 
 /// The proxy's options (flattened into `webinfer proxy` and `webinfer audit`).
@@ -69,6 +68,56 @@ pub struct ProxyArgs {
     #[arg(long = "max-header-bytes", value_name = "BYTES",
           default_value_t = DEFAULT_MAX_HEADER_BYTES)]
     pub max_header_bytes: usize,
+    /// Most bytes of trace lines one proxy run writes, all files together
+    /// (e.g. `2GiB`, `500MB`, `65536`); trace POSTs beyond get 507 and are
+    /// counted, nothing below it is dropped.
+    #[arg(long = "trace-max-bytes", value_name = "SIZE", default_value = "2GiB",
+          value_parser = parse_size)]
+    pub trace_max_bytes: u64,
+    /// Most trace files (sessions) one proxy run writes; beyond, new
+    /// sessions get no file and their POSTs get 507.
+    #[arg(long = "trace-max-files", value_name = "N",
+          default_value_t = webinfer_proxy::sink::DEFAULT_MAX_FILES)]
+    pub trace_max_files: u64,
+    /// Keep query values that look like secrets (token, code, key, sig, …)
+    /// in recorded URLs; by default they are replaced by REDACTED. URL
+    /// fragments are dropped either way.
+    #[arg(long = "trace-keep-query-secrets")]
+    pub trace_keep_query_secrets: bool,
+}
+
+/// Parses a byte size: a number with an optional unit `B`, `K`/`KB`
+/// (1000), `KiB` (1024), `M`/`MB`, `MiB`, `G`/`GB`, `GiB`, `T`/`TB`, `TiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 2GiB, 500MB, 65536)"))?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" => 1e12,
+        "tib" => 1024.0f64.powi(4),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)"
+            ))
+        }
+    };
+    let v = n * mult;
+    if !v.is_finite() || v < 1.0 || v > u64::MAX as f64 {
+        return Err(format!("{s:?} is not a usable size"));
+    }
+    Ok(v as u64)
 }
 
 fn parse_resolve(s: &str) -> Result<ResolveRule, String> {
@@ -95,6 +144,11 @@ impl From<ProxyArgs> for ProxyOptions {
                 client_tls: a.client_tls_timeout.into(),
             },
             max_header_bytes: a.max_header_bytes,
+            sink_limits: webinfer_proxy::sink::SinkLimits {
+                max_bytes: a.trace_max_bytes,
+                max_files: a.trace_max_files,
+                keep_query_secrets: a.trace_keep_query_secrets,
+            },
         }
     }
 }
@@ -132,7 +186,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // session files under --traces) and the hook injection filter.
         let (builder, sink, _inject) = webinfer_proxy::inject::install(
             builder,
-            SinkConfig::new(&opts.traces),
+            opts.sink_limits.config(&opts.traces),
             InjectConfig {
                 devtools_track,
                 ..InjectConfig::default()
@@ -166,6 +220,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (host, n) in &stats.refused {
             println!("  refused {host}: {n}");
         }
+        let t = sink.stats().snapshot();
+        println!(
+            "traces: {} page records and {} proxy records stored ({} bytes); refused: {} invalid, {} unknown sid, {} forged, {} cross-site requests, {} rate-limited, {} over budget",
+            t.records,
+            t.proxy_records,
+            t.bytes_written,
+            t.invalid,
+            t.unknown_sid,
+            t.forged,
+            t.cross_site,
+            t.rate_limited,
+            t.over_budget
+        );
         anyhow::Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_and_without_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5 KiB"), Ok(1536));
+        assert!(parse_size("12 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("0").is_err());
+    }
 }

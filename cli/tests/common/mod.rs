@@ -555,3 +555,29 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A session id the proxy at `proxy` issued: loads `http://{authority}/page/1`
+/// (a plain-HTTP [`start_origin`] routed with `--resolve`) through it as a
+/// navigation and reads the sid out of the injected hook's config, as the
+/// hook does. The trace endpoint stores records only for such ids, posted to
+/// `http://{authority}/__webinfer__/trace` (the page's own origin).
+pub async fn issue_sid(proxy: SocketAddr, authority: &str) -> String {
+    let tcp = TcpStream::connect(proxy).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(format!("http://{authority}/page/1"))
+        .header("host", authority)
+        .header("accept", "text/html")
+        .header("sec-fetch-dest", "document")
+        .body(empty())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let at = text.find("\"sid\":\"").expect("an injected config") + 7;
+    let end = at + text[at..].find('"').unwrap();
+    text[at..end].to_owned()
+}

@@ -446,6 +446,33 @@ impl Harness {
             .await
     }
 
+    /// A session id the proxy issued: loads the page `/` through the proxy
+    /// (as a navigation) and reads the sid out of the injected hook's config,
+    /// as the hook does. The trace endpoint stores page records only for such
+    /// ids (`sink::guard`).
+    pub async fn issue_sid(&self) -> String {
+        let (status, _, page) = self
+            .get(
+                "/",
+                &[("sec-fetch-dest", "document"), ("accept", "text/html")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        injected_config(&String::from_utf8(page).unwrap())["sid"]
+            .as_str()
+            .expect("the injected config names the sid")
+            .to_owned()
+    }
+
+    /// `n` issued session ids ([`Harness::issue_sid`]).
+    pub async fn issue_sids(&self, n: usize) -> Vec<String> {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.issue_sid().await);
+        }
+        v
+    }
+
     /// The session file of `sid`.
     pub fn session_file(&self, sid: &str) -> PathBuf {
         self.sink.session_dir().join(format!("{sid}.jsonl"))
@@ -497,6 +524,25 @@ pub async fn wait_lines(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The page's own records of a session file (those without `by`; the
+/// proxy's `session` and `net` records are left out).
+pub fn page_lines(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l.get("by").is_none())
+        .cloned()
+        .collect()
+}
+
+/// Polls `file` until `pred` holds on the page's own records of it (those
+/// without `by`); returns those records.
+pub async fn wait_page_lines(
+    file: &Path,
+    pred: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    page_lines(&wait_lines(file, |l| pred(&page_lines(l))).await)
 }
 
 /// A valid record.
