@@ -153,7 +153,12 @@ impl ProxyBuilder {
         };
         check_limits(&self.timeouts, self.max_header_bytes)?;
         let hosts = HostPolicy::new(&self.allow_hosts, &self.deny_hosts)?;
-        let upstream = Upstream::new(&self.upstream_roots, &self.resolve, self.timeouts.connect)?;
+        let upstream = Upstream::new(
+            &self.upstream_roots,
+            &self.resolve,
+            self.timeouts.connect,
+            hosts.clone(),
+        )?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| ProxyError::Bind {

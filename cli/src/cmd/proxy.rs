@@ -28,11 +28,14 @@ pub struct ProxyArgs {
     /// Route HOST:PORT to ADDR like curl's --resolve (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<ResolveRule>,
-    /// Only reach hosts matching this glob (repeatable; `*.x.com` covers x.com).
-    #[arg(long = "allow-host", value_name = "GLOB")]
+    /// Only reach hosts matching this rule: a name glob (`*.x.com` covers x.com),
+    /// an IP address or a CIDR block (repeatable).
+    #[arg(long = "allow-host", value_name = "RULE")]
     pub allow_host: Vec<String>,
-    /// Refuse hosts matching this glob with a 403, never contacting them (repeatable).
-    #[arg(long = "deny-host", value_name = "GLOB")]
+    /// Refuse hosts matching this rule with a 403, never contacting them: a name
+    /// glob, an IP address or a CIDR block; address rules also match every
+    /// address a name resolves to (repeatable).
+    #[arg(long = "deny-host", value_name = "RULE")]
     pub deny_host: Vec<String>,
     /// Directory of the CA (default: the user's data directory).
     #[arg(long = "ca-dir", value_name = "DIR")]
