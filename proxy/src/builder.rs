@@ -181,6 +181,7 @@ impl ProxyBuilder {
             rx,
             self.timeouts,
             self.max_header_bytes,
+            addr,
         ));
         let task = tokio::spawn(accept_loop(listener, core));
         tracing::info!(%addr, "webinfer proxy listening");

@@ -43,6 +43,8 @@ pub(crate) struct Core {
     pub timeouts: Timeouts,
     /// Largest accepted client request head, in bytes.
     pub max_header_bytes: usize,
+    /// The proxy's client-facing address (named on the CA page).
+    pub listen: SocketAddr,
     next_id: AtomicU64,
 }
 
@@ -170,6 +172,7 @@ impl Core {
         shutdown: watch::Receiver<()>,
         timeouts: Timeouts,
         max_header_bytes: usize,
+        listen: SocketAddr,
     ) -> Self {
         Core {
             leaves: LeafCache::new(ca.clone()),
@@ -182,6 +185,7 @@ impl Core {
             shutdown,
             timeouts,
             max_header_bytes,
+            listen: magic::client_facing(listen),
             next_id: AtomicU64::new(1),
         }
     }
@@ -234,7 +238,7 @@ impl Core {
         };
         let mut ctx = self.context(&conn, target, &req);
         if magic::is_magic_host(&ctx.host) {
-            let resp = magic::serve(&self.ca, &ctx.method, ctx.uri.path());
+            let resp = magic::serve(&self.ca, self.listen, &ctx.method, ctx.uri.path());
             return self.finish_local(ctx, resp, None);
         }
         let verdict = self.verdict(&ctx.host, ctx.port);

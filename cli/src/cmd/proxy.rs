@@ -143,7 +143,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             handle.addr(),
             ca.leaf_spki_pin()
         );
-        println!("Install the CA: browse http://webinfer.ca/ through the proxy. Ctrl-C stops.");
+        println!(
+            "Install the CA: browse {} through the proxy and check its fingerprint \
+             against `webinfer ca show`. Ctrl-C stops.",
+            webinfer_proxy::magic::MAGIC_URL
+        );
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
