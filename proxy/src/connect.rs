@@ -111,9 +111,10 @@ async fn passthrough(
             return;
         }
     };
+    let idle = core.timeouts.tunnel_idle;
     drop(core);
-    match tokio::io::copy_bidirectional(&mut client, &mut origin).await {
+    match crate::limits::relay(&mut client, &mut origin, idle).await {
         Ok((up, down)) => tracing::debug!(%host, port, up, down, "tunnel closed"),
-        Err(e) => tracing::debug!(%host, port, error = %e, "tunnel ended with an error"),
+        Err(e) => tracing::info!(%host, port, error = %e, "tunnel ended"),
     }
 }

@@ -387,13 +387,14 @@ impl Core {
         {
             let upstream_up = hyper::upgrade::on(&mut resp);
             let host = ctx.host.clone();
+            let idle = self.timeouts.tunnel_idle;
             tokio::spawn(async move {
                 match tokio::try_join!(client_up, upstream_up) {
                     Ok((c, u)) => {
                         let mut c = TokioIo::new(c);
                         let mut u = TokioIo::new(u);
-                        if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut u).await {
-                            tracing::debug!(%host, error = %e, "websocket relay ended");
+                        if let Err(e) = crate::limits::relay(&mut c, &mut u, idle).await {
+                            tracing::info!(%host, error = %e, "websocket relay ended");
                         }
                     }
                     Err(e) => tracing::warn!(%host, error = %e, "websocket upgrade failed"),
@@ -471,18 +472,35 @@ fn response_timeout_reason(host: &str, port: u16, limit: Duration) -> String {
 
 /// Drives a server connection until it ends, calling `graceful` on it (to
 /// finish the current exchanges and stop) when the proxy stops.
-pub(crate) async fn drive<C, E>(
+pub(crate) async fn drive<C, E>(conn: C, shutdown: watch::Receiver<()>, graceful: fn(Pin<&mut C>))
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    drive_until_idle(conn, shutdown, graceful, std::future::pending()).await
+}
+
+/// Like [`drive`], and also calls `graceful` once `idle` resolves (the
+/// connection has been idle too long).
+pub(crate) async fn drive_until_idle<C, E>(
     conn: C,
     mut shutdown: watch::Receiver<()>,
     graceful: fn(Pin<&mut C>),
+    idle: impl Future<Output = ()>,
 ) where
     C: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
     tokio::pin!(conn);
+    tokio::pin!(idle);
     let result = tokio::select! {
         r = conn.as_mut() => r,
         Ok(()) = shutdown.changed() => {
+            graceful(conn.as_mut());
+            conn.await
+        }
+        () = idle.as_mut() => {
+            tracing::debug!("closing an idle client connection (--client-idle-timeout)");
             graceful(conn.as_mut());
             conn.await
         }

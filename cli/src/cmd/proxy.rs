@@ -67,6 +67,27 @@ pub struct ProxyArgs {
     #[arg(long = "client-tls-timeout", value_name = "DURATION",
           default_value_t = Timeouts::default().client_tls.into())]
     pub client_tls_timeout: humantime::Duration,
+    /// Longest time without a byte in either direction on a raw CONNECT
+    /// tunnel or a WebSocket relay; then both sides are closed.
+    #[arg(long = "tunnel-idle-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().tunnel_idle.into())]
+    pub tunnel_idle_timeout: humantime::Duration,
+    /// Longest time an HTTP/2 client connection may stay without an open
+    /// request; then it is closed gracefully (GOAWAY).
+    #[arg(long = "client-idle-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_idle.into())]
+    pub client_idle_timeout: humantime::Duration,
+    /// Interval of HTTP/2 keep-alive PINGs to clients; a client that does not
+    /// answer within the same time is disconnected.
+    #[arg(long = "client-keepalive", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_keepalive.into())]
+    pub client_keepalive: humantime::Duration,
+    /// Most client connections open at once (CONNECT tunnels and WebSockets
+    /// included); more get 503. Default: half the open-file limit minus 64,
+    /// between 16 and 4096.
+    #[arg(long = "max-connections", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// Largest accepted request head (request line plus headers) in bytes, at
     /// least 8192; larger ones get 431.
     #[arg(long = "max-header-bytes", value_name = "BYTES",
@@ -96,8 +117,12 @@ impl From<ProxyArgs> for ProxyOptions {
                 idle: a.idle_timeout.into(),
                 client_header: a.client_header_timeout.into(),
                 client_tls: a.client_tls_timeout.into(),
+                tunnel_idle: a.tunnel_idle_timeout.into(),
+                client_idle: a.client_idle_timeout.into(),
+                client_keepalive: a.client_keepalive.into(),
             },
             max_header_bytes: a.max_header_bytes,
+            max_connections: a.max_connections.map(|n| n as usize),
         }
     }
 }
