@@ -266,18 +266,14 @@ async fn an_http2_client_that_stops_answering_pings_is_dropped() {
     let req = http::Request::get(format!("https://{HOST}:{}/hang", origin.port()))
         .body(())
         .unwrap();
-    let sent = async {
-        client = client.ready().await.unwrap();
-        let (resp, _) = client.send_request(req, true).unwrap();
-        resp
+    // Drive the connection until the request is queued; the response future
+    // is kept (never awaited) so the stream stays open.
+    let ready = tokio::select! {
+        r = client.ready() => r.unwrap(),
+        _ = conn.as_mut() => panic!("connection ended early"),
     };
-    let drive_until_sent = async {
-        tokio::select! {
-            r = sent => r,
-            _ = conn.as_mut() => panic!("connection ended early"),
-        }
-    };
-    let _pending_response = drive_until_sent.await;
+    client = ready;
+    let (_pending_response, _) = client.send_request(req, true).unwrap();
     // Keep flushing until the origin has the request, then freeze.
     let flushed = async {
         while origin.requests() == 0 {
