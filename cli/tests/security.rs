@@ -610,6 +610,7 @@ async fn no_session_id_makes_the_proxy_write_outside_the_traces_dir() {
         "webinfer-ca.der",
         "webinfer-ca.key",
         "webinfer-leaf.key",
+        ".lock", // the CA directory's creation lock (proxy/src/ca.rs)
     ]
     .into();
     for f in &files {

@@ -26,7 +26,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::ca::CertificateAuthority;
@@ -37,6 +37,7 @@ use crate::error::ProxyError;
 use crate::filter::{Filter, Scheme};
 use crate::hosts::HostPolicy;
 use crate::idle::WriteIdle;
+use crate::limits::{refuse_connection, Counted};
 use crate::service::{drive, ConnInfo, Core};
 use crate::stats::{ProxyStats, StatsSnapshot};
 use crate::upstream::Upstream;
@@ -56,6 +57,7 @@ pub struct ProxyBuilder {
     filters: Vec<Arc<dyn Filter>>,
     timeouts: Timeouts,
     max_header_bytes: usize,
+    max_connections: usize,
 }
 
 impl Default for ProxyBuilder {
@@ -78,6 +80,7 @@ impl ProxyBuilder {
             filters: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_connections: crate::config::default_max_connections(),
         }
     }
 
@@ -143,6 +146,15 @@ impl ProxyBuilder {
         self
     }
 
+    /// Most client connections open at once, CONNECT tunnels and WebSocket
+    /// relays included (default [`crate::config::default_max_connections`]).
+    /// A connection beyond the limit gets `503 Service Unavailable` naming
+    /// `--max-connections` and is closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
     /// Binds the listening socket and starts serving (inside a Tokio runtime).
     pub async fn start(self) -> Result<ProxyHandle, ProxyError> {
         let ca = match self.ca {
@@ -153,7 +165,12 @@ impl ProxyBuilder {
         };
         check_limits(&self.timeouts, self.max_header_bytes)?;
         let hosts = HostPolicy::new(&self.allow_hosts, &self.deny_hosts)?;
-        let upstream = Upstream::new(&self.upstream_roots, &self.resolve, self.timeouts.connect)?;
+        let upstream = Upstream::new(
+            &self.upstream_roots,
+            &self.resolve,
+            self.timeouts.connect,
+            hosts.clone(),
+        )?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| ProxyError::Bind {
@@ -176,8 +193,10 @@ impl ProxyBuilder {
             rx,
             self.timeouts,
             self.max_header_bytes,
+            addr,
         ));
-        let task = tokio::spawn(accept_loop(listener, core));
+        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let task = tokio::spawn(accept_loop(listener, core, permits, self.max_connections));
         tracing::info!(%addr, "webinfer proxy listening");
         Ok(ProxyHandle {
             addr,
@@ -197,6 +216,9 @@ fn check_limits(t: &Timeouts, max_header_bytes: usize) -> Result<(), ProxyError>
         ("idle", t.idle),
         ("client header", t.client_header),
         ("client TLS", t.client_tls),
+        ("tunnel idle", t.tunnel_idle),
+        ("client idle", t.client_idle),
+        ("client keep-alive", t.client_keepalive),
     ] {
         if d.is_zero() {
             return Err(ProxyError::BadLimit(format!(
@@ -213,7 +235,7 @@ fn check_limits(t: &Timeouts, max_header_bytes: usize) -> Result<(), ProxyError>
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener, core: Arc<Core>) {
+async fn accept_loop(listener: TcpListener, core: Arc<Core>, permits: Arc<Semaphore>, max: usize) {
     let mut stop = core.shutdown.clone();
     loop {
         tokio::select! {
@@ -221,8 +243,18 @@ async fn accept_loop(listener: TcpListener, core: Arc<Core>) {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, client_addr)) => {
                     let _ = tcp.set_nodelay(true);
-                    core.stats.connection();
-                    tokio::spawn(serve_client(core.clone(), tcp, client_addr));
+                    match permits.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            core.stats.connection();
+                            let tcp = Counted::new(tcp, permit);
+                            tokio::spawn(serve_client(core.clone(), tcp, client_addr));
+                        }
+                        Err(_) => {
+                            tracing::warn!(%client_addr, max,
+                                "refused a connection: too many open (--max-connections)");
+                            tokio::spawn(refuse_connection(tcp, max));
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -233,7 +265,11 @@ async fn accept_loop(listener: TcpListener, core: Arc<Core>) {
     }
 }
 
-async fn serve_client(core: Arc<Core>, tcp: tokio::net::TcpStream, client_addr: SocketAddr) {
+async fn serve_client(
+    core: Arc<Core>,
+    tcp: Counted<tokio::net::TcpStream>,
+    client_addr: SocketAddr,
+) {
     let conn = ConnInfo {
         client_addr,
         scheme: Scheme::Http,

@@ -5,7 +5,15 @@
 //! Files in the CA directory:
 //! - `webinfer-ca.pem` / `webinfer-ca.der`: the CA certificate (public),
 //! - `webinfer-ca.key`: the CA private key (PKCS#8 PEM, 0600),
-//! - `webinfer-leaf.key`: the shared leaf private key (PKCS#8 PEM, 0600).
+//! - `webinfer-leaf.key`: the shared leaf private key (PKCS#8 PEM, 0600),
+//! - `.lock`: held (`flock`) while a process creates or loads the CA, so two
+//!   first runs at once end up with one CA, not two half-written ones.
+//!
+//! On load the directory must be owned by the current user and not group-
+//! or world-writable, the keys must be owned by the user and not readable by
+//! group or others (else [`ProxyError::InsecureCa`], naming the `chmod` to
+//! run), and the CA key must match the CA certificate
+//! ([`ProxyError::CaMismatch`]).
 
 use std::fs;
 use std::io::Write;
@@ -58,9 +66,12 @@ impl CertificateAuthority {
     /// Loads the CA from `dir`, generating the CA and the leaf key on first use.
     pub fn load_or_create(dir: &Path) -> Result<Self, ProxyError> {
         create_private_dir(dir)?;
+        check_private(dir, true)?;
+        let _lock = DirLock::acquire(dir)?;
         let ca_key_path = dir.join(CA_KEY);
         let ca_pem_path = dir.join(CA_CERT_PEM);
         let (ca_key, cert_pem) = if ca_key_path.exists() && ca_pem_path.exists() {
+            check_private(&ca_key_path, false)?;
             let key = KeyPair::from_pem(&read(&ca_key_path)?)?;
             (key, read(&ca_pem_path)?)
         } else {
@@ -76,13 +87,29 @@ impl CertificateAuthority {
             path: ca_pem_path.clone(),
             reason: "no CERTIFICATE block".into(),
         })?;
+        let spki = ca_key.subject_public_key_info();
+        if !cert_der.windows(spki.len()).any(|w| w == spki.as_slice()) {
+            return Err(ProxyError::CaMismatch {
+                key: ca_key_path,
+                cert: ca_pem_path,
+                reason: "the certificate's public key is not this key's; restore the pair from \
+                         a backup, or delete the directory to make a new CA (and re-install \
+                         it wherever the old one was trusted)"
+                    .into(),
+            });
+        }
         let der_path = dir.join(CA_CERT_DER);
-        if !der_path.exists() {
+        if fs::read(&der_path).ok().as_deref() != Some(cert_der.as_slice()) {
+            if der_path.exists() {
+                tracing::warn!(path = %der_path.display(),
+                    "the DER copy of the CA certificate differed from the PEM; rewritten");
+            }
             write_public(&der_path, &cert_der)?;
         }
         let issuer = Issuer::from_ca_cert_der(&cert_der.clone().into(), ca_key)?;
         let leaf_path = dir.join(LEAF_KEY);
         let leaf_key = if leaf_path.exists() {
+            check_private(&leaf_path, false)?;
             KeyPair::from_pem(&read(&leaf_path)?)?
         } else {
             let key = KeyPair::generate()?;
@@ -255,10 +282,97 @@ fn create_private_dir(dir: &Path) -> Result<(), ProxyError> {
     }
 }
 
-/// Writes a secret atomically: a temp file created with mode 0600, then renamed.
+/// An exclusive `flock` on `<dir>/.lock`, released on drop.
+struct DirLock {
+    #[cfg(unix)]
+    _file: fs::File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> Result<Self, ProxyError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            use std::os::unix::io::AsRawFd;
+            let path = dir.join(".lock");
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| ProxyError::io("opening", &path, e))?;
+            loop {
+                // SAFETY: flock on a descriptor we own; it is released when
+                // the file is closed.
+                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                    break;
+                }
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(ProxyError::io("locking", &path, e));
+                }
+            }
+            Ok(DirLock { _file: file })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = dir;
+            Ok(DirLock {})
+        }
+    }
+}
+
+/// Refuses a CA directory (`is_dir`) that is not owned by this user or is
+/// group/world-writable, and a key file not owned by this user or readable
+/// by group or others.
+fn check_private(path: &Path, is_dir: bool) -> Result<(), ProxyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(path).map_err(|e| ProxyError::io("checking", path, e))?;
+        let mode = meta.mode() & 0o7777;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        let bad = |reason: String| ProxyError::InsecureCa {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if meta.uid() != me {
+            return Err(bad(format!(
+                "it is owned by uid {}, not by this user (uid {me}); someone else could have \
+                 replaced the CA. Use a directory of your own (--ca-dir) or `chown` it",
+                meta.uid()
+            )));
+        }
+        if is_dir && mode & 0o022 != 0 {
+            return Err(bad(format!(
+                "the directory is group- or world-writable (mode {mode:o}), so others could \
+                 swap the CA key; run `chmod 700 {}`",
+                path.display()
+            )));
+        }
+        if !is_dir && mode & 0o077 != 0 {
+            return Err(bad(format!(
+                "the private key is accessible to group or others (mode {mode:o}); run \
+                 `chmod 600 {}` (and consider the key leaked: delete the directory to make a \
+                 new CA)",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, is_dir);
+    Ok(())
+}
+
+/// Writes a secret atomically: a temp file (unique per process and call)
+/// created with mode 0600, then renamed.
 fn write_private(path: &Path, data: &[u8]) -> Result<(), ProxyError> {
-    let tmp = path.with_extension("tmp");
-    let _ = fs::remove_file(&tmp);
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -276,5 +390,9 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), ProxyError> {
 }
 
 fn write_public(path: &Path, data: &[u8]) -> Result<(), ProxyError> {
-    fs::write(path, data).map_err(|e| ProxyError::io("writing", path, e))
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
+    fs::write(&tmp, data).map_err(|e| ProxyError::io("writing", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| ProxyError::io("renaming", path, e))
 }

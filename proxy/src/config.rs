@@ -46,6 +46,19 @@ pub struct Timeouts {
     /// Longest time a client may take for its TLS handshake inside a CONNECT
     /// tunnel, ClientHello included (`--client-tls-timeout`, default 10 s).
     pub client_tls: Duration,
+    /// Longest time without a byte in either direction on a raw CONNECT
+    /// tunnel or a WebSocket relay; then both sides are closed
+    /// (`--tunnel-idle-timeout`, default 5 min).
+    pub tunnel_idle: Duration,
+    /// Longest time an HTTP/2 client connection may stay without an open
+    /// request; then it is closed gracefully with GOAWAY
+    /// (`--client-idle-timeout`, default 2 min). HTTP/1.1 connections use
+    /// [`Timeouts::client_header`] for the same.
+    pub client_idle: Duration,
+    /// Interval of HTTP/2 keep-alive PINGs towards clients; a client that
+    /// does not answer one within the same time is disconnected
+    /// (`--client-keepalive`, default 30 s).
+    pub client_keepalive: Duration,
 }
 
 impl Default for Timeouts {
@@ -56,8 +69,31 @@ impl Default for Timeouts {
             idle: Duration::from_secs(60),
             client_header: Duration::from_secs(30),
             client_tls: Duration::from_secs(10),
+            tunnel_idle: Duration::from_secs(300),
+            client_idle: Duration::from_secs(120),
+            client_keepalive: Duration::from_secs(30),
         }
     }
+}
+
+/// The default limit on concurrent client connections: half the process's
+/// open-file limit (`RLIMIT_NOFILE`, soft) minus a reserve of 64, since each
+/// client connection may need an upstream connection too; at least 16 and
+/// at most 4096 (480 under the common soft limit of 1024).
+pub fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+            let soft = usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX);
+            return (soft.saturating_sub(64) / 2).clamp(16, 4096);
+        }
+    }
+    1024
 }
 
 /// A `--resolve HOST:PORT:ADDR` rule: connections to `HOST:PORT` go to `ADDR`
@@ -131,6 +167,9 @@ pub struct ProxyOptions {
     /// The trace sink's budget and URL rule (`--trace-max-bytes`,
     /// `--trace-max-files`, `--trace-keep-query-secrets`).
     pub sink_limits: crate::sink::SinkLimits,
+    /// Most client connections open at once (tunnels included); `None` is
+    /// [`default_max_connections`].
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ProxyOptions {
@@ -147,6 +186,7 @@ impl Default for ProxyOptions {
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             sink_limits: crate::sink::SinkLimits::default(),
+            max_connections: None,
         }
     }
 }
@@ -273,6 +313,9 @@ impl ProxyOptions {
             .deny_hosts(self.deny_hosts.clone())
             .timeouts(self.timeouts)
             .max_header_bytes(self.max_header_bytes);
+        if let Some(n) = self.max_connections {
+            b = b.max_connections(n);
+        }
         if let Some(dir) = &self.save_models {
             b = b.save_models(dir.clone());
         }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 
 use crate::filter::{empty, Body, Scheme};
-use crate::hosts::Verdict;
+use crate::hosts::{normalize_host, Verdict};
 use crate::prefixed::Prefixed;
 use crate::service::{authority, ConnInfo, Core, Target};
 use crate::{error_page, intercept, magic};
@@ -34,10 +34,10 @@ pub(crate) fn handle_connect(
     let Some(auth) = req.uri().authority().cloned() else {
         return error_page::bad_request("", "CONNECT needs a host:port authority");
     };
-    let host = auth.host().trim_matches(['[', ']']).to_ascii_lowercase();
+    let host = normalize_host(auth.host());
     let port = auth.port_u16().unwrap_or(443);
     if !magic::is_magic_host(&host) {
-        let verdict = core.hosts.check(&host);
+        let verdict = core.verdict(&host, port);
         if verdict != Verdict::Allowed {
             let uri: Uri = format!("https://{}/", authority(Scheme::Https, &host, port))
                 .parse()
@@ -111,9 +111,10 @@ async fn passthrough(
             return;
         }
     };
+    let idle = core.timeouts.tunnel_idle;
     drop(core);
-    match tokio::io::copy_bidirectional(&mut client, &mut origin).await {
+    match crate::limits::relay(&mut client, &mut origin, idle).await {
         Ok((up, down)) => tracing::debug!(%host, port, up, down, "tunnel closed"),
-        Err(e) => tracing::debug!(%host, port, error = %e, "tunnel ended with an error"),
+        Err(e) => tracing::info!(%host, port, error = %e, "tunnel ended"),
     }
 }

@@ -46,6 +46,24 @@ pub enum ProxyError {
         /// What is wrong.
         reason: String,
     },
+    /// The CA directory or a key in it is not private to this user.
+    #[error("refusing the CA in {path}: {reason}")]
+    InsecureCa {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The CA key and the CA certificate do not belong together.
+    #[error("{key} does not match the certificate {cert}: {reason}")]
+    CaMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+        /// What to do.
+        reason: String,
+    },
     /// The user's data directory could not be determined.
     #[error("cannot determine the user's data directory; pass --ca-dir")]
     NoDataDir,

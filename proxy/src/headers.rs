@@ -1,4 +1,16 @@
-//! Hop-by-hop header handling (RFC 9110 §7.6.1) and `Alt-Svc` removal.
+//! Hop-by-hop header handling (RFC 9110 §7.6.1), message framing on
+//! forwarding (RFC 9112 §6.3) and `Alt-Svc` removal.
+//!
+//! Two deliberate choices:
+//! - a message with `Transfer-Encoding` loses its `Content-Length` before it
+//!   is forwarded (RFC 9112 §6.3: the transfer coding wins, and a proxy must
+//!   remove the length), so the next hop never sees a length that disagrees
+//!   with the body the proxy actually sends;
+//! - a `Connection` header may name extension hop-by-hop headers, which are
+//!   removed, but never the end-to-end headers in [`END_TO_END`] (security
+//!   policies such as `Content-Security-Policy`, and content metadata such
+//!   as `Content-Type`/`Content-Encoding`): those are kept, so a `Connection`
+//!   header cannot turn off a page's security policy or corrupt its body.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -13,6 +25,40 @@ const HOP_BY_HOP: &[&str] = &[
     "trailer",
     "transfer-encoding",
     "upgrade",
+];
+
+/// End-to-end headers that a `Connection` header can never remove: the
+/// browser security policies and the content metadata a body needs.
+pub const END_TO_END: &[&str] = &[
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "strict-transport-security",
+    "x-frame-options",
+    "x-content-type-options",
+    "x-xss-protection",
+    "cross-origin-opener-policy",
+    "cross-origin-opener-policy-report-only",
+    "cross-origin-embedder-policy",
+    "cross-origin-embedder-policy-report-only",
+    "cross-origin-resource-policy",
+    "referrer-policy",
+    "permissions-policy",
+    "origin-agent-cluster",
+    "clear-site-data",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "set-cookie",
+    "cache-control",
+    "vary",
+    "location",
+    "content-type",
+    "content-encoding",
+    "content-range",
+    "content-disposition",
+    "content-language",
 ];
 
 /// Whether the headers ask for a WebSocket upgrade (`Connection: upgrade`
@@ -38,11 +84,25 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// Removes hop-by-hop headers: the fixed list and every header named in
-/// `Connection`. With `keep_websocket`, `Upgrade` and `Connection: upgrade`
-/// survive so a WebSocket handshake can pass through.
+/// `Connection` except the [`END_TO_END`] ones. A message with
+/// `Transfer-Encoding` also loses `Content-Length` (RFC 9112 §6.3). With
+/// `keep_websocket`, `Upgrade` and `Connection: upgrade` survive so a
+/// WebSocket handshake can pass through.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_websocket: bool) {
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.remove(header::CONTENT_LENGTH).is_some()
+    {
+        tracing::debug!("dropped Content-Length next to Transfer-Encoding (RFC 9112 6.3)");
+    }
     for token in connection_tokens(headers) {
         if keep_websocket && token == "upgrade" {
+            continue;
+        }
+        if END_TO_END.contains(&token.as_str()) {
+            tracing::warn!(
+                header = %token,
+                "kept an end-to-end header that the Connection header named"
+            );
             continue;
         }
         if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
@@ -101,6 +161,30 @@ mod tests {
         strip_hop_by_hop(&mut h, false);
         let left: Vec<_> = h.keys().map(|k| k.as_str().to_string()).collect();
         assert_eq!(left, vec!["content-type", "x-kept"]);
+    }
+
+    #[test]
+    fn connection_cannot_remove_end_to_end_headers() {
+        let mut h = map(&[
+            ("connection", "Content-Security-Policy, x-hop, Content-Type"),
+            ("content-security-policy", "default-src 'none'"),
+            ("content-type", "text/html"),
+            ("x-hop", "1"),
+        ]);
+        strip_hop_by_hop(&mut h, false);
+        let mut left: Vec<_> = h.keys().map(|k| k.as_str().to_string()).collect();
+        left.sort();
+        assert_eq!(left, vec!["content-security-policy", "content-type"]);
+    }
+
+    #[test]
+    fn transfer_encoding_drops_content_length() {
+        let mut h = map(&[("content-length", "5"), ("transfer-encoding", "chunked")]);
+        strip_hop_by_hop(&mut h, false);
+        assert!(h.is_empty(), "{h:?}");
+        let mut h = map(&[("content-length", "5")]);
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h["content-length"], "5");
     }
 
     #[test]

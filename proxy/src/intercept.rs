@@ -15,7 +15,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::service::{drive, ConnInfo, Core};
+use http_body_util::BodyExt;
+
+use crate::limits::{GuardedBody, InFlight};
+use crate::service::{drive, drive_until_idle, ConnInfo, Core};
 
 /// The HTTP version spoken on a decrypted stream, as chosen by ALPN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +90,9 @@ where
     let shutdown = core.shutdown.clone();
     let header_timeout = core.timeouts.client_header;
     let max_head = core.max_header_bytes;
+    let (client_idle, keepalive) = (core.timeouts.client_idle, core.timeouts.client_keepalive);
     let svc_core = core.clone();
+    let (h2_core, h2_conn) = (core.clone(), conn.clone());
     drop(core);
     let svc = service_fn(move |req| svc_core.clone().handle(conn.clone(), req));
     // One protocol per connection, fixed by ALPN: no version sniffing (whose
@@ -104,14 +109,33 @@ where
             drive(connection, shutdown, |c| c.graceful_shutdown()).await;
         }
         Protocol::Http2 => {
+            // Idle connections (no open request for the client idle
+            // timeout) are closed with GOAWAY; keep-alive PINGs find clients
+            // that vanished while requests were open.
+            let inflight = InFlight::new();
+            let tracker = inflight.clone();
+            let svc = service_fn(move |req| {
+                let guard = tracker.enter();
+                let core = h2_core.clone();
+                let conn = h2_conn.clone();
+                async move {
+                    let resp = core.handle(conn, req).await?;
+                    Ok::<_, std::convert::Infallible>(
+                        resp.map(|b| GuardedBody::new(b, guard).boxed()),
+                    )
+                }
+            });
             let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
             http2
                 .timer(TokioTimer::new())
                 .adaptive_window(true)
                 .max_frame_size(256 * 1024)
-                .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX));
+                .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
+                .keep_alive_interval(Some(keepalive))
+                .keep_alive_timeout(keepalive);
             let connection = http2.serve_connection(io, svc);
-            drive(connection, shutdown, |c| c.graceful_shutdown()).await;
+            let idle = async move { inflight.idle_for(client_idle).await };
+            drive_until_idle(connection, shutdown, |c| c.graceful_shutdown(), idle).await;
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod idle;
 pub mod inject;
 mod intercept;
 pub mod leaf;
+pub mod limits;
 pub mod magic;
 mod prefixed;
 mod service;

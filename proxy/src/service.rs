@@ -23,7 +23,7 @@ use crate::body::{Completion, FinishBody, MeterOptions, MeteredBody};
 use crate::ca::CertificateAuthority;
 use crate::config::Timeouts;
 use crate::filter::{empty, Body, Filter, RequestContext, RequestOutcome, Scheme};
-use crate::hosts::{HostPolicy, Verdict};
+use crate::hosts::{normalize_host, HostPolicy, Verdict};
 use crate::idle::{Activity, IdleBody, IdleTimeout, Stalled};
 use crate::leaf::LeafCache;
 use crate::stats::ProxyStats;
@@ -43,6 +43,8 @@ pub(crate) struct Core {
     pub timeouts: Timeouts,
     /// Largest accepted client request head, in bytes.
     pub max_header_bytes: usize,
+    /// The proxy's client-facing address (named on the CA page).
+    pub listen: SocketAddr,
     next_id: AtomicU64,
 }
 
@@ -85,10 +87,11 @@ pub(crate) fn authority(scheme: Scheme, host: &str, port: u16) -> String {
     }
 }
 
-/// Splits `host[:port]` (IPv6 in brackets) into a lower-case host and port.
+/// Splits `host[:port]` (IPv6 in brackets) into a normalised host (see
+/// [`crate::hosts::normalize_host`]) and port.
 fn split_authority(auth: &str, default_port: u16) -> Option<(String, u16)> {
     let a: http::uri::Authority = auth.parse().ok()?;
-    let host = a.host().trim_matches(['[', ']']).to_ascii_lowercase();
+    let host = normalize_host(a.host());
     if host.is_empty() {
         return None;
     }
@@ -130,7 +133,7 @@ fn target_of(conn: &ConnInfo, req: &Request<Incoming>) -> Result<Target, String>
             // another host is refused, never followed (no relay to host B
             // through a tunnel to host A or to the CA host).
             match auth.and_then(|a| split_authority(&a, scheme.default_port())) {
-                Some((h, _)) if h.trim_end_matches('.') != th.trim_end_matches('.') => {
+                Some((h, _)) if h != *th => {
                     return Err(format!(
                         "a request for {h} inside a tunnel to {th} is not forwarded"
                     ));
@@ -169,6 +172,7 @@ impl Core {
         shutdown: watch::Receiver<()>,
         timeouts: Timeouts,
         max_header_bytes: usize,
+        listen: SocketAddr,
     ) -> Self {
         Core {
             leaves: LeafCache::new(ca.clone()),
@@ -181,6 +185,7 @@ impl Core {
             shutdown,
             timeouts,
             max_header_bytes,
+            listen: magic::client_facing(listen),
             next_id: AtomicU64::new(1),
         }
     }
@@ -233,10 +238,10 @@ impl Core {
         };
         let mut ctx = self.context(&conn, target, &req);
         if magic::is_magic_host(&ctx.host) {
-            let resp = magic::serve(&self.ca, &ctx.method, ctx.uri.path());
+            let resp = magic::serve(&self.ca, self.listen, &ctx.method, ctx.uri.path());
             return self.finish_local(ctx, resp, None);
         }
-        let verdict = self.hosts.check(&ctx.host);
+        let verdict = self.verdict(&ctx.host, ctx.port);
         if verdict != Verdict::Allowed {
             return self.refuse(ctx, &verdict);
         }
@@ -264,6 +269,17 @@ impl Core {
             }
         }
         self.forward(ctx, req, client_upgrade, activity).await
+    }
+
+    /// The host policy's verdict on `host:port` before anything is
+    /// contacted: the rules on the host as written, then the deny rules on
+    /// the addresses it stands for without DNS (an address literal or a
+    /// `--resolve` rule). Addresses from DNS are checked when connecting.
+    pub fn verdict(&self, host: &str, port: u16) -> Verdict {
+        match self.hosts.check(host) {
+            Verdict::Allowed => self.upstream.resolver.precheck(host, port),
+            refused => refused,
+        }
     }
 
     /// Answers a refused host with a 403 page; nothing is contacted.
@@ -349,6 +365,10 @@ impl Core {
                 tracing::warn!(host = %ctx.host, url = %ctx.uri, %reason, "upstream failure");
                 self.stats.upstream_error();
                 let page = match failure_kind(&e) {
+                    Failure::Refused => {
+                        self.stats.refused(&ctx.host);
+                        error_page::refused(&ctx.host, &reason)
+                    }
                     Failure::ClientStalled => error_page::request_timeout(&ctx.host, &reason),
                     Failure::Timeout => error_page::gateway_timeout(&ctx.host, &reason),
                     Failure::Other => error_page::bad_gateway(&ctx.host, &reason),
@@ -367,13 +387,14 @@ impl Core {
         {
             let upstream_up = hyper::upgrade::on(&mut resp);
             let host = ctx.host.clone();
+            let idle = self.timeouts.tunnel_idle;
             tokio::spawn(async move {
                 match tokio::try_join!(client_up, upstream_up) {
                     Ok((c, u)) => {
                         let mut c = TokioIo::new(c);
                         let mut u = TokioIo::new(u);
-                        if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut u).await {
-                            tracing::debug!(%host, error = %e, "websocket relay ended");
+                        if let Err(e) = crate::limits::relay(&mut c, &mut u, idle).await {
+                            tracing::info!(%host, error = %e, "websocket relay ended");
                         }
                     }
                     Err(e) => tracing::warn!(%host, error = %e, "websocket upgrade failed"),
@@ -416,6 +437,8 @@ enum Failure {
     ClientStalled,
     /// Connecting to the upstream timed out (504).
     Timeout,
+    /// The host resolved to a denied address (403).
+    Refused,
     /// Anything else (502).
     Other,
 }
@@ -429,8 +452,10 @@ fn failure_kind(err: &hyper_util::client::legacy::Error) -> Failure {
                 Stalled::Upstream => Failure::Timeout,
             };
         }
-        if let Some(UpstreamError::Timeout { .. }) = e.downcast_ref::<UpstreamError>() {
-            return Failure::Timeout;
+        match e.downcast_ref::<UpstreamError>() {
+            Some(UpstreamError::Timeout { .. }) => return Failure::Timeout,
+            Some(UpstreamError::Refused { .. }) => return Failure::Refused,
+            _ => {}
         }
         source = e.source();
     }
@@ -447,18 +472,35 @@ fn response_timeout_reason(host: &str, port: u16, limit: Duration) -> String {
 
 /// Drives a server connection until it ends, calling `graceful` on it (to
 /// finish the current exchanges and stop) when the proxy stops.
-pub(crate) async fn drive<C, E>(
+pub(crate) async fn drive<C, E>(conn: C, shutdown: watch::Receiver<()>, graceful: fn(Pin<&mut C>))
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    drive_until_idle(conn, shutdown, graceful, std::future::pending()).await
+}
+
+/// Like [`drive`], and also calls `graceful` once `idle` resolves (the
+/// connection has been idle too long).
+pub(crate) async fn drive_until_idle<C, E>(
     conn: C,
     mut shutdown: watch::Receiver<()>,
     graceful: fn(Pin<&mut C>),
+    idle: impl Future<Output = ()>,
 ) where
     C: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
     tokio::pin!(conn);
+    tokio::pin!(idle);
     let result = tokio::select! {
         r = conn.as_mut() => r,
         Ok(()) = shutdown.changed() => {
+            graceful(conn.as_mut());
+            conn.await
+        }
+        () = idle.as_mut() => {
+            tracing::debug!("closing an idle client connection (--client-idle-timeout)");
             graceful(conn.as_mut());
             conn.await
         }

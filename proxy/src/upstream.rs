@@ -29,6 +29,7 @@ use tokio_rustls::TlsConnector;
 use crate::config::ResolveRule;
 use crate::error::ProxyError;
 use crate::filter::Body;
+use crate::hosts::{normalize_host, parse_ip, HostPolicy, Verdict};
 
 /// Why an upstream connection failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -73,6 +74,15 @@ pub enum UpstreamError {
         phase: &'static str,
         /// The limit that was exceeded.
         after: Duration,
+    },
+    /// The host resolved to an address a `--deny-host` rule refuses; no
+    /// connection was opened.
+    #[error("refused {host}: {reason}")]
+    Refused {
+        /// The host.
+        host: String,
+        /// The verdict's explanation, naming the address and the rule.
+        reason: String,
     },
     /// The URI had no host or an unknown scheme.
     #[error("bad upstream URI {0}")]
@@ -130,44 +140,75 @@ pub fn client_config(
     Ok(Arc::new(cfg))
 }
 
-/// Resolves names (honouring `--resolve`) and opens TCP connections.
+/// Resolves names (honouring `--resolve`), checks every resolved address
+/// against the `--deny-host` rules, and opens TCP connections.
 #[derive(Debug, Clone)]
 pub struct Resolver {
     overrides: Arc<HashMap<(String, u16), SocketAddr>>,
     connect_timeout: Duration,
+    policy: Arc<HostPolicy>,
 }
 
 impl Resolver {
     /// A resolver with `--resolve` overrides; each TCP connect attempt (and
     /// each TLS handshake of the [`Connector`]) may take `connect_timeout`.
-    pub fn new(rules: &[ResolveRule], connect_timeout: Duration) -> Self {
+    /// Connections to addresses `policy` denies are refused.
+    pub fn new(rules: &[ResolveRule], connect_timeout: Duration, policy: HostPolicy) -> Self {
         let map = rules
             .iter()
-            .map(|r| ((r.host.to_ascii_lowercase(), r.port), r.addr))
+            .map(|r| ((normalize_host(&r.host), r.port), r.addr))
             .collect();
         Resolver {
             overrides: Arc::new(map),
             connect_timeout,
+            policy: Arc::new(policy),
         }
     }
 
-    /// Opens a TCP connection to `host:port`.
+    /// The addresses `host:port` stands for without a DNS query: a
+    /// `--resolve` rule or an address literal (any spelling).
+    pub fn static_addrs(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        let host = normalize_host(host);
+        if let Some(addr) = self.overrides.get(&(host.clone(), port)) {
+            return Some(vec![*addr]);
+        }
+        parse_ip(&host).map(|ip| vec![SocketAddr::new(ip, port)])
+    }
+
+    /// Checks the addresses `host:port` stands for without a DNS query (see
+    /// [`Resolver::static_addrs`]) against the deny rules; names that need
+    /// DNS are checked when connecting.
+    pub fn precheck(&self, host: &str, port: u16) -> Verdict {
+        match self.static_addrs(host, port) {
+            Some(addrs) => {
+                let ips: Vec<IpAddr> = addrs.iter().map(|a| a.ip()).collect();
+                self.policy.check_resolved(&ips)
+            }
+            None => Verdict::Allowed,
+        }
+    }
+
+    /// Opens a TCP connection to `host:port`, refusing it when any address
+    /// the host resolves to is denied.
     pub async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, UpstreamError> {
-        let host_lc = host.to_ascii_lowercase();
-        let addrs: Vec<SocketAddr> =
-            if let Some(addr) = self.overrides.get(&(host_lc.clone(), port)) {
-                vec![*addr]
-            } else if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-                vec![SocketAddr::new(ip, port)]
-            } else {
-                tokio::net::lookup_host((host, port))
-                    .await
-                    .map_err(|e| UpstreamError::Resolve {
-                        host: host.to_string(),
-                        reason: e.to_string(),
-                    })?
-                    .collect()
-            };
+        let addrs: Vec<SocketAddr> = match self.static_addrs(host, port) {
+            Some(a) => a,
+            None => tokio::net::lookup_host((normalize_host(host), port))
+                .await
+                .map_err(|e| UpstreamError::Resolve {
+                    host: host.to_string(),
+                    reason: e.to_string(),
+                })?
+                .collect(),
+        };
+        let ips: Vec<IpAddr> = addrs.iter().map(|a| a.ip()).collect();
+        let verdict = self.policy.check_resolved(&ips);
+        if verdict != Verdict::Allowed {
+            return Err(UpstreamError::Refused {
+                host: host.to_string(),
+                reason: verdict.reason(),
+            });
+        }
         let mut last = String::from("no addresses");
         let mut timed_out = false;
         for addr in addrs {
@@ -405,8 +446,9 @@ impl Upstream {
         extra_roots: &[CertificateDer<'static>],
         rules: &[ResolveRule],
         connect_timeout: Duration,
+        policy: HostPolicy,
     ) -> Result<Self, ProxyError> {
-        let resolver = Resolver::new(rules, connect_timeout);
+        let resolver = Resolver::new(rules, connect_timeout, policy);
         let make = |alpn: &[&[u8]]| -> Result<Client<Connector, Body>, ProxyError> {
             let connector = Connector {
                 resolver: resolver.clone(),

@@ -83,6 +83,9 @@ fn relaxed() -> Timeouts {
         idle: Duration::from_secs(30),
         client_header: Duration::from_secs(30),
         client_tls: Duration::from_secs(30),
+        tunnel_idle: Duration::from_secs(30),
+        client_idle: Duration::from_secs(30),
+        client_keepalive: Duration::from_secs(30),
     }
 }
 

@@ -27,11 +27,14 @@ pub struct ProxyArgs {
     /// Route HOST:PORT to ADDR like curl's --resolve (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<ResolveRule>,
-    /// Only reach hosts matching this glob (repeatable; `*.x.com` covers x.com).
-    #[arg(long = "allow-host", value_name = "GLOB")]
+    /// Only reach hosts matching this rule: a name glob (`*.x.com` covers x.com),
+    /// an IP address or a CIDR block (repeatable).
+    #[arg(long = "allow-host", value_name = "RULE")]
     pub allow_host: Vec<String>,
-    /// Refuse hosts matching this glob with a 403, never contacting them (repeatable).
-    #[arg(long = "deny-host", value_name = "GLOB")]
+    /// Refuse hosts matching this rule with a 403, never contacting them: a name
+    /// glob, an IP address or a CIDR block; address rules also match every
+    /// address a name resolves to (repeatable).
+    #[arg(long = "deny-host", value_name = "RULE")]
     pub deny_host: Vec<String>,
     /// Directory of the CA (default: the user's data directory).
     #[arg(long = "ca-dir", value_name = "DIR")]
@@ -63,6 +66,27 @@ pub struct ProxyArgs {
     #[arg(long = "client-tls-timeout", value_name = "DURATION",
           default_value_t = Timeouts::default().client_tls.into())]
     pub client_tls_timeout: humantime::Duration,
+    /// Longest time without a byte in either direction on a raw CONNECT
+    /// tunnel or a WebSocket relay; then both sides are closed.
+    #[arg(long = "tunnel-idle-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().tunnel_idle.into())]
+    pub tunnel_idle_timeout: humantime::Duration,
+    /// Longest time an HTTP/2 client connection may stay without an open
+    /// request; then it is closed gracefully (GOAWAY).
+    #[arg(long = "client-idle-timeout", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_idle.into())]
+    pub client_idle_timeout: humantime::Duration,
+    /// Interval of HTTP/2 keep-alive PINGs to clients; a client that does not
+    /// answer within the same time is disconnected.
+    #[arg(long = "client-keepalive", value_name = "DURATION",
+          default_value_t = Timeouts::default().client_keepalive.into())]
+    pub client_keepalive: humantime::Duration,
+    /// Most client connections open at once (CONNECT tunnels and WebSockets
+    /// included); more get 503. Default: half the open-file limit minus 64,
+    /// between 16 and 4096.
+    #[arg(long = "max-connections", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// Largest accepted request head (request line plus headers) in bytes, at
     /// least 8192; larger ones get 431.
     #[arg(long = "max-header-bytes", value_name = "BYTES",
@@ -142,6 +166,9 @@ impl From<ProxyArgs> for ProxyOptions {
                 idle: a.idle_timeout.into(),
                 client_header: a.client_header_timeout.into(),
                 client_tls: a.client_tls_timeout.into(),
+                tunnel_idle: a.tunnel_idle_timeout.into(),
+                client_idle: a.client_idle_timeout.into(),
+                client_keepalive: a.client_keepalive.into(),
             },
             max_header_bytes: a.max_header_bytes,
             sink_limits: webinfer_proxy::sink::SinkLimits {
@@ -149,6 +176,7 @@ impl From<ProxyArgs> for ProxyOptions {
                 max_files: a.trace_max_files,
                 keep_query_secrets: a.trace_keep_query_secrets,
             },
+            max_connections: a.max_connections.map(|n| n as usize),
         }
     }
 }
@@ -204,7 +232,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             handle.addr(),
             ca.leaf_spki_pin()
         );
-        println!("Install the CA: browse http://webinfer.ca/ through the proxy. Ctrl-C stops.");
+        println!(
+            "Install the CA: browse {} through the proxy and check its fingerprint \
+             against `webinfer ca show`. Ctrl-C stops.",
+            webinfer_proxy::magic::MAGIC_URL
+        );
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
