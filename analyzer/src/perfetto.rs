@@ -288,6 +288,7 @@ fn navigations(events: &[Value]) -> Vec<Nav> {
 /// A user-timing measure with the DevTools extensibility payload (what a page's own
 /// `performance.measure(name, {detail: {devtools}})` records), so the DevTools Performance
 /// panel shows a "webinfer" track for the merged sessions.
+#[allow(clippy::too_many_arguments)]
 fn measure_pair(
     pid: u64,
     tid: u64,
