@@ -407,3 +407,53 @@ fn session_metrics_once_per_page_not_per_model() {
     let lat = secs.iter().find(|s| s.title == "Latency").unwrap();
     assert_eq!(lat.rows.len(), 2);
 }
+
+#[test]
+fn headline_per_page_in_plain_language() {
+    let a = analyze(vec![
+        samples().join("transformers-feature-extraction.jsonl"),
+        samples().join("nsfwjs-layers-model.jsonl"),
+    ]);
+    let heads = webinfer_analyzer::report::headlines(&a);
+    // one headline per page, the helper graph in none of them
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    let text = format!("{heads:?}");
+    assert!(!text.contains("83B"), "{text}");
+    let tfm = heads
+        .iter()
+        .find(|(p, _)| p.contains("transformers.html"))
+        .unwrap();
+    assert!(tfm.0.ends_with("(1 sessions)"), "{}", tfm.0);
+    assert!(
+        tfm.1[0].contains(": 10 inferences per session, first call"),
+        "{:?}",
+        tfm.1
+    );
+    assert!(
+        tfm.1.iter().any(|l| l.starts_with("Memory: ")),
+        "{:?}",
+        tfm.1
+    );
+    let nsfw = heads
+        .iter()
+        .find(|(p, _)| p.contains("nsfwjs.html"))
+        .unwrap();
+    assert!(
+        nsfw.1[0].starts_with("layers:model_1: 21 inferences"),
+        "{:?}",
+        nsfw.1
+    );
+    // the Markdown report starts with the headlines, in the same order as the HTML one
+    let dir = tempfile::tempdir().unwrap();
+    webinfer_analyzer::report::write_all(&a, dir.path(), &["md".into(), "html".into()]).unwrap();
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let first = |doc: &str| {
+        let t = doc.find("transformers.html").unwrap();
+        let n = doc.find("nsfwjs.html").unwrap();
+        t < n
+    };
+    assert_eq!(first(&md), first(&html));
+    assert!(md.find(&heads[0].1[0]).unwrap() < md.find("Read 2 files").unwrap());
+    assert!(html.contains("class=\"headline\""));
+}
