@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::aggregate::{aggregate, check_keys, Aggregate};
 use crate::read::{discover, read_sessions, ReadOptions, ReadStats};
 use crate::series::Series;
-use crate::table::{apply_baselines, session_rows, to_frame, Row};
+use crate::table::{apply_baselines, rows_of, to_frame, Row, MODEL_KEYS};
 use crate::Error;
 
 /// What to analyze.
@@ -26,8 +26,17 @@ pub struct Options {
 /// The result of a run.
 #[derive(Debug, Clone)]
 pub struct Analysis {
-    /// Metric rows of the inputs (slowdown filled in).
+    /// Metric rows of the inputs' models (slowdown filled in), helper
+    /// graphs left out.
     pub rows: Vec<Row>,
+    /// Rows of helper graphs (`role = "helper"`, [`crate::attribution`]):
+    /// listed apart, out of every aggregate.
+    pub helper_rows: Vec<Row>,
+    /// One session-level row per input session ([`crate::table::page_row`]).
+    pub page_rows: Vec<Row>,
+    /// The page rows grouped by the `--group-by` keys that are not model
+    /// keys ([`crate::table::MODEL_KEYS`]): session metrics once per group.
+    pub page_aggregate: Aggregate,
     /// Metric rows of the baselines.
     pub baseline_rows: Vec<Row>,
     /// The rows grouped by the keys.
@@ -50,37 +59,58 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
     let mut series = Series::default();
     let mut gaps = Vec::new();
     let mut unended = Vec::new();
-    let mut collect =
-        |files: &[PathBuf], series: &mut Series| -> Result<(Vec<Row>, ReadStats), Error> {
-            let mut rows = Vec::new();
-            let stats = read_sessions(files, &opts.read, |s| {
-                for (by, n) in s.seq_gaps() {
-                    gaps.push((s.sid.clone(), by, n));
-                }
-                if s.end_reason.is_none() {
-                    unended.push(s.sid.clone());
-                }
-                series.observe(&s);
-                rows.extend(session_rows(&s));
-            })?;
-            Ok((rows, stats))
-        };
+    let mut page_rows = Vec::new();
+    let mut collect = |files: &[PathBuf],
+                       series: &mut Series,
+                       pages: Option<&mut Vec<Row>>|
+     -> Result<(Vec<Row>, ReadStats), Error> {
+        let mut rows = Vec::new();
+        let mut pages = pages;
+        let stats = read_sessions(files, &opts.read, |s| {
+            for (by, n) in s.seq_gaps() {
+                gaps.push((s.sid.clone(), by, n));
+            }
+            if s.end_reason.is_none() {
+                unended.push(s.sid.clone());
+            }
+            series.observe(&s);
+            let (model_rows, page) = rows_of(&s);
+            rows.extend(model_rows);
+            if let Some(p) = pages.as_deref_mut() {
+                p.push(page);
+            }
+        })?;
+        Ok((rows, stats))
+    };
     let files = discover(&opts.inputs)?;
-    let (mut rows, stats) = collect(&files, &mut series)?;
+    let (mut rows, stats) = collect(&files, &mut series, Some(&mut page_rows))?;
     let (baseline_rows, baseline_stats) = if opts.baselines.is_empty() {
         (Vec::new(), None)
     } else {
         let files = discover(&opts.baselines)?;
-        let (r, s) = collect(&files, &mut series)?;
+        let (r, s) = collect(&files, &mut series, None)?;
         (r, Some(s))
     };
     apply_baselines(&mut rows, &baseline_rows);
     rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    let (helper_rows, rows): (Vec<Row>, Vec<Row>) =
+        rows.into_iter().partition(|r| r.key("role") == "helper");
     let aggregate = aggregate(&to_frame(&rows)?, &opts.group_by)?;
+    page_rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    let page_keys: Vec<String> = opts
+        .group_by
+        .iter()
+        .filter(|k| !MODEL_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let page_aggregate = crate::aggregate::aggregate(&to_frame(&page_rows)?, &page_keys)?;
     gaps.sort();
     unended.sort();
     Ok(Analysis {
         rows,
+        helper_rows,
+        page_rows,
+        page_aggregate,
         baseline_rows,
         aggregate,
         stats,

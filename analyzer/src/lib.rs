@@ -8,8 +8,10 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod attribution;
 mod error;
 pub mod generate;
+pub mod identity;
 pub mod metrics;
 pub mod parquet_in;
 pub mod perfetto;

@@ -63,6 +63,16 @@ webinfer_format::record_struct! {
         pub output_tokens: Option<u64>,
         pub ttft: Option<f64>,
         pub tpot_p50: Option<f64>,
+        // `infer` attribution (page hooks)
+        #[serde(borrow)]
+        pub layer: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub model_origin: Option<Cow<'a, str>>,
+        pub model_bytes: Option<f64>,
+        #[serde(borrow)]
+        pub ort_run: Option<Cow<'a, str>>,
+        // `mem`: the page's renderer process
+        pub renderer_rss: Option<f64>,
     }
 }
 
@@ -111,6 +121,8 @@ pub struct ModelLoad {
     pub dur: f64,
     pub bytes: Option<f64>,
     pub sha256: Option<String>,
+    /// `model_origin` (page hooks, ORT): `url`, `fetched` or `generated`.
+    pub model_origin: Option<Arc<str>>,
 }
 
 /// An `infer` record.
@@ -125,6 +137,16 @@ pub struct Infer {
     pub start: f64,
     pub dur: f64,
     pub call: u64,
+    /// `api` ("" when absent).
+    pub api: Arc<str>,
+    /// `layer` (page hooks): `model`, `handler`, `ops`, `wasm`.
+    pub layer: Option<Arc<str>>,
+    /// `model_origin` (page hooks, ORT).
+    pub model_origin: Option<Arc<str>>,
+    /// `model_bytes` (page hooks, ORT).
+    pub model_bytes: Option<f64>,
+    /// `ort_run` (page hooks, ORT): `<session handle>:<n>`.
+    pub ort_run: Option<Arc<str>>,
 }
 
 impl Infer {
@@ -223,6 +245,8 @@ impl MemBytes {
 pub struct MemSample {
     pub ts: f64,
     pub bytes: MemBytes,
+    /// `renderer_rss`: resident set of the page's renderer process alone.
+    pub renderer_rss: Option<f64>,
 }
 
 /// A span with a start and a duration (long tasks).
@@ -384,6 +408,7 @@ impl SessionData {
                         dur: need(f.dur, "dur")?,
                         bytes: f.bytes,
                         sha256: f.sha256.clone(),
+                        model_origin: f.model_origin.as_deref().map(|x| strings.get(x)),
                     });
                 }
                 Kind::Infer => {
@@ -396,6 +421,11 @@ impl SessionData {
                         start: need(f.start, "start")?,
                         dur: need(f.dur, "dur")?,
                         call: f.call.ok_or("call")?,
+                        api: strings.get(f.api.as_deref().unwrap_or_default()),
+                        layer: f.layer.as_deref().map(|x| strings.get(x)),
+                        model_origin: f.model_origin.as_deref().map(|x| strings.get(x)),
+                        model_bytes: f.model_bytes,
+                        ort_run: f.ort_run.as_deref().map(|x| strings.get(x)),
                     });
                 }
                 Kind::Gen => {
@@ -429,6 +459,7 @@ impl SessionData {
                         ua_bytes: f.ua_bytes,
                         rss: f.rss,
                     },
+                    renderer_rss: f.renderer_rss,
                 }),
                 Kind::Frames => self.frames.extend_from_slice(f.t.as_deref().ok_or("t")?),
                 Kind::VideoFrames => {

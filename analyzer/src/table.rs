@@ -1,10 +1,12 @@
 //! The metrics table: one row per session × model × backend (a session
-//! without inferences gets one row with empty model and backend). Session-
+//! without inferences gets one row with empty model and backend), counting
+//! inferences by the attribution rules ([`crate::attribution`]). Session-
 //! level metrics (memory, smoothness, responsiveness, rendering) repeat on
-//! each row of their session. Turned into a polars `DataFrame` for grouping
-//! and for CSV/Parquet output.
+//! each row of their session and are also given once per session by
+//! [`page_row`]. Turned into a polars `DataFrame` for grouping and for
+//! CSV/Parquet output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -13,7 +15,8 @@ use crate::metrics::{
     generation, latency, memory, qoe, rendering, responsiveness, slowdown, smoothness,
     windows::Windows,
 };
-use crate::session::SessionData;
+use crate::session::{Infer, SessionData};
+use crate::{attribution, identity};
 
 /// Grouping/identity columns of a row, in this order.
 pub const KEYS: &[&str] = &[
@@ -27,7 +30,12 @@ pub const KEYS: &[&str] = &[
     "model",
     "backend",
     "sha256",
+    "page",
+    "role",
 ];
+
+/// The keys of a model row that a session-level (page) row leaves empty.
+pub const MODEL_KEYS: &[&str] = &["framework", "model", "backend", "sha256", "role"];
 
 macro_rules! metrics_enum {
     ($($v:ident => $name:literal, $title:literal, $unit:literal;)*) => {
@@ -53,6 +61,7 @@ macro_rules! metrics_enum {
 metrics_enum! {
     SetupMs => "setup_ms", "Setup (model_load dur)", "ms";
     WarmupMs => "warmup_ms", "Warm-up (call 1 dur)", "ms";
+    InferN => "infer_n", "Inferences (calls)", "";
     PredN => "pred_n", "Later calls (call > 1)", "";
     PredP50 => "pred_p50_ms", "Prediction p50", "ms";
     PredP90 => "pred_p90_ms", "Prediction p90", "ms";
@@ -75,6 +84,10 @@ metrics_enum! {
     PeakUa => "peak_ua_bytes", "Peak UA-specific memory", "B";
     PeakRss => "peak_rss", "Peak RSS", "B";
     MemOverheadX => "mem_overhead_x", "Memory overhead (max peak / model bytes)", "×";
+    MemGrowth => "mem_growth", "Memory growth for inference (JS heap + wasm + GPU)", "B";
+    MemGrowthX => "mem_growth_x", "Memory growth / model bytes", "×";
+    RendererRssGrowth => "renderer_rss_growth", "Renderer RSS growth", "B";
+    BrowserRssGrowth => "browser_rss_growth", "Whole-browser RSS growth (context)", "B";
     FpsInside => "fps_inside", "FPS inside inference", "fps";
     FpsOutside => "fps_outside", "FPS outside inference", "fps";
     DroppedInside => "dropped_inside", "Dropped-frame share inside", "share";
@@ -97,6 +110,8 @@ metrics_enum! {
     QoeAgeP95 => "qoe_age_p95", "Prediction age p95", "frames";
     Records => "records", "Records read", "";
     LostRecords => "lost_records", "Lost records (seq gaps)", "";
+    FoldedRecords => "folded_records", "Infer records folded (same call, lower layer)", "";
+    HelperInfers => "helper_infers", "Helper-graph runs", "";
 }
 
 /// One row of the metrics table.
@@ -127,14 +142,116 @@ impl Row {
     }
 }
 
-/// The metric rows of one finished session.
-pub fn session_rows(s: &SessionData) -> Vec<Row> {
+/// A session's inferences after the attribution rules
+/// ([`crate::attribution`]).
+#[derive(Debug, Clone)]
+pub struct Attributed<'a> {
+    /// The `infer` records that count, in start order (app models and helpers).
+    pub infers: Vec<&'a Infer>,
+    /// Models classed as helper graphs.
+    pub helpers: BTreeSet<Arc<str>>,
+    /// Records folded into a higher layer's record of the same call.
+    pub folded: usize,
+}
+
+impl Attributed<'_> {
+    /// The app models (not helpers) that ran, in name order.
+    pub fn app_models(&self) -> BTreeSet<Arc<str>> {
+        self.infers
+            .iter()
+            .filter(|i| !self.helpers.contains(&i.model))
+            .map(|i| i.model.clone())
+            .collect()
+    }
+}
+
+/// Applies [`attribution::fold_layers`] and [`attribution::helper_models`]
+/// to a session.
+pub fn attribute(s: &SessionData) -> Attributed<'_> {
+    let keep = attribution::fold_layers(&s.infers);
+    let infers: Vec<&Infer> = s
+        .infers
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(i, _)| i)
+        .collect();
+    let helpers = attribution::helper_models(&infers, &s.model_loads);
+    Attributed {
+        folded: s.infers.len() - infers.len(),
+        infers,
+        helpers,
+    }
+}
+
+/// The row key values of session `s` for one model ("" where unknown). The
+/// label is the run label, else the page ([`identity::page_of`] of the
+/// session URL); the browser and its version come from `session.browser`,
+/// else the user agent ([`identity::parse_user_agent`]).
+fn key_row(
+    s: &SessionData,
+    framework: &str,
+    model: &str,
+    backend: &str,
+    sha: &str,
+    role: &str,
+) -> Vec<String> {
+    let meta = &s.meta;
+    let page = meta
+        .url
+        .as_deref()
+        .map(identity::page_of)
+        .unwrap_or_default();
+    let ua = meta
+        .user_agent
+        .as_deref()
+        .and_then(identity::parse_user_agent);
+    let mut browser = crate::session::browser_key(meta);
+    if browser.is_empty() {
+        browser = ua.as_ref().map(|u| u.0.clone()).unwrap_or_default();
+    }
+    let version = meta
+        .browser
+        .as_ref()
+        .and_then(|b| b.version.clone())
+        .or_else(|| meta.engine_version.clone())
+        .or_else(|| ua.map(|u| u.1))
+        .unwrap_or_default();
+    vec![
+        s.sid.clone(),
+        meta.label.clone().unwrap_or_else(|| page.clone()),
+        meta.variant.clone().unwrap_or_default(),
+        browser,
+        version,
+        meta.source
+            .as_ref()
+            .map(|x| x.as_str().to_owned())
+            .unwrap_or_default(),
+        framework.to_owned(),
+        model.to_owned(),
+        backend.to_owned(),
+        sha.to_owned(),
+        page,
+        role.to_owned(),
+    ]
+}
+
+/// The session-level metric values (memory, smoothness, responsiveness,
+/// rendering, trace quality, attribution counts); model metrics `None`.
+fn session_values(s: &SessionData, at: &Attributed<'_>) -> Vec<Option<f64>> {
     let meta = &s.meta;
     let windows = Windows::from_infers(&s.infers);
-    // session-level metrics
     let mut base = vec![None; M::ALL.len()];
     let peaks = memory::peaks(&s.mems);
-    let model_bytes = memory::model_bytes(&s.model_loads);
+    let app_loads: Vec<_> = s
+        .model_loads
+        .iter()
+        .filter(|l| !at.helpers.contains(&l.model))
+        .cloned()
+        .collect();
+    let model_bytes = memory::model_bytes(&app_loads);
+    let t0 = memory::first_model_start(&s.model_loads, &s.infers);
+    let growth = t0.and_then(|t0| memory::inference_growth(&s.mems, t0));
     let fs = smoothness::frame_split(&s.frames, &windows);
     let ps = responsiveness::probe_split(&s.probes, &windows);
     // a page without long tasks has 0 of them; a native run has no page
@@ -145,6 +262,11 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
         (Some(lt as f64), Some(tbt))
     };
     let lost = s.seq_gaps().iter().map(|g| g.1).sum::<u64>();
+    let helper_runs = at
+        .infers
+        .iter()
+        .filter(|i| at.helpers.contains(&i.model))
+        .count();
     for (m, v) in [
         (M::ModelBytes, model_bytes),
         (M::PeakJsHeap, peaks.js_heap_used),
@@ -154,6 +276,16 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
         (M::PeakUa, peaks.ua_bytes),
         (M::PeakRss, peaks.rss),
         (M::MemOverheadX, memory::overhead(peaks.max(), model_bytes)),
+        (M::MemGrowth, growth),
+        (M::MemGrowthX, memory::overhead(growth, model_bytes)),
+        (
+            M::RendererRssGrowth,
+            t0.and_then(|t0| memory::renderer_rss_growth(&s.mems, t0)),
+        ),
+        (
+            M::BrowserRssGrowth,
+            t0.and_then(|t0| memory::browser_rss_growth(&s.mems, t0)),
+        ),
         (M::FpsInside, fs.fps_inside),
         (M::FpsOutside, fs.fps_outside),
         (M::DroppedInside, fs.dropped_inside),
@@ -182,39 +314,52 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
         ),
         (M::Records, Some(s.records as f64)),
         (M::LostRecords, Some(lost as f64)),
+        (M::FoldedRecords, Some(at.folded as f64)),
+        (M::HelperInfers, Some(helper_runs as f64)),
     ] {
         base[m as usize] = v;
     }
+    base
+}
 
-    let key_row = |framework: &str, model: &str, backend: &str, sha: &str| -> Vec<String> {
-        vec![
-            s.sid.clone(),
-            meta.label.clone().unwrap_or_default(),
-            meta.variant.clone().unwrap_or_default(),
-            crate::session::browser_key(meta),
-            meta.browser
-                .as_ref()
-                .and_then(|b| b.version.clone())
-                .or_else(|| meta.engine_version.clone())
-                .unwrap_or_default(),
-            meta.source
-                .as_ref()
-                .map(|x| x.as_str().to_owned())
-                .unwrap_or_default(),
-            framework.to_owned(),
-            model.to_owned(),
-            backend.to_owned(),
-            sha.to_owned(),
-        ]
+/// The session-level (page) row of a finished session: [`KEYS`] with the
+/// [`MODEL_KEYS`] empty, the session-level metrics (memory, smoothness,
+/// responsiveness, rendering, trace quality) once, model metrics empty.
+pub fn page_row(s: &SessionData) -> Row {
+    rows_of(s).1
+}
+
+/// [`session_rows`] and [`page_row`] of a session, attributing once.
+pub fn rows_of(s: &SessionData) -> (Vec<Row>, Row) {
+    let at = attribute(s);
+    let base = session_values(s, &at);
+    let page = Row {
+        keys: key_row(s, "", "", "", "", ""),
+        values: base.clone(),
     };
+    (model_rows(s, &at, base), page)
+}
+
+/// The metric rows of one finished session: one per model × backend of the
+/// inferences that count ([`attribute`]; `role` = `model`, or `helper` for
+/// a helper graph), with the session-level metrics repeated on each. The
+/// memory ratios (`mem_overhead_x`, `mem_growth_x`) stay on model rows only
+/// when the session ran one app model; otherwise they are per page
+/// ([`page_row`]).
+pub fn session_rows(s: &SessionData) -> Vec<Row> {
+    rows_of(s).0
+}
+
+fn model_rows(s: &SessionData, at: &Attributed<'_>, base: Vec<Option<f64>>) -> Vec<Row> {
+    let one_model = at.app_models().len() <= 1;
 
     // (model, backend) groups in order of first inference
-    let mut groups: BTreeMap<(Arc<str>, Arc<str>), Vec<usize>> = BTreeMap::new();
-    for (i, inf) in s.infers.iter().enumerate() {
+    let mut groups: BTreeMap<(Arc<str>, Arc<str>), Vec<&Infer>> = BTreeMap::new();
+    for inf in &at.infers {
         groups
             .entry((inf.model.clone(), s.backend_of(inf)))
             .or_default()
-            .push(i);
+            .push(inf);
     }
     if groups.is_empty() {
         let fw = s
@@ -228,8 +373,9 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
             .map(|l| l.model.to_string())
             .unwrap_or_default();
         let sha = s.model_sha256(&model).unwrap_or_default();
+        let role = if model.is_empty() { "" } else { "model" };
         let mut row = Row {
-            keys: key_row(&fw, &model, "", &sha),
+            keys: key_row(s, &fw, &model, "", &sha, role),
             values: base,
         };
         let loads: Vec<_> = s
@@ -253,7 +399,7 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
             seen.push(g.model.clone());
             let sha = s.model_sha256(&g.model).unwrap_or_default();
             let mut r = Row {
-                keys: key_row(&g.framework, &g.model, "", &sha),
+                keys: key_row(s, &g.framework, &g.model, "", &sha, "model"),
                 values: rows[0].values.clone(),
             };
             r.set(M::SetupMs, None);
@@ -263,16 +409,26 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
         return rows;
     }
     let mut rows = Vec::new();
-    for ((model, backend), idx) in groups {
-        let infers: Vec<_> = idx.iter().map(|&i| &s.infers[i]).collect();
+    for ((model, backend), infers) in groups {
         let loads: Vec<_> = s.model_loads.iter().filter(|l| l.model == model).collect();
         let sha = s.model_sha256(&model).unwrap_or_default();
+        let helper = at.helpers.contains(&model);
+        let role = if helper { "helper" } else { "model" };
         let mut row = Row {
-            keys: key_row(&infers[0].framework, &model, &backend, &sha),
+            keys: key_row(s, &infers[0].framework, &model, &backend, &sha, role),
             values: base.clone(),
         };
+        if helper || !one_model {
+            row.set(M::MemOverheadX, None);
+            row.set(M::MemGrowthX, None);
+        }
+        if helper {
+            let size = attribution::model_size(&model, &infers, &s.model_loads);
+            row.set(M::ModelBytes, size);
+        }
         row.set(M::SetupMs, latency::setup_ms(&loads));
         row.set(M::WarmupMs, latency::warmup_ms(&infers));
+        row.set(M::InferN, Some(infers.len() as f64));
         let p = latency::prediction(&infers);
         row.set(M::PredN, Some(p.n as f64));
         row.set(M::PredP50, p.p50);
@@ -303,7 +459,7 @@ pub fn session_rows(s: &SessionData) -> Vec<Row> {
     for (model, fw) in gen_only {
         let sha = s.model_sha256(&model).unwrap_or_default();
         let mut row = Row {
-            keys: key_row(&fw, &model, "", &sha),
+            keys: key_row(s, &fw, &model, "", &sha, "model"),
             values: base.clone(),
         };
         set_generation(&mut row, s, &model);

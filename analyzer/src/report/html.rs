@@ -15,11 +15,28 @@ pub fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#555}figure{margin:1rem 0}\
-figure svg{max-width:100%;height:auto;border:1px solid #eee}code{background:#f6f6f6;padding:0 .2rem}.scroll{overflow-x:auto}";
+figure svg{max-width:100%;height:auto;border:1px solid #eee}code{background:#f6f6f6;padding:0 .2rem}.scroll{overflow-x:auto}\
+.headline{background:#f5f8fc;border-left:4px solid #3b6ea5;padding:.3rem 1rem;margin:.8rem 0}.headline h3{margin:.3rem 0;overflow-wrap:anywhere}";
 
 /// The HTML report.
-pub fn render(summary: &[String], sections: &[Section], charts: &[Chart]) -> String {
-    let mut h = format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>webinfer report</title><style>{STYLE}</style></head><body>\n<h1>webinfer report</h1>\n<ul>\n");
+pub fn render(
+    summary: &[String],
+    heads: &[(String, Vec<String>)],
+    sections: &[Section],
+    charts: &[Chart],
+) -> String {
+    let mut h = format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>webinfer report</title><style>{STYLE}</style></head><body>\n<h1>webinfer report</h1>\n");
+    for (page, lines) in heads {
+        h.push_str(&format!(
+            "<section class=\"headline\"><h3>{}</h3><ul>\n",
+            esc(page)
+        ));
+        for l in lines {
+            h.push_str(&format!("<li>{}</li>\n", esc(l)));
+        }
+        h.push_str("</ul></section>\n");
+    }
+    h.push_str("<ul>\n");
     for l in summary {
         h.push_str(&format!("<li>{}</li>\n", esc(l)));
     }

@@ -9,8 +9,20 @@ fn esc(s: &str) -> String {
 }
 
 /// The Markdown report.
-pub fn render(summary: &[String], sections: &[Section], charts: &[Chart]) -> String {
+pub fn render(
+    summary: &[String],
+    heads: &[(String, Vec<String>)],
+    sections: &[Section],
+    charts: &[Chart],
+) -> String {
     let mut md = String::from("# webinfer report\n\n");
+    for (page, lines) in heads {
+        md.push_str(&format!("**{}**\n\n", esc(page)));
+        for l in lines {
+            md.push_str(&format!("- {l}\n"));
+        }
+        md.push('\n');
+    }
     for l in summary {
         md.push_str(&format!("- {l}\n"));
     }

@@ -32,34 +32,45 @@ pub struct Section {
     pub rows: Vec<Vec<String>>,
 }
 
+/// Whether a family is computed per model row or once per session (page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Per session × model × backend, grouped by every `--group-by` key.
+    Model,
+    /// Once per session, grouped by the `--group-by` keys that are not model
+    /// keys (`framework`, `model`, `backend`, `sha256`, `role`).
+    Page,
+}
+
 /// The metric families, in report order.
-pub const FAMILIES: &[(&str, &str, &[M])] = &[
-    ("Latency", "Per session × model × backend; prediction statistics over later calls (call > 1).", &[
-        M::SetupMs, M::WarmupMs, M::PredP50, M::PredP90, M::PredP99, M::PredMean, M::PredStd, M::InferPerS, M::PredN,
+pub const FAMILIES: &[(&str, &str, Scope, &[M])] = &[
+    ("Latency", "Per session × model × backend; prediction statistics over later calls (call > 1). Helper graphs are listed apart (below).", Scope::Model, &[
+        M::InferN, M::SetupMs, M::WarmupMs, M::PredP50, M::PredP90, M::PredP99, M::PredMean, M::PredStd, M::InferPerS, M::PredN,
     ]),
-    ("Generation", "LLM requests (gen records) per session × model; over later requests (call > 1) when a model had several.", &[
+    ("Generation", "LLM requests (gen records) per session × model; over later requests (call > 1) when a model had several.", Scope::Model, &[
         M::GenN, M::GenTokensPerS, M::GenTtftP50, M::GenTpotP50, M::GenOutputTokens,
     ]),
-    ("Memory", "Peak of each source; overhead = largest peak / Σ model_load bytes.", &[
-        M::ModelBytes, M::PeakJsHeap, M::PeakWasm, M::PeakTf, M::PeakTfGpu, M::PeakUa, M::PeakRss, M::MemOverheadX,
-    ]),
-    ("Smoothness", "Frame intervals overlapping an inference are inside; dropped = interval > 1.5 × the session median.", &[
-        M::FpsInside, M::FpsOutside, M::DroppedInside, M::DroppedOutside, M::LongTasks, M::TbtMs, M::LoafBlockingMs, M::VideoFps,
-    ]),
-    ("Responsiveness", "Probe delay inside vs outside inference; input delay = processing_start − start; interaction = max dur per interaction_id.", &[
-        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InteractionP98,
-    ]),
-    ("Rendering", "Paint timings and the frame-time increase under inference (mean interval inside vs outside).", &[
-        M::FcpMs, M::LcpMs, M::FrameTimeIncrease,
-    ]),
-    ("Video QoE", "Coverage = presented video frames with an inference of their own; age = frames between the frame on screen and the frame of the newest finished prediction.", &[
+    ("Video QoE", "Coverage = presented video frames with an inference of their own; age = frames between the frame on screen and the frame of the newest finished prediction.", Scope::Model, &[
         M::QoeCoverage, M::QoeAgeMean, M::QoeAgeP95,
     ]),
-    ("Trace quality", "Records read and records lost (gaps in seq per writer).", &[M::Records, M::LostRecords]),
+    ("Memory", "Once per page. Growth = (JS heap + wasm memory + TF.js GPU bytes) from before the first model load to the peak; renderer RSS growth when the trace has it; whole-browser RSS and the peaks as context. Ratios over Σ model_load bytes of the page's models (helper graphs excluded).", Scope::Page, &[
+        M::ModelBytes, M::MemGrowth, M::MemGrowthX, M::RendererRssGrowth, M::BrowserRssGrowth, M::PeakJsHeap, M::PeakWasm, M::PeakTf, M::PeakTfGpu, M::PeakUa, M::PeakRss, M::MemOverheadX,
+    ]),
+    ("Smoothness", "Once per page. Frame intervals overlapping an inference are inside; dropped = interval > 1.5 × the session median.", Scope::Page, &[
+        M::FpsInside, M::FpsOutside, M::DroppedInside, M::DroppedOutside, M::LongTasks, M::TbtMs, M::LoafBlockingMs, M::VideoFps,
+    ]),
+    ("Responsiveness", "Once per page. Probe delay inside vs outside inference; input delay = processing_start − start; interaction = max dur per interaction_id.", Scope::Page, &[
+        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InteractionP98,
+    ]),
+    ("Rendering", "Once per page. Paint timings and the frame-time increase under inference (mean interval inside vs outside).", Scope::Page, &[
+        M::FcpMs, M::LcpMs, M::FrameTimeIncrease,
+    ]),
+    ("Trace quality", "Once per page. Records read, records lost (gaps in seq per writer), infer records folded into another layer's record of the same call, helper-graph runs.", Scope::Page, &[M::Records, M::LostRecords, M::FoldedRecords, M::HelperInfers]),
 ];
 
 /// One-line definitions of every metric (also in docs/analyzer.md).
 pub const DEFINITIONS: &[(M, &str)] = &[
+    (M::InferN, "number of infer records of the model that count (docs/analyzer.md \"Attribution rules\": one per library call)"),
     (M::SetupMs, "dur of the model's earliest model_load (download + parse + session creation)"),
     (M::WarmupMs, "dur of the infer with call = 1"),
     (M::PredP50, "median dur over infers with call > 1 (percentiles interpolate between ranks, R type 7)"),
@@ -77,7 +88,11 @@ pub const DEFINITIONS: &[(M, &str)] = &[
     (M::GenOutputTokens, "mean output_tokens per request over the same requests"),
     (M::ModelBytes, "Σ bytes of the session's model_load records"),
     (M::PeakJsHeap, "max js_heap_used over mem samples (same for each source below)"),
-    (M::MemOverheadX, "max over sources of the peak / model bytes"),
+    (M::MemOverheadX, "max over sources of the peak / model bytes (on a model row only when its session ran one model)"),
+    (M::MemGrowth, "max over samples from the last one before the first model load of (js_heap_used + wasm_bytes + tf_gpu_bytes, each carried forward) − that sample's value"),
+    (M::MemGrowthX, "mem_growth / model bytes (on a model row only when its session ran one model)"),
+    (M::RendererRssGrowth, "the same growth of mem.renderer_rss (the page's renderer process alone)"),
+    (M::BrowserRssGrowth, "the same growth of mem.rss (every process of the browser: context only)"),
     (M::FpsInside, "1000 / mean frame interval, intervals [tᵢ, tᵢ₊₁] overlapping an infer window [start, start + dur]"),
     (M::FpsOutside, "1000 / mean frame interval of the intervals overlapping no infer window"),
     (M::DroppedInside, "share of inside intervals longer than 1.5 × the session's median interval"),
@@ -99,6 +114,8 @@ pub const DEFINITIONS: &[(M, &str)] = &[
     (M::QoeAgeMean, "mean over video frames of P(frame on screen) − P(frame the newest finished infer started on)"),
     (M::QoeAgeP95, "95th percentile of that age"),
     (M::LostRecords, "Σ over writers (sid, by) of (max seq + 1 − distinct seqs)"),
+    (M::FoldedRecords, "infer records overlapping a record of the same session at a higher layer (model › handler › ops › wasm), not counted"),
+    (M::HelperInfers, "infer records of helper graphs (generated models ≤ 16 KiB beside a real model)"),
 ];
 
 /// Formats a value by the metric's unit.
@@ -137,9 +154,20 @@ pub fn sections(a: &Analysis) -> Result<Vec<Section>, Error> {
     let mut out = Vec::new();
     let agg = &a.aggregate;
     let key_headers: Vec<String> = agg.keys.clone();
-    for (title, note, metrics) in FAMILIES {
-        out.push(family(title, note, metrics, agg, &key_headers));
+    let page_headers: Vec<String> = a.page_aggregate.keys.clone();
+    for (title, note, scope, metrics) in FAMILIES {
+        match scope {
+            Scope::Model => out.push(family(title, note, metrics, agg, &key_headers)),
+            Scope::Page => out.push(family(
+                title,
+                note,
+                metrics,
+                &a.page_aggregate,
+                &page_headers,
+            )),
+        }
         if *title == "Latency" {
+            out.push(helper_section(a));
             out.push(slowdown_section(a)?);
         }
     }
@@ -174,6 +202,45 @@ fn family(title: &str, note: &str, metrics: &[M], agg: &Aggregate, keys: &[Strin
     Section {
         title: title.into(),
         note: note.into(),
+        headers,
+        rows,
+    }
+}
+
+/// The helper graphs, one row per session × helper model (never aggregated).
+fn helper_section(a: &Analysis) -> Section {
+    let headers = ["label", "model", "backend", "runs", "model bytes", "p50"]
+        .map(String::from)
+        .to_vec();
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "–".to_owned()
+        } else {
+            crate::series::short_model(s)
+        }
+    };
+    let v = |r: &crate::table::Row, m: M| r.get(m).map_or("–".to_owned(), |x| fmt_value(m, x));
+    let rows = a
+        .helper_rows
+        .iter()
+        .map(|r| {
+            vec![
+                dash(r.key("label")),
+                dash(r.key("model")),
+                dash(r.key("backend")),
+                v(r, M::InferN),
+                r.get(M::ModelBytes)
+                    .map_or("–".to_owned(), |b| format!("{b:.0} B")),
+                v(r, M::PredP50),
+            ]
+        })
+        .collect();
+    Section {
+        title: "Helper graphs".into(),
+        note: format!(
+            "Small models built in the page (model_origin \"generated\", or an onnx:<n>B buffer no fetched resource matched; at most {} KiB) run beside the page's own model, e.g. a library's pre/post-processing graphs: kept out of every other table.",
+            crate::attribution::HELPER_MAX_BYTES / 1024.0
+        ),
         headers,
         rows,
     }
@@ -242,6 +309,121 @@ pub fn generation_headline(a: &Analysis) -> Option<String> {
     Some(format!("Text generation: {}.", parts.join("; ")))
 }
 
+/// A headline per page group: the group's name and plain-language lines
+/// (inferences per model, memory growth, smoothness, responsiveness), from
+/// the model aggregate and the page aggregate.
+pub fn headlines(a: &Analysis) -> Vec<(String, Vec<String>)> {
+    let pa = &a.page_aggregate;
+    let idx: Vec<Option<usize>> = pa
+        .keys
+        .iter()
+        .map(|k| a.aggregate.keys.iter().position(|x| x == k))
+        .collect();
+    let val = |m: M, c: Cell| c.mean.map(|v| fmt_value(m, v));
+    let mut out = Vec::new();
+    for g in &pa.groups {
+        let name: Vec<&str> = g
+            .keys
+            .iter()
+            .filter(|k| !k.is_empty())
+            .map(String::as_str)
+            .collect();
+        let name = if name.is_empty() {
+            "all sessions".to_owned()
+        } else {
+            name.join(" · ")
+        };
+        let mut lines = Vec::new();
+        let mine = a.aggregate.groups.iter().filter(|mg| {
+            idx.iter()
+                .zip(&g.keys)
+                .all(|(i, k)| i.is_none_or(|i| &mg.keys[i] == k))
+        });
+        for mg in mine {
+            let Some(n) = mg.cell(M::InferN).mean else {
+                continue;
+            };
+            let model = a
+                .aggregate
+                .keys
+                .iter()
+                .position(|k| k == "model")
+                .map_or("model".to_owned(), |i| {
+                    crate::series::short_model(&mg.keys[i])
+                });
+            let mut l = format!("{model}: {n:.0} inferences per session");
+            if let Some(w) = val(M::WarmupMs, mg.cell(M::WarmupMs)) {
+                l.push_str(&format!(", first call {w}"));
+            }
+            if let Some(p) = val(M::PredP50, mg.cell(M::PredP50)) {
+                l.push_str(&format!(", then {p} typical (p50)"));
+            }
+            if let Some(x) = val(M::SlowdownX, mg.cell(M::SlowdownX)) {
+                l.push_str(&format!(", {x} native"));
+            }
+            lines.push(format!("{l}."));
+        }
+        if let Some(gr) = val(M::MemGrowth, g.cell(M::MemGrowth)) {
+            let mut l = format!("Memory: {gr} more for inference (JS heap + wasm + GPU)");
+            if let Some(mb) = val(M::ModelBytes, g.cell(M::ModelBytes)) {
+                l.push_str(&format!(" for {mb} of model"));
+            }
+            if let Some(r) = val(M::RendererRssGrowth, g.cell(M::RendererRssGrowth)) {
+                l.push_str(&format!("; renderer RSS {r} more"));
+            }
+            lines.push(format!("{l}."));
+        }
+        if let (Some(i), Some(o)) = (
+            val(M::FpsInside, g.cell(M::FpsInside)),
+            val(M::FpsOutside, g.cell(M::FpsOutside)),
+        ) {
+            lines.push(format!(
+                "Smoothness: {i} fps while inferring, {o} fps otherwise."
+            ));
+        }
+        if let (Some(i), Some(o)) = (
+            val(M::ProbeP95Inside, g.cell(M::ProbeP95Inside)),
+            val(M::ProbeP95Outside, g.cell(M::ProbeP95Outside)),
+        ) {
+            lines.push(format!(
+                "Responsiveness: main-thread tasks start up to {i} late while inferring (p95), {o} otherwise."
+            ));
+        }
+        out.push((format!("{name} ({} sessions)", g.sessions), lines));
+    }
+    out
+}
+
+/// The attribution summary: inferences counted, records folded, helper-graph runs.
+pub fn inference_line(a: &Analysis) -> String {
+    let sum =
+        |rows: &[crate::table::Row], m: M| -> f64 { rows.iter().filter_map(|r| r.get(m)).sum() };
+    let app = sum(&a.rows, M::InferN);
+    let folded = sum(&a.page_rows, M::FoldedRecords);
+    let helpers: std::collections::BTreeSet<&str> =
+        a.helper_rows.iter().map(|r| r.key("model")).collect();
+    let mut line = format!("Inferences: {app:.0} (one per library call)");
+    if folded > 0.0 {
+        line.push_str(&format!(
+            "; {folded:.0} infer records folded into a higher layer's record of the same call"
+        ));
+    }
+    if !helpers.is_empty() {
+        line.push_str(&format!(
+            "; {:.0} runs of {} helper graph(s) listed apart ({})",
+            sum(&a.helper_rows, M::InferN),
+            helpers.len(),
+            helpers
+                .iter()
+                .map(|m| crate::series::short_model(m))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    line.push('.');
+    line
+}
+
 /// The input summary lines (files, records, skipped lines, lost records).
 pub fn summary_lines(a: &Analysis) -> Vec<String> {
     let st = &a.stats;
@@ -265,6 +447,7 @@ pub fn summary_lines(a: &Analysis) -> Vec<String> {
             b
         ));
     }
+    v.push(inference_line(a));
     if let Some(line) = generation_headline(a) {
         v.push(line);
     }
@@ -337,14 +520,19 @@ pub fn write_all(a: &Analysis, dir: &Path, formats: &[String]) -> Result<Vec<Pat
     }
     let secs = sections(a)?;
     let summary = summary_lines(a);
-    type Render = fn(&[String], &[Section], &[charts::Chart]) -> String;
+    let heads = headlines(a);
+    type Render = fn(&[String], &[(String, Vec<String>)], &[Section], &[charts::Chart]) -> String;
     let documents: [(&str, &str, Render); 2] = [
         ("md", "report.md", markdown::render),
         ("html", "report.html", html::render),
     ];
     for (format, name, render) in documents {
         if want(format) {
-            write(name, &render(&summary, &secs, &charts), &mut written)?;
+            write(
+                name,
+                &render(&summary, &heads, &secs, &charts),
+                &mut written,
+            )?;
         }
     }
     if want("csv") {

@@ -2,6 +2,7 @@
 //! integration`); each module is one former test file, so a filter such as
 //! `cargo test -p webinfer-analyzer --test integration prop_read::` runs one.
 
+mod attribution;
 mod common;
 mod metrics;
 mod perfetto_merge;

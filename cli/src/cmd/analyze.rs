@@ -19,7 +19,7 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "report")]
     pub out: PathBuf,
-    /// Grouping keys: sid, label, variant, browser, browser_version, source, framework, model, backend, sha256.
+    /// Grouping keys: sid, label, variant, browser, browser_version, source, framework, model, backend, sha256, page, role.
     #[arg(
         long,
         value_delimiter = ',',
