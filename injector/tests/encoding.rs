@@ -270,7 +270,8 @@ async fn worker_scripts_are_decoded_prefixed_and_csp_patched() {
         .contains("\"parent\":\"page1\",\"scope\":\"worker\""));
     assert_eq!(
         h.get("content-security-policy").unwrap(),
-        "default-src 'none'; connect-src 'self'"
+        // Widened by the exact trace endpoint only, never by 'self' (issue 18, item 7).
+        "default-src 'none'; connect-src https://a/__webinfer__/trace"
     );
     assert!(h.get(CONTENT_ENCODING).is_none());
 }

@@ -218,6 +218,7 @@ pub struct SinkStats {
     over_budget_proxy: AtomicU64,
     sessions_refused: AtomicU64,
     bytes_written: AtomicU64,
+    repeated: AtomicU64,
     kinds: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -270,6 +271,9 @@ pub struct SinkSnapshot {
     pub sessions_refused: u64,
     /// Bytes of trace lines written this run (what the budget counts).
     pub bytes_written: u64,
+    /// Page records that arrived again after they were stored (a batch resent because its
+    /// answer was lost), acknowledged and not written twice ([`writer::SeqSet`]).
+    pub repeated: u64,
     /// Stored page/worker records per kind (at most [`MAX_KINDS`] names,
     /// the rest under [`OTHER_KINDS`]).
     pub kinds: BTreeMap<String, u64>,
@@ -303,6 +307,7 @@ impl SinkStats {
             over_budget_proxy: l(&self.over_budget_proxy),
             sessions_refused: l(&self.sessions_refused),
             bytes_written: l(&self.bytes_written),
+            repeated: l(&self.repeated),
             kinds: self.kinds.lock().map(|k| k.clone()).unwrap_or_default(),
         }
     }
@@ -579,6 +584,7 @@ impl TraceSink {
             kind: rec.kind().to_owned(),
             text,
             end: false,
+            seq: None,
         };
         if !self.send(Cmd::Proxy(line)) {
             self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
@@ -687,6 +693,7 @@ impl TraceSink {
                     kind: r.kind().to_owned(),
                     text,
                     end: r.kind() == "end",
+                    seq: Some(r.seq()),
                 }
             })
             .collect();

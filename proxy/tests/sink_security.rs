@@ -7,7 +7,8 @@
 //! - an `end` record does not reset its session's rate window;
 //! - pages cannot forge the proxy's records (`by`, `net`) nor post from
 //!   another origin (`Sec-Fetch-Site`, `Origin`, the sid's own origin);
-//! - recorded URLs lose fragments and secret-looking query values.
+//! - recorded URLs lose fragments and secret-looking query values;
+//! - a batch sent again (its answer was lost) is acknowledged and stored once.
 
 mod sink_support;
 
@@ -472,4 +473,40 @@ async fn keep_query_secrets_keeps_query_values_but_never_fragments() {
     assert_eq!(status, 204);
     let lines = page_lines(&wait_lines(&h.session_file(&sid), |l| !page_lines(l).is_empty()).await);
     assert_eq!(lines[0]["url"], h.url("/cb?code=c0de&v=2"));
+}
+
+/// A hook resends a batch whose answer it did not get (the document was torn down or the
+/// connection dropped after the sink stored it): each record must end up in the trace once,
+/// and the resend must be answered as stored so the hook drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_again_is_stored_once() {
+    let h = Harness::start(|_| {}).await;
+    let sid = h.issue_sid().await;
+    let batch = |r: std::ops::Range<u64>| {
+        Value::Array(r.map(|i| rec(&sid, i, "probe")).collect()).to_string()
+    };
+    for (body, what) in [
+        (batch(0..5), "first send"),
+        (batch(3..8), "overlapping send"),
+        (batch(0..5), "the first batch again"),
+    ] {
+        let (status, _, answer) = h.post(TRACE, body, "application/json").await;
+        assert_eq!(status, 204, "{what}: {}", String::from_utf8_lossy(&answer));
+    }
+    let seqs: Vec<u64> = page_records(&h, &sid)
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (0..8).collect::<Vec<_>>(),
+        "each record once, in order"
+    );
+    let snap = h.sink.stats().snapshot();
+    assert_eq!(
+        snap.repeated,
+        2 + 5,
+        "3 and 4 of the overlapping send, then all five"
+    );
+    assert_eq!(snap.records, 8);
 }

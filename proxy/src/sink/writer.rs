@@ -52,6 +52,45 @@ pub struct Line {
     pub text: String,
     /// An `end` record: close the file after the batch.
     pub end: bool,
+    /// The record's `seq` for a page or worker record (a batch sent again after its answer
+    /// was lost repeats them; see [`SeqSet`]); `None` for the proxy's own lines.
+    pub seq: Option<u64>,
+}
+
+/// The `seq` numbers already written for one session, as sorted disjoint ranges `[a, b]`.
+///
+/// A hook keeps a batch until its POST is answered; when the answer is lost after the sink
+/// stored it (the document is torn down, the connection drops), the hook sends the same records
+/// again, by POST or beacon. The writer skips lines whose `seq` it has already written, so a
+/// batch is stored once however often it arrives, and answers them as stored. A hook numbers
+/// its records 0, 1, 2, … and sends them in order, so a session's set is one range or a few.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeqSet(Vec<(u64, u64)>);
+
+impl SeqSet {
+    /// Whether `seq` is in the set.
+    pub fn contains(&self, seq: u64) -> bool {
+        let i = self.0.partition_point(|&(_, b)| b < seq);
+        self.0.get(i).is_some_and(|&(a, _)| a <= seq)
+    }
+
+    /// Adds `seq`, merging adjacent ranges.
+    pub fn insert(&mut self, seq: u64) {
+        let i = self.0.partition_point(|&(_, b)| b.saturating_add(1) < seq);
+        match self.0.get_mut(i) {
+            Some((a, b)) if *a <= seq.saturating_add(1) => {
+                *a = (*a).min(seq);
+                *b = (*b).max(seq);
+                if let Some(&(na, nb)) = self.0.get(i + 1) {
+                    if na <= self.0[i].1.saturating_add(1) {
+                        self.0[i].1 = self.0[i].1.max(nb);
+                        self.0.remove(i + 1);
+                    }
+                }
+            }
+            _ => self.0.insert(i, (seq, seq)),
+        }
+    }
 }
 
 /// The writer's answer to a page batch.
@@ -97,6 +136,8 @@ pub struct Writer {
     open: HashMap<String, OpenFile>,
     written: u64,
     warned_budget: bool,
+    /// Per file stem, the page `seq`s written this run.
+    seen: HashMap<String, SeqSet>,
 }
 
 impl Writer {
@@ -117,6 +158,7 @@ impl Writer {
             open: HashMap::new(),
             written: 0,
             warned_budget: false,
+            seen: HashMap::new(),
         }
     }
 
@@ -191,6 +233,20 @@ impl Writer {
     }
 
     fn batch(&mut self, lines: Vec<Line>) -> Answer {
+        // Lines already written (a batch sent again) are acknowledged, not written twice.
+        let before = lines.len();
+        let lines: Vec<Line> = lines
+            .into_iter()
+            .filter(|l| {
+                l.seq
+                    .is_none_or(|q| !self.seen.get(&l.stem).is_some_and(|s| s.contains(q)))
+            })
+            .collect();
+        let repeated = (before - lines.len()) as u64;
+        if repeated > 0 {
+            self.stats.repeated.fetch_add(repeated, Ordering::Relaxed);
+            tracing::debug!(records = repeated, "records sent again were already stored");
+        }
         if let Some(why) = self.over_budget(&lines) {
             self.stats
                 .over_budget
@@ -202,8 +258,19 @@ impl Writer {
         let mut failed = None;
         let mut touched = BTreeSet::new();
         for l in &lines {
+            if l.seq
+                .is_some_and(|q| self.seen.get(&l.stem).is_some_and(|s| s.contains(q)))
+            {
+                // The same record twice in one batch.
+                self.stats.repeated.fetch_add(1, Ordering::Relaxed);
+                stored += 1;
+                continue;
+            }
             match self.write_line(l) {
                 Ok(()) => {
+                    if let Some(q) = l.seq {
+                        self.seen.entry(l.stem.clone()).or_default().insert(q);
+                    }
                     stored += 1;
                     self.stats.stored(&l.kind);
                     touched.insert(l.stem.clone());
@@ -227,8 +294,8 @@ impl Writer {
             self.open.remove(&l.stem);
         }
         match failed {
-            Some(e) => Answer::Failed(stored, e),
-            None => Answer::Stored(stored),
+            Some(e) => Answer::Failed(stored + repeated, e),
+            None => Answer::Stored(stored + repeated),
         }
     }
 
@@ -307,5 +374,30 @@ impl Writer {
         }
         // Dropping the writers flushes them.
         self.open.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeqSet;
+
+    #[test]
+    fn seq_set_merges_ranges_and_answers_membership() {
+        let mut s = SeqSet::default();
+        for q in [0, 1, 2, 5, 7, 6, 3] {
+            s.insert(q);
+        }
+        assert_eq!(s.0, vec![(0, 3), (5, 7)]);
+        s.insert(4);
+        assert_eq!(s.0, vec![(0, 7)]);
+        s.insert(10);
+        s.insert(9);
+        assert_eq!(s.0, vec![(0, 7), (9, 10)]);
+        for q in 0..=7 {
+            assert!(s.contains(q), "{q}");
+        }
+        assert!(!s.contains(8) && s.contains(9) && s.contains(10) && !s.contains(11));
+        s.insert(u64::MAX);
+        assert!(s.contains(u64::MAX) && !s.contains(u64::MAX - 1));
     }
 }
