@@ -92,6 +92,7 @@ struct State {
     allowed: BTreeMap<String, Reason>,
     refused: BTreeMap<String, u64>,
     forwarded: BTreeMap<String, u64>,
+    failed: BTreeMap<String, (u64, String)>,
 }
 
 /// The dynamic allow-list filter; see the module documentation for the rule.
@@ -183,6 +184,12 @@ impl AllowList {
     pub fn forwarded(&self) -> BTreeMap<String, u64> {
         self.lock().forwarded.clone()
     }
+
+    /// Exchanges that failed or were cut short, per host: how many and the
+    /// last error (so a page that never loaded says why).
+    pub fn failed(&self) -> BTreeMap<String, (u64, String)> {
+        self.lock().failed.clone()
+    }
 }
 
 impl Filter for AllowList {
@@ -213,8 +220,17 @@ impl Filter for AllowList {
     }
 
     fn on_complete(&self, ctx: &RequestContext, ex: &Exchange) {
+        let mut st = self.lock();
         if ex.forwarded {
-            *self.lock().forwarded.entry(ctx.host.clone()).or_insert(0) += 1;
+            *st.forwarded.entry(ctx.host.clone()).or_insert(0) += 1;
+        }
+        if let Some(e) = &ex.error {
+            let f = st
+                .failed
+                .entry(ctx.host.clone())
+                .or_insert((0, String::new()));
+            f.0 += 1;
+            f.1.clone_from(e);
         }
     }
 }

@@ -10,8 +10,11 @@
 //!    to `about:blank` at the end so the hooks see `pagehide` and flush);
 //! 3. every 500 ms samples the RSS of the browser's process tree
 //!    ([`crate::memory`]) and follows the run's trace files ([`TraceTail`]);
-//! 4. stops when `--duration` has passed, `--until-infers` inferences were
-//!    stored (the sink's counter), the browser exited, or on Ctrl-C;
+//! 4. stops when `--duration` has passed since the page's first trace record
+//!    (so a slow browser start or page load does not eat into the run), when
+//!    no page session appeared within [`PAGE_WAIT`], `--until-infers`
+//!    inferences were stored (the sink's counter), the browser exited, or on
+//!    Ctrl-C;
 //! 5. ends the browser (whole process tree), flushes the sink, stops the
 //!    proxy, and writes its own file `<traces>/<label>/audit-<run>.jsonl`:
 //!    for each top-level page session, a `session` record with `by:"audit"`
@@ -61,10 +64,12 @@ pub struct AuditOptions {
     pub browser: String,
     /// Show the browser window.
     pub headful: bool,
-    /// Length of each run.
+    /// Length of each run, counted from the page's first trace record.
     pub duration: Duration,
     /// End a run early once this many `infer` records were stored.
     pub until_infers: Option<u64>,
+    /// How long to wait for the page's first trace record ([`PAGE_WAIT`] by default).
+    pub page_wait: Duration,
     /// Runs per URL × variant.
     pub repeat: u32,
     /// Variant names (empty: `default`).
@@ -100,6 +105,7 @@ impl AuditOptions {
             browser: "chromium".into(),
             headful: false,
             duration: Duration::from_secs(30),
+            page_wait: PAGE_WAIT,
             until_infers: None,
             repeat: 1,
             variants: Vec::new(),
@@ -127,7 +133,13 @@ pub enum StopReason {
     Interrupted,
     /// The browser exited by itself.
     BrowserExited(String),
+    /// No page session (no hook record) appeared within `page_wait`: the
+    /// page did not load through the proxy, or its hooks could not run.
+    NoPage(Duration),
 }
+
+/// How long a run waits by default for the page's first trace record before it gives up.
+pub const PAGE_WAIT: Duration = Duration::from_secs(60);
 
 impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,6 +148,11 @@ impl std::fmt::Display for StopReason {
             StopReason::Infers(n) => write!(f, "{n} inferences seen"),
             StopReason::Interrupted => write!(f, "interrupted"),
             StopReason::BrowserExited(s) => write!(f, "browser exited ({s})"),
+            StopReason::NoPage(d) => write!(
+                f,
+                "no page session after {:.0} s: the page did not load through the proxy or its hooks did not run",
+                d.as_secs_f64()
+            ),
         }
     }
 }
@@ -173,6 +190,11 @@ pub struct RunSummary {
     pub refused: BTreeMap<String, u64>,
     /// Forwarded requests per host.
     pub forwarded: BTreeMap<String, u64>,
+    /// Failed exchanges per host: how many, and the last error.
+    pub failed: BTreeMap<String, (u64, String)>,
+    /// The proxy's counters at the end of the run (connections, requests,
+    /// upstream errors…), to tell a page that never loaded from one without hooks.
+    pub proxy: webinfer_proxy::StatsSnapshot,
     /// Allowed hosts and why.
     pub allowed: BTreeMap<String, String>,
     /// Writers whose `seq` numbers have holes or repeats.
@@ -565,6 +587,7 @@ async fn run_one(
     };
 
     let sinks = sink.stats();
+    let mut page_at: Option<Instant> = None;
     let watch = async {
         let mut tick = tokio::time::interval(SAMPLE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -581,6 +604,9 @@ async fn run_one(
                 audit_file.peak = audit_file.peak.max(rss);
             }
             tail.poll();
+            if page_at.is_none() && !tail.page_sessions().is_empty() {
+                page_at = Some(Instant::now());
+            }
             if let Some((sid, s)) = tail.page_sessions().last() {
                 if let Some(origin) = s.time_origin {
                     audit_file.drain_to(sid, origin)?;
@@ -600,8 +626,12 @@ async fn run_one(
                     return Ok(StopReason::Infers(infers));
                 }
             }
-            if started.elapsed() >= o.duration {
-                return Ok(StopReason::Duration);
+            match page_at {
+                Some(t) if t.elapsed() >= o.duration => return Ok(StopReason::Duration),
+                None if started.elapsed() >= o.page_wait => {
+                    return Ok(StopReason::NoPage(started.elapsed()))
+                }
+                _ => {}
             }
         }
     };
@@ -647,6 +677,7 @@ async fn run_one(
     sink.flush_all();
     sink.close_all();
     let proxy_stats = handle.stats();
+    let proxy_stats_all = proxy_stats.clone();
     handle.shutdown().await;
     let stop = stop?;
 
@@ -694,6 +725,8 @@ async fn run_one(
         infers: tail.infers().clone(),
         refused,
         forwarded: allow.forwarded(),
+        failed: allow.failed(),
+        proxy: proxy_stats_all,
         allowed: allow
             .allowed()
             .into_iter()
@@ -752,6 +785,8 @@ pub fn report_json(r: &AuditReport) -> Value {
                 "infers": s.infers,
                 "refused": s.refused,
                 "forwarded": s.forwarded,
+                "failed": s.failed.iter().map(|(h, (n, e))| (h.clone(), json!({"count": n, "last_error": e}))).collect::<serde_json::Map<_, _>>(),
+                "proxy": {"connections": s.proxy.connections, "requests": s.proxy.requests, "forwarded": s.proxy.forwarded, "local": s.proxy.local, "upstream_errors": s.proxy.upstream_errors, "tunnels": s.proxy.tunnels},
                 "allowed": s.allowed,
                 "seq_problems": s.seq_problems.iter().map(|p| json!({"sid": p.sid, "by": p.by, "missing": p.missing, "duplicates": p.duplicates})).collect::<Vec<_>>(),
                 "bad_lines": s.bad_lines,

@@ -122,3 +122,54 @@ async fn firefox_variants_change_capabilities() {
     let _one = BROWSER.lock().await;
     check_browser("firefox", false).await;
 }
+
+/// A URL whose response the hooks never run in (plain text) ends the run
+/// after `page_wait`, not `--duration`, and says what the proxy saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_sends_no_record_ends_the_run_and_says_so() {
+    let _one = BROWSER.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain.txt"), "no html here\n").unwrap();
+    let site = SiteServer::builder()
+        .mount("/", dir.path())
+        .start()
+        .await
+        .unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let rule = format!("{DEMO_HOST}:{}:127.0.0.1", site.port())
+        .parse()
+        .unwrap();
+    let proxy = ProxyOptions {
+        traces: traces.path().to_path_buf(),
+        ca_dir: Some(ca.path().to_path_buf()),
+        upstream_ca: vec![site.ca_pem_path.clone()],
+        resolve: vec![rule],
+        ..Default::default()
+    };
+    let mut o = AuditOptions::new(proxy);
+    o.urls = vec![site.url_for_host(DEMO_HOST, "/plain.txt")];
+    o.duration = Duration::from_secs(120);
+    o.page_wait = Duration::from_secs(4);
+    o.label = Some("nopage".into());
+    let report = webinfer_audit::audit(o, CancellationToken::new())
+        .await
+        .expect("audit");
+    let run = &report.runs[0];
+    assert!(
+        matches!(run.stop, webinfer_audit::StopReason::NoPage(_)),
+        "{run:#?}"
+    );
+    assert!(run.elapsed < Duration::from_secs(60), "{run:#?}");
+    assert!(run.page_sessions.is_empty(), "{run:#?}");
+    assert!(
+        run.forwarded.get(DEMO_HOST).copied().unwrap_or(0) >= 1,
+        "{run:#?}"
+    );
+    assert!(
+        run.proxy.forwarded >= 1 && run.failed.is_empty(),
+        "{run:#?}"
+    );
+    assert_eq!(site.requests("/plain.txt"), 1);
+    assert!(run.stop.to_string().contains("no page session"));
+}

@@ -29,7 +29,8 @@ pub struct Args {
     /// Show the browser window (default: headless).
     #[arg(long)]
     pub headful: bool,
-    /// How long each run lasts.
+    /// How long each run lasts, counted from the page's first trace record
+    /// (the wait for the page to load is at most 60 s).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
     /// End a run early once N inferences were recorded.
@@ -183,6 +184,15 @@ fn print_summary(r: &AuditReport) {
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect::<Vec<_>>()
                     .join(", ")
+            );
+        }
+        for (host, (n, e)) in &s.failed {
+            println!("  warning: {n} request(s) to {host} failed; last: {e}");
+        }
+        if matches!(s.stop, webinfer_audit::StopReason::NoPage(_)) {
+            println!(
+                "  warning: the page sent no trace record ({} connection(s), {} request(s), {} forwarded, {} upstream error(s) at the proxy)",
+                s.proxy.connections, s.proxy.requests, s.proxy.forwarded, s.proxy.upstream_errors
             );
         }
         if let Some(i) = s.interact {
