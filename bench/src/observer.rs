@@ -528,6 +528,13 @@ pub async fn micro(c: Config, warm: usize) -> Result<serde_json::Value, Observer
 ///   the flush;
 /// - `engine_accessor`: `globalThis._tfengine` as the accessor the earlier design left there
 ///   (tfjs reads it on every tensor operation) instead of a plain data property.
+/// Parts of the current hook, switched off for "off" and back on after each pair:
+/// - `ort_wrappers`: ORT's run wrappers (`InferenceSession.prototype.run`, the session
+///   handler's `run`, the `_OrtRun`/`_OrtCreateSession` export wrappers) replaced by the
+///   originals;
+/// - `proto_traps`: the `Object.prototype` assignment traps (`sessionId`, `_OrtRun`, …) removed;
+/// - `mem_infer`, `records`, `now`: as the config switches of the same names (RULES.md);
+/// - `all_switchable`: all of the above at once.
 const TOGGLES_JS: &str = r#"(() => {
   const W = self[Symbol.for('webinfer.hook')];
   const eng = W && W.tfjs && W.tfjs.engine();
@@ -554,6 +561,34 @@ const TOGGLES_JS: &str = r#"(() => {
     parts.eager_records = { on() { W.emit = function (k, f, ts) { const r = emit(k, f, ts); try { W.utf8Length(JSON.stringify(Object.assign({ v: 1, sid: W.sid, seq: r, ts: 0, kind: k }, f))); } catch (e) {} return r; }; }, off() { W.emit = emit; } };
     parts.engine_accessor = { on() { const v = self._tfengine; Object.defineProperty(self, '_tfengine', { configurable: true, enumerable: true, get: function () { return v; }, set: function (x) {} }); }, off() { const v = self._tfengine; Object.defineProperty(self, '_tfengine', { value: v, writable: true, configurable: true, enumerable: true }); } };
   }
+  // Parts of the current hook that can be switched off at run time (rest: 'on' — each pair
+  // ends with the part back on, as the hook runs it).
+  const O = W && W.ort;
+  const cur = [];
+  if (O && O.wrapped && O.wrapped.length) {
+    const saved = O.wrapped.map(([o, k]) => [o, k, o[k]]);
+    parts.ort_wrappers = { rest: 'on', on() { for (const [o, k, f] of saved) o[k] = f; }, off() { for (const [o, k, f] of saved) if (f && f.__webinfer_orig) o[k] = f.__webinfer_orig; } };
+    cur.push('ort_wrappers');
+  }
+  const trapNames = W && W.assignTrapNames ? W.assignTrapNames() : [];
+  if (trapNames.length) {
+    const d = {};
+    for (const n of trapNames) d[n] = Object.getOwnPropertyDescriptor(Object.prototype, n);
+    parts.proto_traps = { rest: 'on', on() { for (const n in d) if (d[n]) Object.defineProperty(Object.prototype, n, d[n]); }, off() { for (const n in d) delete Object.prototype[n]; } };
+    cur.push('proto_traps');
+  }
+  if (W) {
+    if (!W.config.off) W.config.off = [];
+    const offs = W.config.off;
+    parts.mem_infer = { rest: 'on', on() { const i = offs.indexOf('mem_infer'); if (i >= 0) offs.splice(i, 1); }, off() { if (offs.indexOf('mem_infer') < 0) offs.push('mem_infer'); } };
+    const emit0 = W.emit;
+    parts.records = { rest: 'on', on() { W.emit = emit0; }, off() { W.emit = function () { return -1; }; } };
+    const now0 = W.now;
+    parts.now = { rest: 'on', on() { W.now = now0; }, off() { W.now = function () { return 0; }; } };
+    cur.push('mem_infer', 'records', 'now');
+    const all = cur.slice();
+    parts.all_switchable = { rest: 'on', on() { for (const n of all) parts[n].on(); }, off() { for (const n of all) parts[n].off(); } };
+  }
   self.__webinferToggles = {
     names: Object.keys(parts),
     /** One pair of inferences, part on and off, in the order given; part off afterwards. */
@@ -564,7 +599,7 @@ const TOGGLES_JS: &str = r#"(() => {
         p[side]();
         res[side] = (await BENCH.step()).own_ms;
       }
-      p.off();
+      if (p.rest === 'on') p.on(); else p.off();
       return res;
     }
   };

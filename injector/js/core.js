@@ -192,6 +192,9 @@
     }
   };
 
+  /** Names of the assignment traps installed now (benchmarks switch them off and on). */
+  W.assignTrapNames = function () { return Object.keys(assignTraps); };
+
   /** Whether the assignment trap on `name` is installed. */
   W.hasAssignmentTrap = function (name) { return !!assignTraps[name]; };
 

@@ -35,7 +35,8 @@
     handles: Object.create(null), // wasm session handle → info {model, bytes, origin}
     runCounts: Object.create(null), // wasm session handle → runs recorded in this realm
     envKey: null,
-    classes: 0 // InferenceSession classes patched
+    classes: 0, // InferenceSession classes patched
+    wrapped: [] // [object, property] of every run wrapper installed (benchmarks switch them)
   };
 
   function emit(kind, fields, ts) { return W.emit ? W.emit(kind, fields, ts) : -1; }
@@ -218,6 +219,7 @@
         };
       });
     }
+    O.wrapped.push([IS.prototype, 'run']);
     W.wrapMethod(IS.prototype, 'run', function (orig) {
       return function (feeds) {
         var self = this;
@@ -250,6 +252,7 @@
   function patchHandlerProto(proto) {
     if (Object.prototype.hasOwnProperty.call(proto, '__webinfer')) return;
     try { Object.defineProperty(proto, '__webinfer', { value: true }); } catch (e) { return; }
+    O.wrapped.push([proto, 'run']);
     W.wrapMethod(proto, 'run', function (orig) {
       return function (feeds) {
         var self = this;
@@ -346,7 +349,10 @@
   function lowTrap(name, wrap) {
     W.trapAssignment(name, function (obj, v) {
       var wrapped = wrap(v);
-      if (wrapped !== v) obj[name] = wrapped; // own data property now: a plain store
+      if (wrapped !== v) {
+        obj[name] = wrapped; // own data property now: a plain store
+        O.wrapped.push([obj, name]);
+      }
     });
   }
 
