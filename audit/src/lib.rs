@@ -25,6 +25,7 @@ pub mod error;
 pub mod interact;
 pub mod isolation;
 pub mod memory;
+pub mod native_baseline;
 pub mod run;
 pub mod site;
 pub mod tail;

@@ -70,6 +70,9 @@ pub struct AuditOptions {
     pub until_infers: Option<u64>,
     /// How long to wait for the page's first trace record ([`PAGE_WAIT`] by default).
     pub page_wait: Duration,
+    /// After the runs, run every saved model natively ([`crate::native_baseline`]); the
+    /// proxy then saves models to `<traces>/<label>/models/` unless `--save-models` says where.
+    pub native: bool,
     /// Runs per URL × variant.
     pub repeat: u32,
     /// Variant names (empty: `default`).
@@ -106,6 +109,7 @@ impl AuditOptions {
             headful: false,
             duration: Duration::from_secs(30),
             page_wait: PAGE_WAIT,
+            native: false,
             until_infers: None,
             repeat: 1,
             variants: Vec::new(),
@@ -231,6 +235,10 @@ pub struct AuditReport {
     pub trace_dir: PathBuf,
     /// Whether Ctrl-C stopped the audit (later runs were skipped).
     pub interrupted: bool,
+    /// With `native`: every saved model's native baseline, or why it has none.
+    pub native: Vec<crate::native_baseline::NativeOutcome>,
+    /// With `native`: the baseline trace file (beside the page traces).
+    pub native_trace: Option<PathBuf>,
 }
 
 /// A cancellation token that the first Ctrl-C cancels (the audit then ends
@@ -346,10 +354,27 @@ pub async fn audit(
         }
     }
     bar.finish_and_clear();
+    let trace_dir = plan.proxy.traces.join(&plan.label);
+    let (mut native, mut native_trace) = (Vec::new(), None);
+    if plan.opts.native && !cancel.is_cancelled() {
+        if let Some(models) = plan.proxy.save_models.clone() {
+            let files: Vec<PathBuf> = runs.iter().flat_map(|r| r.files.clone()).collect();
+            let out = trace_dir.join(format!("native-{}.jsonl", unix_ms() as u64));
+            let out2 = out.clone();
+            native = tokio::task::spawn_blocking(move || {
+                crate::native_baseline::run_saved_models(&models, &files, &out2)
+            })
+            .await
+            .map_err(|e| AuditError::Unsupported(format!("native baselines: {e}")))?;
+            native_trace = out.is_file().then_some(out);
+        }
+    }
     Ok(AuditReport {
         runs,
-        trace_dir: plan.proxy.traces.join(&plan.label),
+        trace_dir,
         interrupted: cancel.is_cancelled(),
+        native,
+        native_trace,
     })
 }
 
@@ -389,6 +414,9 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
+    if opts.native && proxy.save_models.is_none() {
+        proxy.save_models = Some(proxy.traces.join(&label).join("models"));
+    }
     let (urls, site) = if opts.urls.is_empty() {
         let site = demo::start_demo_site(&opts.web_dir).await?;
         let rule: ResolveRule = format!("{DEMO_HOST}:{}:{}", site.port(), site.addr.ip())
@@ -799,7 +827,17 @@ pub fn report_json(r: &AuditReport) -> Value {
             })
         })
         .collect();
-    json!({"trace_dir": r.trace_dir, "interrupted": r.interrupted, "runs": runs})
+    let native: Vec<Value> = r
+        .native
+        .iter()
+        .map(|n| match &n.result {
+            Ok(p50) => {
+                json!({"model": n.model, "path": n.path, "engine": n.engine, "native_p50_ms": p50})
+            }
+            Err(e) => json!({"model": n.model, "path": n.path, "engine": n.engine, "error": e}),
+        })
+        .collect();
+    json!({"trace_dir": r.trace_dir, "interrupted": r.interrupted, "runs": runs, "native": native, "native_trace": r.native_trace})
 }
 
 #[cfg(test)]

@@ -5,15 +5,16 @@
 
 mod common_audit;
 
-use common_audit::{audit_demo, check_run, envs, records, BROWSER};
+use common_audit::{audit_demo, audit_demo_with, check_run, envs, records, BROWSER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_audits_the_demo_with_input() {
     let _one = BROWSER.lock().await;
-    let a = audit_demo("chromium", &[], 15, true).await;
+    let a = audit_demo_with("chromium", &[], 15, true, true).await;
     assert_eq!(a.report.runs.len(), 1);
     let run = &a.report.runs[0];
     check_run(run);
+    native_baselines_match_the_pages_models(&a.report, run);
     // Chromium calls Google even with background networking off: refused.
     assert!(
         !run.refused.is_empty(),
@@ -83,4 +84,50 @@ async fn no_simd_variant_is_recorded_and_changes_wasm_features() {
         nosimd.infers.get("tfjs").copied().unwrap_or(0) > 0,
         "{nosimd:#?}"
     );
+}
+
+/// `native`: both demo models (the ONNX text detector and the TF.js BlazeFace
+/// graph model, rebuilt from the proxy's content-addressed files) ran natively,
+/// and each baseline's `model_load.sha256` is the digest the proxy recorded for
+/// the page's model URL, which is how the analyzer joins them.
+fn native_baselines_match_the_pages_models(
+    report: &webinfer_audit::AuditReport,
+    run: &webinfer_audit::RunSummary,
+) {
+    let ok: Vec<_> = report
+        .native
+        .iter()
+        .filter(|n| n.result.is_ok())
+        .map(|n| n.model.clone())
+        .collect();
+    for m in ["ch_PP-OCRv4_det_infer.onnx", "blazeface.json"] {
+        assert!(
+            ok.iter().any(|u| u.ends_with(m)),
+            "{m} has no native baseline: {:#?}",
+            report.native
+        );
+    }
+    let native_file = report.native_trace.clone().expect("native trace");
+    let native = records(&[native_file]);
+    let page = records(&run.files);
+    let net_sha = |suffix: &str| {
+        page.iter()
+            .find(|r| r["kind"] == "net" && r["url"].as_str().is_some_and(|u| u.ends_with(suffix)))
+            .and_then(|r| r["sha256"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no net record with a sha256 for {suffix}"))
+    };
+    for suffix in ["ch_PP-OCRv4_det_infer.onnx", "blazeface.json"] {
+        let sha = net_sha(suffix);
+        assert!(
+            native
+                .iter()
+                .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()),
+            "no native model_load with the page's sha256 {sha} of {suffix}"
+        );
+        let measured = native
+            .iter()
+            .filter(|r| r["kind"] == "infer" && r["warmup"] != true)
+            .count();
+        assert!(measured >= 2 * webinfer_audit::native_baseline::NATIVE_RUNS);
+    }
 }

@@ -27,6 +27,17 @@ pub fn web_dir() -> PathBuf {
 
 /// Audits the bundled demo with `browser` for `secs` per run.
 pub async fn audit_demo(browser: &str, variants: &[&str], secs: u64, interact: bool) -> Audited {
+    audit_demo_with(browser, variants, secs, interact, false).await
+}
+
+/// [`audit_demo`], with `native`: the saved models run natively afterwards.
+pub async fn audit_demo_with(
+    browser: &str,
+    variants: &[&str],
+    secs: u64,
+    interact: bool,
+    native: bool,
+) -> Audited {
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
     let proxy = ProxyOptions {
@@ -39,6 +50,7 @@ pub async fn audit_demo(browser: &str, variants: &[&str], secs: u64, interact: b
     o.duration = Duration::from_secs(secs);
     o.variants = variants.iter().map(|s| s.to_string()).collect();
     o.interact = interact;
+    o.native = native;
     o.label = Some("test".into());
     o.web_dir = web_dir();
     let report = webinfer_audit::audit(o, CancellationToken::new())

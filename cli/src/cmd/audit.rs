@@ -33,6 +33,14 @@ pub struct Args {
     /// (the wait for the page to load is at most 60 s).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// After the runs, run every model the pages loaded natively (saved to
+    /// <traces>/<label>/models/ unless --save-models says where), so the report
+    /// shows ×native. Default: on for the bundled demo, off for other URLs.
+    #[arg(long)]
+    pub native: bool,
+    /// No native baselines (also for the bundled demo).
+    #[arg(long)]
+    pub no_native: bool,
     /// End a run early once N inferences were recorded.
     #[arg(long, value_name = "N")]
     pub until_infers: Option<u64>,
@@ -99,11 +107,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         opts.web_dir = w;
     }
     opts.progress = true;
+    opts.native = !args.no_native && (args.native || opts.urls.is_empty());
 
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report =
         rt.block_on(async move { webinfer_audit::audit(opts, cancel_on_ctrl_c()).await })?;
     print_summary(&report);
+    print_native(&report);
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let path = out.join("audit-summary.json");
@@ -148,6 +158,24 @@ fn analyze(trace_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result
     let args =
         super::analyze::Args::from_arg_matches(&matches).context("preparing the analysis")?;
     super::analyze::run(args).context("analyzing the audit's traces")
+}
+
+fn print_native(r: &AuditReport) {
+    if r.native.is_empty() {
+        return;
+    }
+    println!(
+        "native baselines ({}):",
+        r.native_trace
+            .as_ref()
+            .map_or("none written".into(), |p| p.display().to_string())
+    );
+    for n in &r.native {
+        match &n.result {
+            Ok(p50) => println!("  {} [{}]: p50 {p50:.2} ms", n.model, n.engine),
+            Err(e) => println!("  {} [{}]: no native baseline: {e}", n.model, n.engine),
+        }
+    }
 }
 
 fn print_summary(r: &AuditReport) {
