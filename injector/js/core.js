@@ -192,6 +192,23 @@
     }
   };
 
+  /** Promise of the lower-case hex SHA-256 of `bytes` (a BufferSource, copied now by
+   * WebCrypto, hashed off the main thread), or of undefined without WebCrypto. */
+  W.sha256 = function (bytes) {
+    try {
+      var subtle = G.crypto && G.crypto.subtle;
+      if (!subtle) return Promise.resolve(undefined);
+      return subtle.digest('SHA-256', bytes).then(function (buf) {
+        var a = new Uint8Array(buf);
+        var s = '';
+        for (var i = 0; i < a.length; i++) s += ('0' + a[i].toString(16)).slice(-2);
+        return s;
+      }, function () { return undefined; });
+    } catch (e) {
+      return Promise.resolve(undefined);
+    }
+  };
+
   /** Names of the assignment traps installed now (benchmarks switch them off and on). */
   W.assignTrapNames = function () { return Object.keys(assignTraps); };
 

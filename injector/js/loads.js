@@ -38,8 +38,8 @@
   /**
    * Emit `model_load` once the sizes of `urls` are known (or after 3 s).
    * `extra` may carry `bytes` (a known total, e.g. the buffer given to ORT), `endFromResources`
-   * (take `dur` up to the last artifact's responseEnd), `origin` (→ `model_origin`) and
-   * `create_site`.
+   * (take `dur` up to the last artifact's responseEnd), `origin` (→ `model_origin`),
+   * `create_site` and `sha256` (of a model given as bytes, hashed in the page).
    */
   W.emitModelLoad = function (framework, model, start, end, urls, extra) {
     extra = extra || {};
@@ -69,6 +69,7 @@
       else if (missing === 0 && artifacts.length) rec.bytes = sum;
       if (extra.origin) rec.model_origin = extra.origin;
       if (extra.create_site) rec.create_site = extra.create_site;
+      if (extra.sha256) rec.sha256 = extra.sha256;
       if (W.emit) W.emit('model_load', rec);
     }
     attempt();

@@ -67,6 +67,27 @@
     endpoint = new URL(endpoint, base).href;
   } catch (e) { /* keep */ }
   W.sid = sid;
+  W.endpoint = endpoint;
+
+  /**
+   * Hand a model's bytes to the proxy (only with `config.save_models`, i.e. `--save-models`):
+   * `POST <endpoint>?model=1&sid=&sha256=&ext=`, stored as `<sha256><ext>` (SECURITY.md). A
+   * 403 is retried twice a second later (a derived worker sid is registered by its first batch).
+   */
+  W.uploadModel = function (bytes, sha, ext) {
+    if (!config.save_models || !origFetch || !sha) return;
+    var url = endpoint + (endpoint.indexOf('?') < 0 ? '?' : '&') + 'model=1&sid=' + encodeURIComponent(sid) +
+      '&sha256=' + sha + '&ext=' + encodeURIComponent(ext || '.onnx');
+    var tries = 0;
+    (function send() {
+      origFetch.call(G, url, {
+        method: 'POST', body: bytes, credentials: 'same-origin', cache: 'no-store',
+        headers: { 'content-type': 'application/octet-stream' }
+      }).then(function (r) {
+        if (r.status === 403 && tries++ < 2) W.setTimeout(send, 1000);
+      }, function (e) { W.internalError('model upload', e); });
+    })();
+  };
 
   var transport = W.makeTransport({
     sid: sid,

@@ -157,23 +157,8 @@
 
   // ---- model identity ---------------------------------------------------------------------------
 
-  function hex(buf) {
-    var a = new Uint8Array(buf);
-    var s = '';
-    for (var i = 0; i < a.length; i++) s += ('0' + a[i].toString(16)).slice(-2);
-    return s;
-  }
-
   /** Promise of the hex SHA-256 of `bytes` (copied now), or of undefined without WebCrypto. */
-  M.sha256 = function (bytes) {
-    try {
-      var subtle = G.crypto && G.crypto.subtle;
-      if (!subtle) return Promise.resolve(undefined);
-      return subtle.digest('SHA-256', bytes).then(hex, function () { return undefined; });
-    } catch (e) {
-      return Promise.resolve(undefined);
-    }
-  };
+  M.sha256 = function (bytes) { return W.sha256(bytes); };
 
   /** "task" for a zip (.task bundle), "tflite" for a TFLite flatbuffer ("TFL3" at byte 4). */
   function kindOf(bytes) {

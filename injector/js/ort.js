@@ -105,6 +105,18 @@
     return out;
   }
 
+  /** The model bytes of `create(buffer[, byteOffset, byteLength][, options])` as a Uint8Array
+   * view, or null when the model is given by URL. */
+  function bytesOf(arg0, arg1, arg2) {
+    if (typeof G.ArrayBuffer !== 'function' || !arg0 || typeof arg0 === 'string') return null;
+    if (arg0 instanceof G.Uint8Array) return arg0;
+    if (G.ArrayBuffer.isView(arg0)) return new G.Uint8Array(arg0.buffer, arg0.byteOffset, arg0.byteLength);
+    var isBuf = arg0 instanceof G.ArrayBuffer || (typeof G.SharedArrayBuffer === 'function' && arg0 instanceof G.SharedArrayBuffer);
+    if (!isBuf) return null;
+    if (typeof arg1 === 'number') return new G.Uint8Array(arg0, arg1, typeof arg2 === 'number' ? arg2 : arg0.byteLength - arg1);
+    return new G.Uint8Array(arg0);
+  }
+
   /** Model id, byte size and origin of a model given by URL or as a buffer of `bytes`. */
   function modelFrom(arg0) {
     if (typeof arg0 === 'string') return { model: W.absUrl(arg0), origin: 'url', urls: [W.absUrl(arg0)] };
@@ -196,6 +208,13 @@
             var m = modelFrom(arg0);
             m.backend = backendOf(opts);
             m.site = createSite();
+            // A model given as bytes: hashed in the page now (WebCrypto copies them before ORT
+            // may transfer or detach the buffer), and kept for the proxy with --save-models.
+            var u8 = bytesOf(arg0, arg1, args[2]);
+            if (u8) {
+              m.shaP = W.sha256(u8);
+              if (W.config && W.config.save_models) m.copy = u8.slice();
+            }
             return m;
           });
           O.highCreate++;
@@ -204,6 +223,7 @@
           var settle = function (session) {
             O.highCreate--;
             if (!info || !session) return;
+            var end = W.now();
             W.safe('ort created', function () {
               if (O.sessions) O.sessions.set(session, info);
               var h = handleOf(session);
@@ -211,7 +231,15 @@
               O.checkEnv(info.backend);
               var extra = { origin: info.origin, create_site: info.site };
               if (info.bytes !== undefined) extra.bytes = info.bytes;
-              W.emitModelLoad('ort', info.model, start, W.now(), info.urls, extra);
+              var emitLoad = function (sha) {
+                W.safe('ort model_load', function () {
+                  if (sha) extra.sha256 = sha;
+                  W.emitModelLoad('ort', info.model, start, end, info.urls, extra);
+                  if (sha && info.copy) W.uploadModel(info.copy, sha, '.onnx');
+                  info.copy = null;
+                });
+              };
+              if (info.shaP) info.shaP.then(emitLoad, function () { emitLoad(undefined); }); else emitLoad(undefined);
             });
           };
           if (W.isThenable(r)) { try { r.then(settle, function () { O.highCreate--; }); } catch (e) { O.highCreate--; } } else settle(r);

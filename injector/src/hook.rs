@@ -56,6 +56,10 @@ pub struct HookConfig {
     /// on.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub devtools_track: bool,
+    /// The proxy saves models (`--save-models`): the hook hands over the bytes of models
+    /// that never crossed the wire as a file (`POST <endpoint>?model=1…`). Written only when on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub save_models: bool,
 }
 
 impl HookConfig {
@@ -74,6 +78,7 @@ impl HookConfig {
             label: None,
             variant: None,
             devtools_track: false,
+            save_models: false,
         }
     }
 

@@ -192,6 +192,7 @@ impl Filter for InjectFilter {
             label: sink_cfg.label.clone(),
             variant: sink_cfg.variant.clone(),
             devtools_track: self.cfg.devtools_track,
+            save_models: sink_cfg.save_models.is_some(),
         };
         let (mut parts, body) = resp.into_parts();
         let t = self.injector.transform(

@@ -51,6 +51,7 @@ pub mod assoc;
 pub mod batch;
 pub mod guard;
 pub mod redact;
+pub mod upload;
 pub mod writer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -109,6 +110,11 @@ pub struct SinkConfig {
     /// Keep query values that look like secrets in recorded URLs
     /// (`--trace-keep-query-secrets`; fragments are dropped regardless).
     pub keep_query_secrets: bool,
+    /// Where models that pages hand over are saved (`--save-models`;
+    /// [`upload`]); `None`: uploads are refused and the hooks do not send any.
+    pub save_models: Option<PathBuf>,
+    /// Largest model a page may hand over, bytes.
+    pub max_model_bytes: u64,
 }
 
 impl SinkConfig {
@@ -127,6 +133,8 @@ impl SinkConfig {
             max_bytes: DEFAULT_MAX_BYTES,
             max_files: DEFAULT_MAX_FILES,
             keep_query_secrets: false,
+            save_models: None,
+            max_model_bytes: 2 << 30,
         }
     }
 }
@@ -810,6 +818,34 @@ impl TraceSink {
         self.store(parsed, &target).await
     }
 
+    /// A model the page hands over ([`upload`]): checked like a batch (sender,
+    /// sid), then streamed to the save folder.
+    async fn receive_model(&self, ctx: &RequestContext, req: Request<Body>) -> Response<Body> {
+        let Some(dir) = self.cfg.save_models.clone() else {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": "saving models is off (webinfer proxy --save-models DIR)" }),
+            );
+        };
+        let target = guard::origin_of_url(&format!("{}/", ctx.origin())).unwrap_or_default();
+        if let Err(why) = guard::check_headers(req.headers(), &target) {
+            self.stats.cross_site.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("model upload refused: {why}");
+            return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
+        }
+        let q = match upload::parse_query(ctx.uri.query().unwrap_or("")) {
+            Ok(q) => q,
+            Err(why) => return json_response(StatusCode::BAD_REQUEST, &json!({ "error": why })),
+        };
+        if !self.registry().is_issued_to(&q.sid, &target) {
+            self.stats.unknown_sid.fetch_add(1, Ordering::Relaxed);
+            let why = format!("sid {:?} was not issued by this proxy to {target}", q.sid);
+            tracing::warn!("model upload refused: {why}");
+            return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
+        }
+        upload::store(&dir, &q, req, self.cfg.max_model_bytes).await
+    }
+
     fn too_large(&self) -> Response<Body> {
         self.stats.too_large.fetch_add(1, Ordering::Relaxed);
         let limit = self.cfg.max_body;
@@ -910,6 +946,9 @@ impl Filter for TraceSink {
         Box::pin(async move {
             let path = ctx.uri.path();
             if path == self.cfg.endpoint {
+                if ctx.method == Method::POST && upload::is_upload(ctx.uri.query()) {
+                    return RequestOutcome::Respond(self.receive_model(ctx, req).await);
+                }
                 if ctx.method == Method::POST {
                     return RequestOutcome::Respond(self.receive(ctx, req).await);
                 }

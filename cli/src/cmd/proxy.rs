@@ -212,9 +212,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     rt.block_on(async move {
         // The trace sink (answers the trace endpoint on every host, writes
         // session files under --traces) and the hook injection filter.
+        let mut sink_cfg = opts.sink_limits.config(&opts.traces);
+        sink_cfg.save_models = opts.save_models.clone();
         let (builder, sink, _inject) = webinfer_proxy::inject::install(
             builder,
-            opts.sink_limits.config(&opts.traces),
+            sink_cfg,
             InjectConfig {
                 devtools_track,
                 ..InjectConfig::default()

@@ -217,6 +217,14 @@ impl Registry {
         self.max_sessions += 1;
     }
 
+    /// Whether `sid` is a session this proxy issued (or derived from one) for
+    /// pages of `target`: what a model upload must name.
+    pub fn is_issued_to(&self, sid: &str, target: &str) -> bool {
+        self.sessions
+            .get(sid)
+            .is_some_and(|s| s.origin.as_deref().is_none_or(|o| o == target))
+    }
+
     /// Whether a page record may be stored: its sid is known (or a derived
     /// sid, registered now) and bound to `target`, and it claims no other
     /// writer.
