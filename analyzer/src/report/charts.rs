@@ -502,7 +502,8 @@ fn memory<DB: DrawingBackend>(root: &Area<DB>, t: Option<&Timeline>, caption: &s
 /// Smallest delay drawn on the log axis (ms).
 const X_MIN: f64 = 0.1;
 
-/// Empirical CDFs of main-thread probe delay inside vs outside inference.
+/// Empirical CDFs of main-thread probe delay inside vs outside inference,
+/// drawn as steps (share of probes ≤ x), log delay axis.
 fn responsiveness<DB: DrawingBackend>(root: &Area<DB>, s: &Series, caption: &str) -> Res {
     let mut inside = s.probes_inside.values.clone();
     let mut outside = s.probes_outside.values.clone();
@@ -540,15 +541,20 @@ fn responsiveness<DB: DrawingBackend>(root: &Area<DB>, s: &Series, caption: &str
         if v.is_empty() {
             continue;
         }
+        // the empirical CDF is a step function: flat between delays, a
+        // vertical rise at each (at most 2000 steps drawn)
         let n = v.len() as f64;
         let step = (v.len() / 2000).max(1);
-        let mut pts: Vec<(f64, f64)> = v
-            .iter()
-            .enumerate()
-            .step_by(step)
-            .map(|(i, &x)| (x.max(X_MIN), (i + 1) as f64 / n))
-            .collect();
+        let mut pts: Vec<(f64, f64)> = Vec::new();
+        let mut below = 0.0;
+        for (i, &x) in v.iter().enumerate().step_by(step) {
+            let x = x.max(X_MIN);
+            pts.push((x, below));
+            below = (i + 1) as f64 / n;
+            pts.push((x, below));
+        }
         pts.push((v[v.len() - 1].max(X_MIN), 1.0));
+        pts.push((x_max, 1.0));
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(e2s)?
