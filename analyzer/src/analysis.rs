@@ -57,6 +57,9 @@ pub struct Analysis {
     pub page_series: BTreeMap<Vec<String>, Series>,
 }
 
+/// Chart data per page group, keyed by the page keys' values.
+type PageSeries = BTreeMap<Vec<String>, Series>;
+
 /// Runs the analysis.
 pub fn run(opts: &Options) -> Result<Analysis, Error> {
     check_keys(&opts.group_by)?;
@@ -64,7 +67,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
     let mut gaps = Vec::new();
     let mut unended = Vec::new();
     let mut page_rows = Vec::new();
-    let mut page_series: BTreeMap<Vec<String>, Series> = BTreeMap::new();
+    let mut page_series = PageSeries::new();
     let page_keys: Vec<String> = opts
         .group_by
         .iter()
@@ -73,7 +76,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
         .collect();
     let mut collect = |files: &[PathBuf],
                        series: &mut Series,
-                       pages: Option<(&mut Vec<Row>, &mut BTreeMap<Vec<String>, Series>)>|
+                       pages: Option<(&mut Vec<Row>, &mut PageSeries)>|
      -> Result<(Vec<Row>, ReadStats), Error> {
         let mut rows = Vec::new();
         let mut pages = pages;

@@ -566,6 +566,9 @@ fn responsiveness<DB: DrawingBackend>(root: &Area<DB>, s: &Series, caption: &str
     legend_and_present(root, &mut chart, SeriesLabelPosition::LowerRight)
 }
 
+/// One bar: mean, 95% CI half-width, the label written beside it.
+pub type Bar = (f64, Option<f64>, String);
+
 /// Grouped horizontal bars: one band per category, one bar per series in
 /// it (same colour per series across bands, legend), each bar the mean
 /// with its 95% CI half-width as a whisker.
@@ -580,7 +583,7 @@ pub struct Bars {
     /// Series names (legend), in bar order within a band.
     pub series: Vec<String>,
     /// `values[category][series]`: (mean, CI half-width, label) or none.
-    pub values: Vec<Vec<Option<(f64, Option<f64>, String)>>>,
+    pub values: Vec<Vec<Option<Bar>>>,
     /// A vertical reference line: (x, label), e.g. 1× = native speed.
     pub reference: Option<(f64, String)>,
 }
