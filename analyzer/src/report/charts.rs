@@ -610,6 +610,27 @@ impl Bars {
     }
 }
 
+/// Series colours of grouped bars (Tableau 10, distinguishable with the
+/// common colour-vision deficiencies): blue first, then orange, the colour
+/// of the shaded inference spans, so "outside / inside inference" reads the
+/// same on every chart.
+const SERIES_COLORS: [RGBColor; 10] = [
+    RGBColor(78, 121, 167),
+    RGBColor(242, 142, 43),
+    RGBColor(225, 87, 89),
+    RGBColor(118, 183, 178),
+    RGBColor(89, 161, 79),
+    RGBColor(237, 201, 72),
+    RGBColor(176, 122, 161),
+    RGBColor(255, 157, 167),
+    RGBColor(156, 117, 95),
+    RGBColor(186, 176, 172),
+];
+
+fn series_color(j: usize) -> RGBColor {
+    SERIES_COLORS[j % SERIES_COLORS.len()]
+}
+
 /// Height of the legend strip under grouped bars.
 fn legend_height(series: usize) -> u32 {
     16 + 20 * series as u32
@@ -636,9 +657,11 @@ fn bars<DB: DrawingBackend>(root: &Area<DB>, b: &Bars) -> Res {
         body.split_vertically(body_h.saturating_sub(legend_height(b.series.len())));
     for (j, name) in b.series.iter().enumerate() {
         let y = 8 + j as i32 * 20;
-        let color = Palette99::pick(j).to_rgba();
         legend
-            .draw(&Rectangle::new([(40, y), (56, y + 12)], color.filled()))
+            .draw(&Rectangle::new(
+                [(40, y), (56, y + 12)],
+                series_color(j).filled(),
+            ))
             .map_err(e2s)?;
         legend
             .draw(&Text::new(name.clone(), (62, y), ("sans-serif", 13)))
@@ -666,7 +689,7 @@ fn bars<DB: DrawingBackend>(root: &Area<DB>, b: &Bars) -> Res {
         .draw_series(cells.iter().map(|&(j, y, m, _, _)| {
             Rectangle::new(
                 [(0.0, y - h * 0.42), (m, y + h * 0.42)],
-                Palette99::pick(j).mix(0.85).filled(),
+                series_color(j).filled(),
             )
         }))
         .map_err(e2s)?;

@@ -25,7 +25,7 @@ h1{margin:.4rem 0}h2{margin:1.6rem 0 .4rem;border-bottom:2px solid #3b6ea5;overf
 .tile p{margin:0;font-size:.88rem}.tile a{font-size:.8rem}\
 .pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,2.4fr);gap:1rem;align-items:start;margin:1rem 0}\
 .pair .reading{display:grid;gap:.6rem}\
-figure{margin:0;min-width:0}figure svg{display:block;width:100%;height:auto;border:1px solid #e4e4e4}\
+figure{margin:0 0 1.4rem;min-width:0}figure svg{display:block;width:100%;height:auto;border:1px solid #e4e4e4}\
 figcaption{font-size:.85rem;color:#444;margin-top:.3rem}\
 table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.88rem;max-width:100%}\
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;overflow-wrap:anywhere}th{background:#f1f3f6}\

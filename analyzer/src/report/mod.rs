@@ -63,7 +63,7 @@ pub const FAMILIES: &[(&str, &str, Scope, &[M])] = &[
         M::FpsInside, M::FpsOutside, M::DroppedInside, M::DroppedOutside, M::LongTasks, M::TbtMs, M::LoafBlockingMs, M::VideoFps,
     ]),
     ("Responsiveness", "Once per page. Probe delay inside vs outside inference; input delay = processing_start − start; interaction = max dur per interaction_id.", Scope::Page, &[
-        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InteractionP98,
+        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InputDelayP95Inside, M::InputDelayP95Outside, M::InteractionP98,
     ]),
     ("Rendering", "Once per page. Paint timings and the frame-time increase under inference (mean interval inside vs outside).", Scope::Page, &[
         M::FcpMs, M::LcpMs, M::FrameTimeIncrease,
@@ -109,6 +109,8 @@ pub const DEFINITIONS: &[(M, &str)] = &[
     (M::ProbeP50Outside, "median delay of the other probes"),
     (M::ProbeP95Outside, "95th percentile of the other probes' delays"),
     (M::InputDelayP95, "95th percentile of processing_start − start over input records"),
+    (M::InputDelayP95Inside, "95th percentile of processing_start − start over inputs whose [start, processing_start] overlaps an infer window"),
+    (M::InputDelayP95Outside, "the same over the other inputs"),
     (M::InteractionP98, "98th percentile over interactions of the max dur per interaction_id (> 0)"),
     (M::FcpMs, "start of first-contentful-paint"),
     (M::LcpMs, "start of the last largest-contentful-paint candidate"),

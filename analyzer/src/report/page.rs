@@ -252,21 +252,39 @@ fn tiles(a: &Analysis, g: &Group, charts: &[Chart], id: &str) -> Vec<Tile> {
         let setup = mg.cell(M::SetupMs).mean;
         let warm = mg.cell(M::WarmupMs).mean;
         if setup.is_some() || warm.is_some() {
-            let v = |m: M, x: Option<f64>| x.map_or("–".to_owned(), |x| fmt_value(m, x));
-            let mut line = match setup {
-                Some(s) => format!("loading the model took {}", fmt_value(M::SetupMs, s)),
-                None => "no model_load record".to_owned(),
-            };
-            if let Some(w) = warm {
-                line.push_str(&format!("; the first call {}", fmt_value(M::WarmupMs, w)));
-                if let Some(p) = mg.cell(M::PredP50).mean.filter(|p| *p > 0.0) {
-                    line.push_str(&format!(", {:.1}× a typical call", w / p));
-                }
+            let mut parts = Vec::new();
+            if let Some(s) = setup {
+                parts.push(format!(
+                    "loading the model took {}",
+                    fmt_value(M::SetupMs, s)
+                ));
             }
+            if let Some(w) = warm {
+                let mut l = format!("the first call {}", fmt_value(M::WarmupMs, w));
+                if let Some(p) = mg.cell(M::PredP50).mean.filter(|p| *p > 0.0) {
+                    l.push_str(&format!(", {:.1}× a typical call", w / p));
+                }
+                parts.push(l);
+            }
+            let (label, value) = match (setup, warm) {
+                (Some(s), Some(w)) => (
+                    "Setup + warm-up",
+                    format!(
+                        "{} + {}",
+                        fmt_value(M::SetupMs, s),
+                        fmt_value(M::WarmupMs, w)
+                    ),
+                ),
+                (Some(s), None) => ("Setup", fmt_value(M::SetupMs, s)),
+                (None, w) => (
+                    "Warm-up (no model_load seen)",
+                    fmt_value(M::WarmupMs, w.unwrap_or(0.0)),
+                ),
+            };
             out.push(Tile {
-                label: format!("Setup + warm-up · {name}"),
-                value: format!("{} + {}", v(M::SetupMs, setup), v(M::WarmupMs, warm)),
-                line,
+                label: format!("{label} · {name}"),
+                value,
+                line: parts.join("; "),
                 chart: None,
             });
         }
@@ -305,11 +323,24 @@ fn tiles(a: &Analysis, g: &Group, charts: &[Chart], id: &str) -> Vec<Tile> {
             chart: has("probes"),
         });
     }
-    if let Some(d) = value(M::InputDelayP95, g.cell(M::InputDelayP95)) {
+    if let Some(d) = value(M::InputDelayP95Inside, g.cell(M::InputDelayP95Inside)) {
+        let other = g.cell(M::InputDelayP95Outside).mean.map_or(
+            "no input outside inference to compare with".to_owned(),
+            |o| format!("{} otherwise", fmt_value(M::InputDelayP95Outside, o)),
+        );
+        out.push(Tile {
+            label: "Input delay under inference (p95)".into(),
+            value: d,
+            line: format!(
+                "input events that arrived while a model ran waited this long before their handlers ran; {other}"
+            ),
+            chart: None,
+        });
+    } else if let Some(d) = value(M::InputDelayP95, g.cell(M::InputDelayP95)) {
         out.push(Tile {
             label: "Input delay p95".into(),
             value: d,
-            line: "how long input events waited before their handlers ran (p95)".into(),
+            line: "how long input events waited before their handlers ran (p95); none arrived during inference".into(),
             chart: None,
         });
     }
@@ -358,6 +389,8 @@ const PAGE_METRICS: &[M] = &[
     M::ProbeP95Outside,
     M::ProbeP95Inside,
     M::InputDelayP95,
+    M::InputDelayP95Outside,
+    M::InputDelayP95Inside,
     M::InteractionP98,
     M::FcpMs,
     M::LcpMs,
