@@ -49,9 +49,16 @@ pub struct Analysis {
     pub gaps: Vec<(String, String, u64)>,
     /// Sessions without an `end` record.
     pub unended: Vec<String>,
-    /// Chart data.
+    /// Chart data of every session (baselines included).
     pub series: Series,
+    /// Chart data per page group: keyed by the values of the page keys
+    /// ([`Analysis::page_aggregate`]'s `keys`, "" when unknown), input
+    /// sessions only.
+    pub page_series: BTreeMap<Vec<String>, Series>,
 }
+
+/// Chart data per page group, keyed by the page keys' values.
+type PageSeries = BTreeMap<Vec<String>, Series>;
 
 /// Runs the analysis.
 pub fn run(opts: &Options) -> Result<Analysis, Error> {
@@ -60,9 +67,16 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
     let mut gaps = Vec::new();
     let mut unended = Vec::new();
     let mut page_rows = Vec::new();
+    let mut page_series = PageSeries::new();
+    let page_keys: Vec<String> = opts
+        .group_by
+        .iter()
+        .filter(|k| !MODEL_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
     let mut collect = |files: &[PathBuf],
                        series: &mut Series,
-                       pages: Option<&mut Vec<Row>>|
+                       pages: Option<(&mut Vec<Row>, &mut PageSeries)>|
      -> Result<(Vec<Row>, ReadStats), Error> {
         let mut rows = Vec::new();
         let mut pages = pages;
@@ -73,17 +87,24 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
             if s.end_reason.is_none() {
                 unended.push(s.sid.clone());
             }
-            series.observe(&s);
             let (model_rows, page) = rows_of(&s);
+            let model_bytes = page.get(crate::table::M::ModelBytes);
+            series.observe(&s, model_bytes);
             rows.extend(model_rows);
-            if let Some(p) = pages.as_deref_mut() {
+            if let Some((p, by_page)) = pages.as_mut() {
+                let key: Vec<String> = page_keys.iter().map(|k| page.key(k).to_owned()).collect();
+                by_page.entry(key).or_default().observe(&s, model_bytes);
                 p.push(page);
             }
         })?;
         Ok((rows, stats))
     };
     let files = discover(&opts.inputs)?;
-    let (mut rows, stats) = collect(&files, &mut series, Some(&mut page_rows))?;
+    let (mut rows, stats) = collect(
+        &files,
+        &mut series,
+        Some((&mut page_rows, &mut page_series)),
+    )?;
     let (baseline_rows, baseline_stats) = if opts.baselines.is_empty() {
         (Vec::new(), None)
     } else {
@@ -97,12 +118,6 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
         rows.into_iter().partition(|r| r.key("role") == "helper");
     let aggregate = aggregate(&to_frame(&rows)?, &opts.group_by)?;
     page_rows.sort_by(|a, b| a.keys.cmp(&b.keys));
-    let page_keys: Vec<String> = opts
-        .group_by
-        .iter()
-        .filter(|k| !MODEL_KEYS.contains(&k.as_str()))
-        .cloned()
-        .collect();
     let page_aggregate = crate::aggregate::aggregate(&to_frame(&page_rows)?, &page_keys)?;
     gaps.sort();
     unended.sort();
@@ -118,6 +133,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
         gaps,
         unended,
         series,
+        page_series,
     })
 }
 

@@ -87,14 +87,22 @@ pub fn short_model(model: &str) -> String {
 }
 
 impl Series {
-    /// Takes what the charts need from a finished session.
-    pub fn observe(&mut self, s: &SessionData) {
-        for i in s.infers.iter().filter(|i| i.call > 1) {
+    /// Takes what the charts need from a finished session: the inferences
+    /// that count ([`crate::table::attribute`]; helper graphs and folded
+    /// layers left out), `model_bytes` from its page row (helper graphs
+    /// excluded).
+    pub fn observe(&mut self, s: &SessionData, model_bytes: Option<f64>) {
+        let at = crate::table::attribute(s);
+        for i in at
+            .infers
+            .iter()
+            .filter(|i| i.call > 1 && !at.helpers.contains(&i.model))
+        {
             let key = format!("{} · {}", short_model(&i.model), s.backend_of(i));
             self.latency.entry(key).or_default().push(i.dur);
         }
         let native = s.meta.is_native();
-        let windows = Windows::from_infers(&s.infers);
+        let windows = Windows::from_infers(at.infers.iter().copied());
         if !native {
             let (inside, outside) = probe_delays(&s.probes, &windows);
             inside.into_iter().for_each(|d| self.probes_inside.push(d));
@@ -110,7 +118,7 @@ impl Series {
         if self.memory_from_native && !native && !s.mems.is_empty() {
             self.memory = None;
         }
-        if self.fps.is_none() && s.frames.len() >= 10 && !s.infers.is_empty() {
+        if self.fps.is_none() && s.frames.len() >= 10 && !at.infers.is_empty() {
             self.fps = Some(Timeline {
                 title: title.clone(),
                 frames: s.frames.clone(),
@@ -118,11 +126,13 @@ impl Series {
                 ..Default::default()
             });
         }
-        let model_bytes = crate::metrics::memory::model_bytes(&s.model_loads);
         if self.memory.is_none() && !s.mems.is_empty() && model_bytes.is_some() {
             let mut mem = Vec::new();
             for m in &s.mems {
                 mem.extend(m.bytes.present().map(|(name, v)| (m.ts, name, v)));
+                if let Some(v) = m.renderer_rss {
+                    mem.push((m.ts, "renderer_rss", v));
+                }
             }
             self.memory_from_native = native;
             self.memory = Some(Timeline {

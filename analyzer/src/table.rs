@@ -101,6 +101,8 @@ metrics_enum! {
     ProbeP50Outside => "probe_p50_outside_ms", "Probe delay p50 outside", "ms";
     ProbeP95Outside => "probe_p95_outside_ms", "Probe delay p95 outside", "ms";
     InputDelayP95 => "input_delay_p95_ms", "Input delay p95", "ms";
+    InputDelayP95Inside => "input_delay_p95_inside_ms", "Input delay p95 inside", "ms";
+    InputDelayP95Outside => "input_delay_p95_outside_ms", "Input delay p95 outside", "ms";
     InteractionP98 => "interaction_p98_ms", "Interaction duration p98", "ms";
     FcpMs => "fcp_ms", "First contentful paint", "ms";
     LcpMs => "lcp_ms", "Largest contentful paint", "ms";
@@ -254,6 +256,7 @@ fn session_values(s: &SessionData, at: &Attributed<'_>) -> Vec<Option<f64>> {
     let growth = t0.and_then(|t0| memory::inference_growth(&s.mems, t0));
     let fs = smoothness::frame_split(&s.frames, &windows);
     let ps = responsiveness::probe_split(&s.probes, &windows);
+    let input_split = responsiveness::input_delay_p95_split(&s.inputs, &windows);
     // a page without long tasks has 0 of them; a native run has no page
     let (lt, tbt) = if meta.is_native() {
         (None, None)
@@ -302,6 +305,8 @@ fn session_values(s: &SessionData, at: &Attributed<'_>) -> Vec<Option<f64>> {
         (M::ProbeP50Outside, ps.p50_outside),
         (M::ProbeP95Outside, ps.p95_outside),
         (M::InputDelayP95, responsiveness::input_delay_p95(&s.inputs)),
+        (M::InputDelayP95Inside, input_split.0),
+        (M::InputDelayP95Outside, input_split.1),
         (
             M::InteractionP98,
             responsiveness::interaction_p98(&s.inputs),

@@ -6,6 +6,9 @@
 //! renderer and utility processes). Pages shared between processes count once
 //! per process, so the sum can exceed the memory really in use; it is the
 //! number `top`/`ps` users would add up.
+//!
+//! [`renderer_rss_bytes`] is their `renderer_rss` field: the `VmRSS` of the
+//! page's own content process alone (see its rule).
 
 use std::collections::HashMap;
 
@@ -92,9 +95,82 @@ pub fn tree_rss_bytes(root: u32) -> Option<(u64, usize)> {
     Some((sum, n))
 }
 
+/// Whether a command line (`/proc/PID/cmdline` split at NUL and space) is a web
+/// content process: Chromium's `--type=renderer` without
+/// `--extension-process` (extensions' renderers), or Firefox's
+/// `-contentproc` whose process type (the last argument) is `tab`.
+pub fn is_content_process(args: &[&str]) -> bool {
+    if args.contains(&"--type=renderer") {
+        return !args.contains(&"--extension-process");
+    }
+    args.contains(&"-contentproc") && args.last() == Some(&"tab")
+}
+
+fn cmdline(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok()
+}
+
+/// The page's renderer RSS in bytes, with its pid: the largest `VmRSS` among
+/// `root`'s descendants that are content processes
+/// ([`is_content_process`]). One audit run opens one page, so its renderer
+/// is the content process holding the page's heap, wasm memory and models;
+/// the browser's spare and preallocated renderers hold an empty page.
+/// `None` when there is no content process yet.
+pub fn renderer_rss_bytes(root: u32) -> Option<(u64, u32)> {
+    descendants(root)
+        .into_iter()
+        .filter(|&pid| {
+            cmdline(pid).is_some_and(|c| {
+                // Chromium's zygote children rewrite their title: one
+                // space-separated string instead of NUL-separated arguments
+                let args: Vec<&str> = c.split(['\0', ' ']).filter(|a| !a.is_empty()).collect();
+                is_content_process(&args)
+            })
+        })
+        .filter_map(|pid| Some((rss_bytes(pid)?, pid)))
+        .max()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_processes_are_recognised() {
+        assert!(is_content_process(&[
+            "/usr/lib/chromium/chromium",
+            "--type=renderer",
+            "--crashpad-handler-pid=7",
+            "--renderer-client-id=5",
+        ]));
+        assert!(!is_content_process(&[
+            "/usr/lib/chromium/chromium",
+            "--type=renderer",
+            "--extension-process",
+        ]));
+        assert!(!is_content_process(&[
+            "/usr/lib/chromium/chromium",
+            "--type=gpu-process"
+        ]));
+        let ff = |kind| {
+            vec![
+                "/usr/lib/firefox-esr/firefox-esr",
+                "-contentproc",
+                "-isForBrowser",
+                "-appDir",
+                "/usr/lib/firefox-esr/browser",
+                "5",
+                kind,
+            ]
+        };
+        assert!(is_content_process(&ff("tab")));
+        assert!(!is_content_process(&ff("rdd")));
+        assert!(!is_content_process(&ff("socket")));
+        assert!(!is_content_process(&[
+            "/usr/lib/firefox-esr/firefox-esr",
+            "-headless"
+        ]));
+    }
 
     #[test]
     fn stat_and_status_parse() {

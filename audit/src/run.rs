@@ -19,7 +19,7 @@
 //!    proxy, and writes its own file `<traces>/<label>/audit-<run>.jsonl`:
 //!    for each top-level page session, a `session` record with `by:"audit"`
 //!    (`label`, `variant`, `browser {name, version, flags}`) and the `mem`
-//!    records (`rss`, `by:"audit"`, `ts` relative to the page's time origin,
+//!    records (`rss` and `renderer_rss`, `by:"audit"`, `ts` relative to the page's time origin,
 //!    negative for samples taken before the page existed). Samples go to the
 //!    newest page session at the time they were taken.
 
@@ -448,7 +448,7 @@ struct AuditFile {
     path: PathBuf,
     writer: Option<TraceWriter>,
     seq: HashMap<String, u64>,
-    pending: Vec<(f64, u64, usize)>,
+    pending: Vec<(f64, u64, usize, Option<u64>)>,
     written: u64,
     peak: u64,
 }
@@ -481,10 +481,13 @@ impl AuditFile {
 
     /// Writes the pending samples to `sid` (time origin `origin`, Unix ms).
     fn drain_to(&mut self, sid: &str, origin: f64) -> Result<(), AuditError> {
-        for (at, rss, procs) in std::mem::take(&mut self.pending) {
-            let rec = Record::new(sid, "mem", at - origin)
+        for (at, rss, procs, renderer) in std::mem::take(&mut self.pending) {
+            let mut rec = Record::new(sid, "mem", at - origin)
                 .set("rss", rss)
                 .set("processes", procs as u64);
+            if let Some(r) = renderer {
+                rec = rec.set("renderer_rss", r);
+            }
             self.push(sid, rec)?;
             self.written += 1;
         }
@@ -629,7 +632,8 @@ async fn run_one(
                 return Ok(StopReason::BrowserExited(st.to_string()));
             }
             if let Some((rss, procs)) = memory::tree_rss_bytes(browser.pid()) {
-                audit_file.pending.push((unix_ms(), rss, procs));
+                let renderer = memory::renderer_rss_bytes(browser.pid()).map(|r| r.0);
+                audit_file.pending.push((unix_ms(), rss, procs, renderer));
                 audit_file.peak = audit_file.peak.max(rss);
             }
             tail.poll();

@@ -62,6 +62,21 @@ pub fn input_delay_p95(inputs: &[Input]) -> Option<f64> {
     percentile(&d, 0.95)
 }
 
+/// Input delay p95 (ms) inside and outside inference: an input is *inside*
+/// when its wait `[start, processing_start]` overlaps an inference window
+/// ([`Windows::overlaps`]); then the 95th percentile of
+/// `processing_start − start` on each side, as (inside, outside).
+pub fn input_delay_p95_split(inputs: &[Input], windows: &Windows) -> (Option<f64>, Option<f64>) {
+    let (inside, outside): (Vec<&Input>, Vec<&Input>) = inputs
+        .iter()
+        .partition(|i| windows.overlaps(i.start, i.processing_start));
+    let p95 = |v: &[&Input]| {
+        let d: Vec<f64> = v.iter().map(|i| i.processing_start - i.start).collect();
+        percentile(&d, 0.95)
+    };
+    (p95(&inside), p95(&outside))
+}
+
 /// Interaction duration p98 (ms, INP-like): for every `interaction_id` > 0
 /// take the largest `dur` of its entries, then the 98th percentile of those.
 pub fn interaction_p98(inputs: &[Input]) -> Option<f64> {

@@ -1,12 +1,15 @@
 //! Output: Markdown and self-contained HTML reports, the metrics as CSV
 //! and Parquet, and the charts as SVG and PNG files.
 //!
-//! [`sections`] turns an [`Analysis`] into plain tables once; the
-//! Markdown and HTML writers only render them.
+//! [`page::document`] turns an [`Analysis`] into the report once (one
+//! section per page group with its headline strip, charts and narrow
+//! tables; the comparison across groups; [`sections`], the full tables, as
+//! the appendix); the Markdown and HTML writers only render it.
 
 pub mod charts;
 pub mod html;
 pub mod markdown;
+pub mod page;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +63,7 @@ pub const FAMILIES: &[(&str, &str, Scope, &[M])] = &[
         M::FpsInside, M::FpsOutside, M::DroppedInside, M::DroppedOutside, M::LongTasks, M::TbtMs, M::LoafBlockingMs, M::VideoFps,
     ]),
     ("Responsiveness", "Once per page. Probe delay inside vs outside inference; input delay = processing_start − start; interaction = max dur per interaction_id.", Scope::Page, &[
-        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InteractionP98,
+        M::ProbeP50Inside, M::ProbeP95Inside, M::ProbeP50Outside, M::ProbeP95Outside, M::InputDelayP95, M::InputDelayP95Inside, M::InputDelayP95Outside, M::InteractionP98,
     ]),
     ("Rendering", "Once per page. Paint timings and the frame-time increase under inference (mean interval inside vs outside).", Scope::Page, &[
         M::FcpMs, M::LcpMs, M::FrameTimeIncrease,
@@ -106,6 +109,8 @@ pub const DEFINITIONS: &[(M, &str)] = &[
     (M::ProbeP50Outside, "median delay of the other probes"),
     (M::ProbeP95Outside, "95th percentile of the other probes' delays"),
     (M::InputDelayP95, "95th percentile of processing_start − start over input records"),
+    (M::InputDelayP95Inside, "95th percentile of processing_start − start over inputs whose [start, processing_start] overlaps an infer window"),
+    (M::InputDelayP95Outside, "the same over the other inputs"),
     (M::InteractionP98, "98th percentile over interactions of the max dur per interaction_id (> 0)"),
     (M::FcpMs, "start of first-contentful-paint"),
     (M::LcpMs, "start of the last largest-contentful-paint candidate"),
@@ -309,91 +314,6 @@ pub fn generation_headline(a: &Analysis) -> Option<String> {
     Some(format!("Text generation: {}.", parts.join("; ")))
 }
 
-/// A headline per page group: the group's name and plain-language lines
-/// (inferences per model, memory growth, smoothness, responsiveness), from
-/// the model aggregate and the page aggregate.
-pub fn headlines(a: &Analysis) -> Vec<(String, Vec<String>)> {
-    let pa = &a.page_aggregate;
-    let idx: Vec<Option<usize>> = pa
-        .keys
-        .iter()
-        .map(|k| a.aggregate.keys.iter().position(|x| x == k))
-        .collect();
-    let val = |m: M, c: Cell| c.mean.map(|v| fmt_value(m, v));
-    let mut out = Vec::new();
-    for g in &pa.groups {
-        let name: Vec<&str> = g
-            .keys
-            .iter()
-            .filter(|k| !k.is_empty())
-            .map(String::as_str)
-            .collect();
-        let name = if name.is_empty() {
-            "all sessions".to_owned()
-        } else {
-            name.join(" · ")
-        };
-        let mut lines = Vec::new();
-        let mine = a.aggregate.groups.iter().filter(|mg| {
-            idx.iter()
-                .zip(&g.keys)
-                .all(|(i, k)| i.is_none_or(|i| &mg.keys[i] == k))
-        });
-        for mg in mine {
-            let Some(n) = mg.cell(M::InferN).mean else {
-                continue;
-            };
-            let model = a
-                .aggregate
-                .keys
-                .iter()
-                .position(|k| k == "model")
-                .map_or("model".to_owned(), |i| {
-                    crate::series::short_model(&mg.keys[i])
-                });
-            let mut l = format!("{model}: {n:.0} inferences per session");
-            if let Some(w) = val(M::WarmupMs, mg.cell(M::WarmupMs)) {
-                l.push_str(&format!(", first call {w}"));
-            }
-            if let Some(p) = val(M::PredP50, mg.cell(M::PredP50)) {
-                l.push_str(&format!(", then {p} typical (p50)"));
-            }
-            if let Some(x) = val(M::SlowdownX, mg.cell(M::SlowdownX)) {
-                l.push_str(&format!(", {x} native"));
-            }
-            lines.push(format!("{l}."));
-        }
-        if let Some(gr) = val(M::MemGrowth, g.cell(M::MemGrowth)) {
-            let mut l = format!("Memory: {gr} more for inference (JS heap + wasm + GPU)");
-            if let Some(mb) = val(M::ModelBytes, g.cell(M::ModelBytes)) {
-                l.push_str(&format!(" for {mb} of model"));
-            }
-            if let Some(r) = val(M::RendererRssGrowth, g.cell(M::RendererRssGrowth)) {
-                l.push_str(&format!("; renderer RSS {r} more"));
-            }
-            lines.push(format!("{l}."));
-        }
-        if let (Some(i), Some(o)) = (
-            val(M::FpsInside, g.cell(M::FpsInside)),
-            val(M::FpsOutside, g.cell(M::FpsOutside)),
-        ) {
-            lines.push(format!(
-                "Smoothness: {i} fps while inferring, {o} fps otherwise."
-            ));
-        }
-        if let (Some(i), Some(o)) = (
-            val(M::ProbeP95Inside, g.cell(M::ProbeP95Inside)),
-            val(M::ProbeP95Outside, g.cell(M::ProbeP95Outside)),
-        ) {
-            lines.push(format!(
-                "Responsiveness: main-thread tasks start up to {i} late while inferring (p95), {o} otherwise."
-            ));
-        }
-        out.push((format!("{name} ({} sessions)", g.sessions), lines));
-    }
-    out
-}
-
 /// The attribution summary: inferences counted, records folded, helper-graph runs.
 pub fn inference_line(a: &Analysis) -> String {
     let sum =
@@ -499,40 +419,34 @@ pub fn write_all(a: &Analysis, dir: &Path, formats: &[String]) -> Result<Vec<Pat
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let mut written = Vec::new();
     let bars = slowdown_bars(&a.rows);
-    let charts = if want("svg") || want("html") || want("md") {
-        charts::draw_svgs(&a.series, &bars)?
-    } else {
-        Vec::new()
-    };
     let write = |name: &str, text: &str, written: &mut Vec<PathBuf>| -> Result<(), Error> {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(Error::io(&p))?;
         written.push(p);
         Ok(())
     };
+    let doc = if want("md") || want("html") || want("svg") {
+        Some(page::document(a)?)
+    } else {
+        None
+    };
     if want("svg") || want("md") {
-        for c in &charts {
+        for c in charts::draw_svgs(&a.series, &bars)? {
+            write(&format!("{}.svg", c.name), &c.svg, &mut written)?;
+        }
+        for c in doc.iter().flat_map(|d| d.charts()) {
             write(&format!("{}.svg", c.name), &c.svg, &mut written)?;
         }
     }
     if want("png") {
         written.extend(charts::draw_pngs(&a.series, &bars, dir)?);
     }
-    let secs = sections(a)?;
-    let summary = summary_lines(a);
-    let heads = headlines(a);
-    type Render = fn(&[String], &[(String, Vec<String>)], &[Section], &[charts::Chart]) -> String;
-    let documents: [(&str, &str, Render); 2] = [
-        ("md", "report.md", markdown::render),
-        ("html", "report.html", html::render),
-    ];
-    for (format, name, render) in documents {
-        if want(format) {
-            write(
-                name,
-                &render(&summary, &heads, &secs, &charts),
-                &mut written,
-            )?;
+    if let Some(d) = &doc {
+        if want("md") {
+            write("report.md", &markdown::render(d), &mut written)?;
+        }
+        if want("html") {
+            write("report.html", &html::render(d), &mut written)?;
         }
     }
     if want("csv") {

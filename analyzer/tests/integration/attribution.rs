@@ -414,46 +414,75 @@ fn headline_per_page_in_plain_language() {
         samples().join("transformers-feature-extraction.jsonl"),
         samples().join("nsfwjs-layers-model.jsonl"),
     ]);
-    let heads = webinfer_analyzer::report::headlines(&a);
-    // one headline per page, the helper graph in none of them
-    assert_eq!(heads.len(), 2, "{heads:?}");
-    let text = format!("{heads:?}");
+    let doc = webinfer_analyzer::report::page::document(&a).unwrap();
+    // one section per page, the helper graph in none of its tiles or tables
+    assert_eq!(
+        doc.pages.len(),
+        2,
+        "{:?}",
+        doc.pages.iter().map(|p| &p.title).collect::<Vec<_>>()
+    );
+    let text = format!(
+        "{:?}",
+        doc.pages
+            .iter()
+            .map(|p| (&p.tiles, &p.models))
+            .collect::<Vec<_>>()
+    );
     assert!(!text.contains("83B"), "{text}");
-    let tfm = heads
+    let tfm = doc
+        .pages
         .iter()
-        .find(|(p, _)| p.contains("transformers.html"))
+        .find(|p| p.title.contains("transformers.html"))
         .unwrap();
-    assert!(tfm.0.ends_with("(1 sessions)"), "{}", tfm.0);
+    assert_eq!(tfm.sessions, 1);
+    let p50 = &tfm.tiles[0];
     assert!(
-        tfm.1[0].contains(": 10 inferences per session, first call"),
-        "{:?}",
-        tfm.1
+        p50.label.starts_with("Prediction p50 · onnx/model.onnx"),
+        "{p50:?}"
+    );
+    assert!(p50.line.ends_with("; 10 inferences per session"), "{p50:?}");
+    assert_eq!(
+        p50.chart.as_deref(),
+        Some(format!("{}-latency", tfm.id).as_str())
     );
     assert!(
-        tfm.1.iter().any(|l| l.starts_with("Memory: ")),
+        tfm.tiles
+            .iter()
+            .any(|t| t.label == "Memory attributable to inference"),
         "{:?}",
-        tfm.1
+        tfm.tiles
     );
-    let nsfw = heads
+    assert_eq!(tfm.models.rows.len(), 1, "{:?}", tfm.models.rows);
+    let nsfw = doc
+        .pages
         .iter()
-        .find(|(p, _)| p.contains("nsfwjs.html"))
+        .find(|p| p.title.contains("nsfwjs.html"))
         .unwrap();
     assert!(
-        nsfw.1[0].starts_with("layers:model_1: 21 inferences"),
+        nsfw.tiles[0].label.ends_with("layers:model_1 · wasm")
+            && nsfw.tiles[0].line.ends_with("; 21 inferences per session"),
         "{:?}",
-        nsfw.1
+        nsfw.tiles
     );
-    // the Markdown report starts with the headlines, in the same order as the HTML one
+    // the Markdown report has the same sections in the same order as the HTML one
     let dir = tempfile::tempdir().unwrap();
     webinfer_analyzer::report::write_all(&a, dir.path(), &["md".into(), "html".into()]).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    let first = |doc: &str| {
-        let t = doc.find("transformers.html").unwrap();
-        let n = doc.find("nsfwjs.html").unwrap();
-        t < n
+    let order = |doc: &str| {
+        let mut at: Vec<(usize, &str)> = [
+            tfm.tiles[0].line.as_str(),
+            nsfw.tiles[0].line.as_str(),
+            "Appendix: full tables",
+            "Definitions",
+        ]
+        .iter()
+        .map(|s| (doc.find(s).unwrap_or_else(|| panic!("{s} missing")), *s))
+        .collect();
+        at.sort();
+        at.into_iter().map(|x| x.1).collect::<Vec<_>>()
     };
-    assert_eq!(first(&md), first(&html));
-    assert!(md.find(&heads[0].1[0]).unwrap() < md.find("Read 2 files").unwrap());
-    assert!(html.contains("class=\"headline\""));
+    assert_eq!(order(&md), order(&html));
+    assert!(html.contains("class=\"tile\""));
 }

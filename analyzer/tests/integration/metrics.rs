@@ -255,6 +255,17 @@ fn responsiveness_probes_inputs_interactions() {
     close(p.p95_outside, 2.9);
     // input delays 2, 8, 1, 30, 4 → sorted 1 2 4 8 30, p95 h = 3.8 → 8 + 0.8·22 = 25.6
     close(responsiveness::input_delay_p95(&s.inputs), 25.6);
+    // every input waited outside the session's inferences [100,150] and [300,320]
+    let (inside, outside) = responsiveness::input_delay_p95_split(&s.inputs, &w);
+    assert_eq!(inside, None);
+    close(outside, 25.6);
+    // with windows [0,15] and [620,700]: waits [10,12], [11,19], [600,630] inside (2, 8, 30:
+    // p95 h = 1.9 → 8 + 0.9·22 = 27.8); [500,501] and [700,704] (touches 700) outside
+    // (1, 4: p95 h = 0.95 → 1 + 0.95·3 = 3.85)
+    let w2 = Windows::from_spans([(0.0, 15.0), (620.0, 700.0)]);
+    let (inside, outside) = responsiveness::input_delay_p95_split(&s.inputs, &w2);
+    close(inside, 27.8);
+    close(outside, 3.85);
     // per interaction max dur: id1 max(40, 56) = 56, id2 16, id3 104 (no id: ignored)
     // sorted 16 56 104, p98 h = 1.96 → 56 + 0.96·48 = 102.08
     close(responsiveness::interaction_p98(&s.inputs), 102.08);

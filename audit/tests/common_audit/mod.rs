@@ -128,6 +128,24 @@ pub fn check_run(run: &RunSummary) {
         peak > 100 << 20,
         "a browser running two models in under 100 MiB? {peak}"
     );
+    // The page's own renderer, a part of the whole tree: present once the page
+    // runs, below the tree's sum in every sample that has it.
+    let renderer: Vec<u64> = rss
+        .iter()
+        .filter_map(|r| {
+            let x = r["renderer_rss"].as_u64()?;
+            assert!(x < r["rss"].as_u64().unwrap(), "renderer ≥ whole tree: {r}");
+            Some(x)
+        })
+        .collect();
+    assert!(
+        renderer.len() * 2 >= rss.len(),
+        "renderer_rss in most samples: {renderer:?}"
+    );
+    assert!(
+        *renderer.iter().max().unwrap() > 20 << 20,
+        "a renderer running two models in under 20 MiB? {renderer:?}"
+    );
     // The audit's session record names browser, flags, label and variant.
     let meta: Vec<&Value> = recs
         .iter()
