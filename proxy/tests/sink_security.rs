@@ -8,7 +8,9 @@
 //! - pages cannot forge the proxy's records (`by`, `net`) nor post from
 //!   another origin (`Sec-Fetch-Site`, `Origin`, the sid's own origin);
 //! - recorded URLs lose fragments and secret-looking query values;
-//! - a batch sent again (its answer was lost) is acknowledged and stored once.
+//! - a batch sent again (its answer was lost) is acknowledged and stored once;
+//! - model bytes a page hands over (`--save-models`) are stored by their
+//!   checked SHA-256, from issued sessions of the page's own origin only.
 
 mod sink_support;
 
@@ -509,4 +511,136 @@ async fn a_batch_sent_again_is_stored_once() {
         "3 and 4 of the overlapping send, then all five"
     );
     assert_eq!(snap.records, 8);
+}
+
+/// `POST <endpoint>?model=1…` with `--save-models`: the page's own model bytes
+/// are stored as `<sha256>.onnx` when their digest is the one claimed, and
+/// refused (nothing kept) for a wrong digest, an unissued sid, another origin,
+/// a bad extension, or an oversized body; without `--save-models` it is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_hands_over_model_bytes_stored_by_their_sha256() {
+    use sha2::Digest as _;
+    let save = tempfile::tempdir().unwrap();
+    let dir = save.path().to_path_buf();
+    let h = Harness::start(|c| {
+        c.save_models = Some(dir.clone());
+        c.max_model_bytes = 64 * 1024;
+    })
+    .await;
+    let sid = h.issue_sid().await;
+    let bytes = binary(20_000);
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let own = h.url("");
+    let post = |q: String, body: Vec<u8>, origin: &'static str| {
+        let own = own.clone();
+        let h = &h;
+        async move {
+            let origin = if origin.is_empty() {
+                own
+            } else {
+                origin.to_owned()
+            };
+            let (status, _, answer) = h
+                .request(
+                    "POST",
+                    &format!("{TRACE}?{q}"),
+                    &[
+                        ("content-type", "application/octet-stream"),
+                        ("sec-fetch-site", "same-origin"),
+                        ("origin", origin.as_str()),
+                    ],
+                    http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
+                        body,
+                    ))),
+                )
+                .await;
+            let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+            (status, v)
+        }
+    };
+    let saved = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(save.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // A wrong digest, an unknown sid, another origin, a bad extension, too big.
+    let wrong = "0".repeat(64);
+    let (s, v) = post(
+        format!("model=1&sid={sid}&sha256={wrong}&ext=.onnx"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains(&sha), "{v}");
+    let (s, v) = post(
+        format!("model=1&sid=feedfacefeedface&sha256={sha}"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    let (s, _) = post(
+        format!("model=1&sid={sid}&sha256={sha}"),
+        bytes.clone(),
+        "https://evil.test",
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, v) = post(
+        format!("model=1&sid={sid}&sha256={sha}&ext=.sh"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    let big = binary(100_000);
+    let (s, _) = post(format!("model=1&sid={sid}&sha256={sha}"), big, "").await;
+    assert_eq!(s, 413);
+    assert!(saved().is_empty(), "{:?}", saved());
+    // The real thing: stored once, by its digest; the second time it is kept as it is.
+    let (s, v) = post(
+        format!("model=1&sid={sid}&sha256={sha}&ext=.onnx"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!((s.as_u16(), v["saved"].as_bool()), (201, Some(true)), "{v}");
+    let (s, v) = post(
+        format!("model=1&sid={sid}&sha256={sha}&ext=.onnx"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["saved"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    assert_eq!(saved(), vec![format!("{sha}.onnx")]);
+    assert_eq!(
+        std::fs::read(save.path().join(format!("{sha}.onnx"))).unwrap(),
+        bytes
+    );
+
+    // Without --save-models: 404, and the hook is told not to send (no `save_models` in its config).
+    let off = Harness::start(|_| {}).await;
+    let sid2 = off.issue_sid().await;
+    let (status, _, answer) = off
+        .request(
+            "POST",
+            &format!("{TRACE}?model=1&sid={sid2}&sha256={sha}"),
+            &[("content-type", "application/octet-stream")],
+            http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
+                bytes.clone(),
+            ))),
+        )
+        .await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&answer));
 }

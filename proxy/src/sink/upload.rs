@@ -62,9 +62,15 @@ pub fn parse_query(query: &str) -> Result<UploadQuery, String> {
             _ => {}
         }
     }
-    let sid = sid.filter(|s| !s.is_empty()).ok_or("the upload names no sid")?;
+    let sid = sid
+        .filter(|s| !s.is_empty())
+        .ok_or("the upload names no sid")?;
     let sha = sha.ok_or("the upload names no sha256")?;
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if sha.len() != 64
+        || !sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(format!("sha256 {sha:?} is not 64 lower-case hex digits"));
     }
     let ext = ext.unwrap_or_else(|| ".onnx".into());
@@ -128,11 +134,7 @@ pub async fn store(dir: &Path, q: &UploadQuery, req: Request<Body>, max: u64) ->
             json!({"error": format!("model over {max} bytes")}),
         );
     }
-    let partial = dir.join(format!(
-        ".upload-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let partial = dir.join(format!(".upload-{}-{}", std::process::id(), rand_suffix()));
     let result = stream_to(&partial, req.into_body(), max).await;
     match result {
         Ok((sha, n)) if sha == q.sha256 => {
@@ -174,7 +176,12 @@ async fn stream_to(
     mut body: Body,
     max: u64,
 ) -> Result<(String, u64), (StatusCode, String)> {
-    let io = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{}: {e}", path.display()),
+        )
+    };
     let mut f = tokio::fs::File::create(path).await.map_err(io)?;
     let mut h = Sha256::new();
     let mut n = 0u64;
@@ -183,7 +190,10 @@ async fn stream_to(
         if let Ok(data) = frame.into_data() {
             n += data.len() as u64;
             if n > max {
-                return Err((StatusCode::PAYLOAD_TOO_LARGE, format!("model over {max} bytes")));
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("model over {max} bytes"),
+                ));
             }
             h.update(&data);
             f.write_all(&data).await.map_err(io)?;
@@ -221,9 +231,13 @@ mod tests {
         let q = parse_query(&format!("model=1&sid=ab%2Dc&sha256={sha}&ext=.onnx")).unwrap();
         assert_eq!(q.sid, "ab-c");
         assert_eq!(q.ext, ".onnx");
-        assert!(parse_query(&format!("sid=x&sha256={sha}&ext=.exe")).unwrap_err().contains(".exe"));
+        assert!(parse_query(&format!("sid=x&sha256={sha}&ext=.exe"))
+            .unwrap_err()
+            .contains(".exe"));
         assert!(parse_query("sid=x&sha256=ABC").unwrap_err().contains("hex"));
-        assert!(parse_query(&format!("sha256={sha}")).unwrap_err().contains("sid"));
+        assert!(parse_query(&format!("sha256={sha}"))
+            .unwrap_err()
+            .contains("sid"));
         assert!(parse_query(&format!("sid=x&sha256={sha}&ext=../../x")).is_err());
     }
 }
