@@ -14,6 +14,10 @@
 //! - **Engine**: ONNX Runtime when `libonnxruntime` loads, else tract (ONNX
 //!   and TF.js models); LiteRT for `.tflite`. Input shapes come from the page's
 //!   own calls (`--from-trace` over the run's traces).
+//! - **Inputs**: with `--capture-inputs`, a model whose page call left an
+//!   `infer.inputs_sha256` runs on that saved `<sha256>.safetensors` (the
+//!   page's own input tensors, [`captured_inputs`]); otherwise on generated
+//!   inputs valid for the model (docs/native.md, "The input").
 //! - **Failures** are kept, not fatal: a model that cannot run natively gets
 //!   its reason in [`NativeOutcome::result`], and the native runner writes an
 //!   `end` record with `reason: "error"` and the message to the trace.
@@ -37,6 +41,8 @@ pub struct NativeOutcome {
     pub path: PathBuf,
     /// The engine asked for (`ort`, `tract`, `litert`).
     pub engine: String,
+    /// The page's captured inputs it ran on (`--capture-inputs`), if any.
+    pub inputs: Option<PathBuf>,
     /// The native p50 in ms, or why the model could not run natively.
     pub result: Result<f64, String>,
 }
@@ -62,6 +68,50 @@ pub fn url_digests(files: &[PathBuf]) -> HashMap<String, String> {
             if let (Some(u), Some(s)) = (v["url"].as_str(), v["sha256"].as_str()) {
                 out.entry(u.to_owned()).or_insert_with(|| s.to_owned());
             }
+        }
+    }
+    out
+}
+
+/// Model SHA-256 → SHA-256 of the inputs captured from one of its page calls
+/// (`infer.inputs_sha256`), from `files`. A page's model id is tied to its
+/// digest by its `model_load.sha256` or by the proxy's `net` record of that URL.
+pub fn captured_inputs(
+    files: &[PathBuf],
+    digests: &HashMap<String, String>,
+) -> HashMap<String, String> {
+    let mut model_sha: HashMap<String, String> = HashMap::new();
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    for f in files {
+        let Ok(file) = std::fs::File::open(f) else {
+            continue;
+        };
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            let is_load = line.contains("\"model_load\"");
+            if !is_load && !line.contains("\"inputs_sha256\"") {
+                continue;
+            }
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let model = v["model"].as_str().unwrap_or_default().to_owned();
+            if v["kind"] == "model_load" {
+                if let Some(sha) = v["sha256"].as_str() {
+                    model_sha.insert(model, sha.to_owned());
+                }
+            } else if v["kind"] == "infer" {
+                if let Some(x) = v["inputs_sha256"].as_str() {
+                    inputs.push((model, x.to_owned()));
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for (model, x) in inputs {
+        let sha = model_sha.get(&model).or_else(|| digests.get(&model));
+        if let Some(sha) = sha {
+            out.entry(sha.clone()).or_insert(x);
         }
     }
     out
@@ -140,8 +190,8 @@ pub fn assemble_tfjs(
     Ok(entry)
 }
 
-/// One model to run: (name for people, file, engine).
-type Job = (String, PathBuf, EngineKind);
+/// One model to run: (name for people, file, engine, the saved file's sha256).
+type Job = (String, PathBuf, EngineKind, String);
 
 /// The saved models of `models` as native jobs, and those that cannot even
 /// be prepared (with why).
@@ -167,8 +217,8 @@ fn jobs(
             .map(|u| u.to_string())
             .unwrap_or_else(|| p.display().to_string());
         match ext {
-            "onnx" => jobs.push((name, p.clone(), onnx_engine)),
-            "tflite" => jobs.push((name, p.clone(), EngineKind::Litert)),
+            "onnx" => jobs.push((name, p.clone(), onnx_engine, sha.to_owned())),
+            "tflite" => jobs.push((name, p.clone(), EngineKind::Litert, sha.to_owned())),
             "json" => {
                 let Some(v) = std::fs::read(&p)
                     .ok()
@@ -184,16 +234,18 @@ fn jobs(
                         model: name,
                         path: p.clone(),
                         engine: onnx_engine.as_str().to_owned(),
+                        inputs: None,
                         result: Err("no net record names this model.json's URL, so its shards cannot be found".into()),
                     });
                     continue;
                 };
                 match assemble_tfjs(models, &p, &v, url, digests) {
-                    Ok(entry) => jobs.push((name, entry, onnx_engine)),
+                    Ok(entry) => jobs.push((name, entry, onnx_engine, sha.to_owned())),
                     Err(why) => refused.push(NativeOutcome {
                         model: name,
                         path: p.clone(),
                         engine: onnx_engine.as_str().to_owned(),
+                        inputs: None,
                         result: Err(why),
                     }),
                 }
@@ -216,13 +268,18 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
         EngineKind::Tract
     };
     let (jobs, mut outcomes) = jobs(models, &digests, onnx_engine);
+    let captured = captured_inputs(files, &digests);
     if jobs.is_empty() {
         return outcomes;
     }
     // The page's traces as one file, for the input shapes of each model.
     let page_trace = out.with_extension("pages.tmp");
     let shapes_from = concat(files, &page_trace).then(|| page_trace.clone());
-    for (name, path, engine) in jobs {
+    for (name, path, engine, sha) in jobs {
+        let inputs = captured
+            .get(&sha)
+            .map(|x| models.join(format!("{x}.safetensors")))
+            .filter(|p| p.is_file());
         let opts = webinfer_native::Options {
             models: vec![path.clone()],
             engine,
@@ -231,7 +288,7 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
             warmup: 1,
             input_shapes: Vec::new(),
             from_trace: shapes_from.clone(),
-            inputs: None,
+            inputs: inputs.clone(),
             out: out.to_path_buf(),
         };
         let result = match webinfer_native::run(&opts) {
@@ -247,6 +304,7 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
             model: name,
             path,
             engine: engine.as_str().to_owned(),
+            inputs,
             result,
         });
     }

@@ -414,7 +414,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
-    if opts.native && proxy.save_models.is_none() {
+    if (opts.native || proxy.sink_limits.capture_inputs) && proxy.save_models.is_none() {
         proxy.save_models = Some(proxy.traces.join(&label).join("models"));
     }
     let (urls, site) = if opts.urls.is_empty() {

@@ -136,7 +136,9 @@ fn native_baselines_match_the_pages_models(
 /// does not treat as a model, then passed to `InferenceSession.create` as a
 /// `Uint8Array`): the hook hashes them in the page (`model_load.sha256`), hands
 /// them to the proxy, which saves them as `<sha256>.onnx`, and `native` runs
-/// that file, whose baseline carries the same sha256.
+/// that file, whose baseline carries the same sha256. With `--capture-inputs`
+/// the first warm call's input tensors are saved as safetensors and the native
+/// run is fed exactly those.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     use sha2::Digest as _;
@@ -187,6 +189,8 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         resolve: vec![format!("{host}:{}:127.0.0.1", site.port()).parse().unwrap()],
         ..Default::default()
     };
+    let mut proxy = proxy;
+    proxy.sink_limits.capture_inputs = true;
     let mut o = webinfer_audit::AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(host, "/")];
     o.until_infers = Some(3);
@@ -227,7 +231,39 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         });
     assert!(native.result.is_ok(), "{native:?}");
     let base = records(&[report.native_trace.clone().unwrap()]);
-    assert!(base
+    let nload = base
         .iter()
-        .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()));
+        .find(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str())
+        .expect("a native model_load of the page's bytes");
+    // --capture-inputs: one warm call (call 2) carries the inputs' digest, the file holds
+    // the page's tensor (1×3×320×320 float32 of 0.5), and the native run was fed it.
+    let captured: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
+        .collect();
+    assert_eq!(captured.len(), 1, "{captured:?}");
+    assert_eq!(captured[0]["call"], 2);
+    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let file = traces
+        .path()
+        .join("bytes/models")
+        .join(format!("{x}.safetensors"));
+    let st = std::fs::read(&file).unwrap();
+    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let (name, t) = header.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(t["dtype"], "F32", "{header}");
+    assert_eq!(t["shape"], serde_json::json!([1, 3, 320, 320]));
+    let data = &st[8 + hlen..];
+    assert_eq!(data.len(), 4 * 3 * 320 * 320);
+    assert!(data
+        .chunks(4)
+        .all(|c| f32::from_le_bytes(c.try_into().unwrap()) == 0.5));
+    assert_eq!(native.inputs.as_deref(), Some(file.as_path()), "{native:?}");
+    let fed = &nload["input_values"][0];
+    assert_eq!(
+        (fed["name"].as_str(), fed["rule"].as_str()),
+        (Some(name.as_str()), Some("file")),
+        "{nload}"
+    );
 }

@@ -60,6 +60,10 @@ pub struct HookConfig {
     /// that never crossed the wire as a file (`POST <endpoint>?model=1…`). Written only when on.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub save_models: bool,
+    /// `--capture-inputs`: keep the input tensors of one warm call per model and hand them over
+    /// as safetensors (SECURITY.md). Written only when on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capture_inputs: bool,
 }
 
 impl HookConfig {
@@ -79,6 +83,7 @@ impl HookConfig {
             variant: None,
             devtools_track: false,
             save_models: false,
+            capture_inputs: false,
         }
     }
 

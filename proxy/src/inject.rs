@@ -193,6 +193,7 @@ impl Filter for InjectFilter {
             variant: sink_cfg.variant.clone(),
             devtools_track: self.cfg.devtools_track,
             save_models: sink_cfg.save_models.is_some(),
+            capture_inputs: sink_cfg.capture_inputs && sink_cfg.save_models.is_some(),
         };
         let (mut parts, body) = resp.into_parts();
         let t = self.injector.transform(

@@ -115,6 +115,9 @@ pub struct SinkConfig {
     pub save_models: Option<PathBuf>,
     /// Largest model a page may hand over, bytes.
     pub max_model_bytes: u64,
+    /// Pages may hand over the input tensors of one warm call per model
+    /// (`--capture-inputs`, opt-in; needs `save_models`).
+    pub capture_inputs: bool,
 }
 
 impl SinkConfig {
@@ -135,6 +138,7 @@ impl SinkConfig {
             keep_query_secrets: false,
             save_models: None,
             max_model_bytes: 2 << 30,
+            capture_inputs: false,
         }
     }
 }
@@ -149,6 +153,8 @@ pub struct SinkLimits {
     pub max_files: u64,
     /// [`SinkConfig::keep_query_secrets`] (`--trace-keep-query-secrets`).
     pub keep_query_secrets: bool,
+    /// [`SinkConfig::capture_inputs`] (`--capture-inputs`).
+    pub capture_inputs: bool,
 }
 
 impl Default for SinkLimits {
@@ -157,6 +163,7 @@ impl Default for SinkLimits {
             max_bytes: DEFAULT_MAX_BYTES,
             max_files: DEFAULT_MAX_FILES,
             keep_query_secrets: false,
+            capture_inputs: false,
         }
     }
 }
@@ -167,6 +174,7 @@ impl SinkLimits {
         cfg.max_bytes = self.max_bytes;
         cfg.max_files = self.max_files;
         cfg.keep_query_secrets = self.keep_query_secrets;
+        cfg.capture_inputs = self.capture_inputs;
     }
 
     /// A [`SinkConfig`] for `dir` with these limits.
@@ -837,6 +845,12 @@ impl TraceSink {
             Ok(q) => q,
             Err(why) => return json_response(StatusCode::BAD_REQUEST, &json!({ "error": why })),
         };
+        if q.ext == ".safetensors" && !self.cfg.capture_inputs {
+            return json_response(
+                StatusCode::FORBIDDEN,
+                &json!({ "error": "input capture is off (--capture-inputs)" }),
+            );
+        }
         if !self.registry().is_issued_to(&q.sid, &target) {
             self.stats.unknown_sid.fetch_add(1, Ordering::Relaxed);
             let why = format!("sid {:?} was not issued by this proxy to {target}", q.sid);

@@ -600,6 +600,18 @@ async fn a_page_hands_over_model_bytes_stored_by_their_sha256() {
     )
     .await;
     assert_eq!(s, 400, "{v}");
+    // Input tensors only with --capture-inputs (off here).
+    let (s, v) = post(
+        format!("model=1&sid={sid}&sha256={sha}&ext=.safetensors"),
+        bytes.clone(),
+        "",
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("--capture-inputs"),
+        "{v}"
+    );
     let big = binary(100_000);
     let (s, _) = post(format!("model=1&sid={sid}&sha256={sha}"), big, "").await;
     assert_eq!(s, 413);

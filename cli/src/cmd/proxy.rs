@@ -108,6 +108,13 @@ pub struct ProxyArgs {
     /// fragments are dropped either way.
     #[arg(long = "trace-keep-query-secrets")]
     pub trace_keep_query_secrets: bool,
+    /// Opt-in: the hooks hand over the input tensors of one warm call per ONNX
+    /// Runtime model and page (they can hold camera frames or text; SECURITY.md),
+    /// saved as <sha256>.safetensors beside the saved models, so native runs
+    /// replay the page's own inputs. Needs --save-models (webinfer audit: a
+    /// models folder is used by default).
+    #[arg(long = "capture-inputs")]
+    pub capture_inputs: bool,
 }
 
 /// Parses a byte size: a number with an optional unit `B`, `K`/`KB`
@@ -175,6 +182,7 @@ impl From<ProxyArgs> for ProxyOptions {
                 max_bytes: a.trace_max_bytes,
                 max_files: a.trace_max_files,
                 keep_query_secrets: a.trace_keep_query_secrets,
+                capture_inputs: a.capture_inputs,
             },
             max_connections: a.max_connections.map(|n| n as usize),
         }
@@ -204,6 +212,11 @@ pub fn builder(opts: &ProxyOptions) -> anyhow::Result<ProxyBuilder> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let devtools_track = args.devtools_track;
     let opts = ProxyOptions::from(args.proxy);
+    if opts.sink_limits.capture_inputs && opts.save_models.is_none() {
+        anyhow::bail!(
+            "--capture-inputs needs --save-models DIR (the inputs are saved beside the models)"
+        );
+    }
     if let Some(w) = opts.listen_warning() {
         eprintln!("webinfer: {w}");
     }

@@ -31,7 +31,8 @@ use tokio::io::AsyncWriteExt;
 use crate::filter::Body;
 
 /// File extensions a page may store models under.
-pub const EXTENSIONS: &[&str] = &[".onnx", ".ort", ".tflite", ".json", ".bin"];
+/// `.safetensors` (captured input tensors) only with `--capture-inputs`.
+pub const EXTENSIONS: &[&str] = &[".onnx", ".ort", ".tflite", ".json", ".bin", ".safetensors"];
 
 /// What an upload request names, from its query.
 #[derive(Debug, PartialEq, Eq)]
