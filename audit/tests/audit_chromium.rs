@@ -266,4 +266,28 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         (Some(name.as_str()), Some("file")),
         "{nload}"
     );
+    // `webinfer native SAVED --from-trace PAGE` alone finds and feeds the same file.
+    let page_file = run
+        .files
+        .iter()
+        .find(|f| std::fs::read_to_string(f).unwrap().contains(x))
+        .unwrap()
+        .clone();
+    let out = traces.path().join("by-hand.jsonl");
+    let r = webinfer_native::run(&webinfer_native::Options {
+        models: vec![saved.clone()],
+        engine: webinfer_native::EngineKind::Tract,
+        threads: 1,
+        runs: 1,
+        warmup: 0,
+        input_shapes: Vec::new(),
+        from_trace: Some(page_file),
+        inputs: None,
+        out: out.clone(),
+    })
+    .unwrap();
+    assert!(r.models[0].1.is_ok(), "{:?}", r.models[0].1);
+    let by_hand = records(&[out]);
+    let load = by_hand.iter().find(|r| r["kind"] == "model_load").unwrap();
+    assert_eq!(load["input_values"][0]["rule"], "file", "{load}");
 }

@@ -47,6 +47,14 @@ pub enum ModelError {
         #[source]
         source: crate::values::NoValues,
     },
+    /// The page's captured inputs named by `--from-trace` could not be read.
+    #[error("{path}: the page's captured inputs: {reason}")]
+    Inputs {
+        /// The model file.
+        path: PathBuf,
+        /// Why the safetensors file could not be used.
+        reason: String,
+    },
     /// The engine could not plan or run the model with these input shapes.
     #[error("{path}: {engine} cannot run the model with input shapes {shapes}: {reason}{hint}")]
     Run {

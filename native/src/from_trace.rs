@@ -37,6 +37,8 @@ pub struct BrowserTrace {
     digests: Vec<(String, String)>,
     /// `(model id, input_shapes)` from `infer` records, in file order.
     infers: Vec<(String, PageShapes)>,
+    /// `(model id, inputs_sha256)` from `infer` records (`--capture-inputs`).
+    captured: Vec<(String, String)>,
     /// Lines skipped as torn or not JSON objects.
     pub skipped_lines: usize,
 }
@@ -88,6 +90,9 @@ impl BrowserTrace {
             }
             Some("infer") => {
                 let Some(m) = s("model") else { return };
+                if let Some(x) = s("inputs_sha256") {
+                    self.captured.push((m.to_owned(), x.to_ascii_lowercase()));
+                }
                 let Some(Value::Array(inputs)) = v.get("input_shapes") else {
                     return;
                 };
@@ -119,6 +124,27 @@ impl BrowserTrace {
             most_frequent(self.infers.iter().filter(|(m, _)| ids(m)).map(|(_, s)| s))
         };
         pick(&|m| by_digest.contains(m)).or_else(|| pick(&|m| last_segment(m) == file_name))
+    }
+}
+
+impl BrowserTrace {
+    /// The SHA-256 of the page's captured inputs (`infer.inputs_sha256`) for the
+    /// model file with this SHA-256 and file name, matched like [`Self::shapes_for`];
+    /// the first captured call wins.
+    pub fn inputs_for(&self, sha256: &str, file_name: &str) -> Option<String> {
+        let by_digest: HashSet<&str> = self
+            .digests
+            .iter()
+            .filter(|(_, h)| h == sha256)
+            .map(|(m, _)| m.as_str())
+            .collect();
+        let find = |ids: &dyn Fn(&str) -> bool| {
+            self.captured
+                .iter()
+                .find(|(m, _)| ids(m))
+                .map(|(_, x)| x.clone())
+        };
+        find(&|m| by_digest.contains(m)).or_else(|| find(&|m| last_segment(m) == file_name))
     }
 }
 

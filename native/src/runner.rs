@@ -214,13 +214,29 @@ fn measure(ctx: &Context<'_>, path: &Path, s: &mut Session) -> Result<ModelSumma
         })?;
     let specs = loaded.inputs().to_vec();
     let page = ctx.browser.and_then(|b| b.shapes_for(&sha256, &model));
+    // Without --inputs: the page's own inputs when the trace names a captured file
+    // (`infer.inputs_sha256`, --capture-inputs) that lies beside the model.
+    let captured = match (ctx.inputs, ctx.browser) {
+        (None, Some(b)) => b
+            .inputs_for(&sha256, &model)
+            .map(|x| path.with_file_name(format!("{x}.safetensors")))
+            .filter(|p| p.is_file())
+            .map(|p| crate::inputs_file::read(&p))
+            .transpose()
+            .map_err(|e| ModelError::Inputs {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?,
+        _ => None,
+    };
+    let inputs = ctx.inputs.or(captured.as_ref());
     let resolved = shapes::resolve(&specs, &opts.input_shapes, page.as_deref());
     // A tensor from --inputs brings its own shape.
     let dims: Vec<Vec<usize>> = specs
         .iter()
         .zip(&resolved)
         .map(
-            |(spec, (d, _))| match ctx.inputs.and_then(|f| f.get(&spec.name)) {
+            |(spec, (d, _))| match inputs.and_then(|f| f.get(&spec.name)) {
                 Some(t) => t.shape.clone(),
                 None => d.clone(),
             },
@@ -246,7 +262,7 @@ fn measure(ctx: &Context<'_>, path: &Path, s: &mut Session) -> Result<ModelSumma
         },
     };
     let facts = InputFacts::from_onnx(&src.onnx);
-    let chosen = values::choose(&specs, &dims, &facts, ctx.inputs).map_err(|source| {
+    let chosen = values::choose(&specs, &dims, &facts, inputs).map_err(|source| {
         ModelError::InputValues {
             path: path.to_path_buf(),
             source,
