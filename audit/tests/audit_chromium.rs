@@ -182,14 +182,7 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
     let host = webinfer_audit::site::DEMO_HOST;
-    let proxy = webinfer_proxy::ProxyOptions {
-        traces: traces.path().to_path_buf(),
-        ca_dir: Some(ca.path().to_path_buf()),
-        upstream_ca: vec![site.ca_pem_path.clone()],
-        resolve: vec![format!("{host}:{}:127.0.0.1", site.port()).parse().unwrap()],
-        ..Default::default()
-    };
-    let mut proxy = proxy;
+    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
     proxy.sink_limits.capture_inputs = true;
     let mut o = webinfer_audit::AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(host, "/")];

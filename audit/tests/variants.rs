@@ -28,16 +28,7 @@ async fn probe(site: &SiteServer, browser: &str, variant: &str) -> Value {
     let name = format!("{browser}-{variant}");
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let rule = format!("{DEMO_HOST}:{}:127.0.0.1", site.port())
-        .parse()
-        .unwrap();
-    let proxy = ProxyOptions {
-        traces: traces.path().to_path_buf(),
-        ca_dir: Some(ca.path().to_path_buf()),
-        upstream_ca: vec![site.ca_pem_path.clone()],
-        resolve: vec![rule],
-        ..Default::default()
-    };
+    let proxy = common_audit::site_proxy(site, traces.path(), ca.path());
     let mut o = AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
     o.browser = browser.into();
@@ -137,16 +128,7 @@ async fn a_page_that_sends_no_record_ends_the_run_and_says_so() {
         .unwrap();
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let rule = format!("{DEMO_HOST}:{}:127.0.0.1", site.port())
-        .parse()
-        .unwrap();
-    let proxy = ProxyOptions {
-        traces: traces.path().to_path_buf(),
-        ca_dir: Some(ca.path().to_path_buf()),
-        upstream_ca: vec![site.ca_pem_path.clone()],
-        resolve: vec![rule],
-        ..Default::default()
-    };
+    let proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
     let mut o = AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(DEMO_HOST, "/plain.txt")];
     o.duration = Duration::from_secs(120);

@@ -29,16 +29,7 @@ async fn probe(site: &SiteServer, variant: &str) -> Value {
     let name = format!("gpu-{variant}");
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let rule = format!("{DEMO_HOST}:{}:127.0.0.1", site.port())
-        .parse()
-        .unwrap();
-    let proxy = ProxyOptions {
-        traces: traces.path().to_path_buf(),
-        ca_dir: Some(ca.path().to_path_buf()),
-        upstream_ca: vec![site.ca_pem_path.clone()],
-        resolve: vec![rule],
-        ..Default::default()
-    };
+    let proxy = common_audit::site_proxy(site, traces.path(), ca.path());
     let mut o = AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
     o.browser = "chromium".into();

@@ -59,6 +59,24 @@ pub async fn audit_demo_with(
     Audited { report, traces, ca }
 }
 
+/// Proxy options for auditing pages of a test `site` under the demo's fake
+/// host name (resolved to the site, its CA trusted upstream), writing traces and
+/// the CA into the given folders.
+pub fn site_proxy(
+    site: &webinfer_audit::site::SiteServer,
+    traces: &Path,
+    ca: &Path,
+) -> ProxyOptions {
+    let host = webinfer_audit::site::DEMO_HOST;
+    ProxyOptions {
+        traces: traces.to_path_buf(),
+        ca_dir: Some(ca.to_path_buf()),
+        upstream_ca: vec![site.ca_pem_path.clone()],
+        resolve: vec![format!("{host}:{}:127.0.0.1", site.port()).parse().unwrap()],
+        ..Default::default()
+    }
+}
+
 /// Every record of the given files.
 pub fn records(files: &[PathBuf]) -> Vec<Value> {
     let mut out = Vec::new();
