@@ -10,7 +10,8 @@
 //!   the proxy saves each shard as `<sha256>.bin` and the manifest's names no
 //!   longer resolve; and `.tflite` files with the LiteRT engine. Which saved
 //!   file is which URL comes from the proxy's `net` records (`url`, `sha256`)
-//!   in the run's traces.
+//!   in the run's traces. A model the hook serialized from memory (nsfwjs's
+//!   inlined weights) names its shard `<sha256>.bin` already and runs as saved.
 //! - **Engine**: ONNX Runtime when `libonnxruntime` loads, else tract (ONNX
 //!   and TF.js models); LiteRT for `.tflite`. Input shapes come from the page's
 //!   own calls (`--from-trace` over the run's traces).
@@ -190,6 +191,22 @@ pub fn assemble_tfjs(
     Ok(entry)
 }
 
+/// Whether every shard a TF.js manifest names lies beside `json` under that name.
+fn shards_beside(json: &Path, manifest: &Value) -> bool {
+    let dir = json.parent().unwrap_or(Path::new("."));
+    let paths: Vec<&str> = manifest["weightsManifest"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["paths"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| safe_relative(p).is_some_and(|r| dir.join(r).is_file()))
+}
+
 /// One model to run: (name for people, file, engine, the saved file's sha256).
 type Job = (String, PathBuf, EngineKind, String);
 
@@ -228,6 +245,12 @@ fn jobs(
                 };
                 if v.get("modelTopology").is_none() || v.get("weightsManifest").is_none() {
                     continue; // not a TF.js model (e.g. a config file)
+                }
+                // A model the hook serialized from memory names its shard by digest: it
+                // runs where it lies.
+                if shards_beside(&p, &v) {
+                    jobs.push((name, p.clone(), onnx_engine, sha.to_owned()));
+                    continue;
                 }
                 let Some(url) = by_sha.get(sha) else {
                     refused.push(NativeOutcome {

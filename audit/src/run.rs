@@ -686,6 +686,11 @@ async fn run_one(
     };
     let elapsed = started.elapsed();
 
+    // Model bytes a page is still handing over (--save-models) finish first.
+    let upload_wait = Instant::now();
+    while sinks.uploads_in_flight() > 0 && upload_wait.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // End the page so the hooks flush (`pagehide`), then the browser.
     if let Some((c, s)) = &cdp {
         if c.call("Page.navigate", json!({"url": "about:blank"}), Some(s))

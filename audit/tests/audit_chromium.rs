@@ -3,6 +3,8 @@
 //! nothing lost, Chromium's background calls refused and never forwarded,
 //! synthetic input delivered, and the `no-simd` variant visible in the trace.
 
+#[path = "common/mod.rs"]
+mod common;
 mod common_audit;
 
 use common_audit::{audit_demo, audit_demo_with, check_run, envs, records, BROWSER};
@@ -283,4 +285,76 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     let by_hand = records(&[out]);
     let load = by_hand.iter().find(|r| r["kind"] == "model_load").unwrap();
     assert_eq!(load["input_values"][0]["rule"], "file", "{load}");
+}
+
+/// nsfwjs ships its TF.js LayersModel inside JavaScript: no model file crosses
+/// the wire. The hook serializes the loaded model after its first call
+/// (`model.save` into its own handler) into a `model.json` + one shard named by
+/// digest, records their sha256 (`model_origin: "memory"`), hands both to the
+/// proxy, and `native` converts and runs the saved model, whose baseline has the
+/// page's sha256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
+    common::build_e2e_assets();
+    let _one = BROWSER.lock().await;
+    let web = common_audit::web_dir();
+    let site = webinfer_audit::site::SiteServer::builder()
+        .mount("/e2e", web.join("e2e"))
+        .mount("/node_modules", web.join("node_modules"))
+        .start()
+        .await
+        .unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
+    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    o.urls = vec![site.url_for_host(
+        webinfer_audit::site::DEMO_HOST,
+        "/e2e/nsfwjs.html?backend=wasm&n=3",
+    )];
+    // The page lives on after its calls: the 10 MB shard is handed over meanwhile.
+    o.duration = std::time::Duration::from_secs(8);
+    o.native = true;
+    o.label = Some("inline".into());
+    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("audit");
+    let run = &report.runs[0];
+    let recs = records(&run.files);
+    let load = recs
+        .iter()
+        .find(|r| r["kind"] == "model_load" && r["framework"] == "tfjs")
+        .unwrap_or_else(|| panic!("no TF.js model_load: {run:#?}"));
+    assert_eq!(load["model_origin"], "memory", "{load}");
+    let sha = load["sha256"].as_str().expect("sha256").to_owned();
+    let models = traces.path().join("inline/models");
+    let json = models.join(format!("{sha}.json"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("saved model.json")).unwrap();
+    let shard = manifest["weightsManifest"][0]["paths"][0].as_str().unwrap();
+    assert!(models.join(shard).is_file(), "shard {shard} saved");
+    assert_eq!(
+        load["artifacts"][1]["sha256"]
+            .as_str()
+            .map(|s| format!("{s}.bin")),
+        Some(shard.to_owned())
+    );
+    let native = report
+        .native
+        .iter()
+        .find(|n| n.path == json)
+        .unwrap_or_else(|| {
+            panic!(
+                "no native outcome for {}: {:#?}",
+                json.display(),
+                report.native
+            )
+        });
+    assert!(native.result.is_ok(), "{native:?}");
+    let base = records(&[report.native_trace.clone().unwrap()]);
+    assert!(
+        base.iter()
+            .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()),
+        "the native baseline carries the page's sha256"
+    );
 }

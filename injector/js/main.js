@@ -72,9 +72,10 @@
   /**
    * Hand a model's bytes to the proxy (only with `config.save_models`, i.e. `--save-models`):
    * `POST <endpoint>?model=1&sid=&sha256=&ext=`, stored as `<sha256><ext>` (SECURITY.md). A
-   * 403 is retried twice a second later (a derived worker sid is registered by its first batch).
+   * 403 is retried twice a second later (a derived worker sid is registered by its first batch);
+   * `then` runs once it was stored.
    */
-  W.uploadModel = function (bytes, sha, ext) {
+  W.uploadModel = function (bytes, sha, ext, then) {
     if (!config.save_models || !origFetch || !sha) return;
     var url = endpoint + (endpoint.indexOf('?') < 0 ? '?' : '&') + 'model=1&sid=' + encodeURIComponent(sid) +
       '&sha256=' + sha + '&ext=' + encodeURIComponent(ext || '.onnx');
@@ -84,7 +85,8 @@
         method: 'POST', body: bytes, credentials: 'same-origin', cache: 'no-store',
         headers: { 'content-type': 'application/octet-stream' }
       }).then(function (r) {
-        if (r.status === 403 && tries++ < 2) W.setTimeout(send, 1000);
+        if (r.status === 403 && tries++ < 2) { W.setTimeout(send, 1000); return; }
+        if (r.ok && then) W.safe('model upload then', then);
       }, function (e) { W.internalError('model upload', e); });
     })();
   };

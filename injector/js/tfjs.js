@@ -436,6 +436,7 @@
         var done = function () {
           T.modelActive--;
           if (!info) return;
+          if (info.call === 1) T.memoryModelSoon(self, info.model);
           W.safe('model call end', function () {
             info.callEnd = W.now();
             if (info.engine) {
@@ -454,6 +455,74 @@
       };
     });
   }
+
+  // ---- models that never crossed the wire as files ------------------------------------------
+
+  T.serialized = typeof WeakSet === 'function' ? new WeakSet() : null;
+  var MEMORY_MODEL_MAX = 32 * 1024 * 1024; // weights serialized for the sha256 without --save-models
+
+  function concatBytes(parts) {
+    var n = 0;
+    for (var i = 0; i < parts.length; i++) n += parts[i].byteLength;
+    var out = new Uint8Array(n);
+    var off = 0;
+    for (var j = 0; j < parts.length; j++) { out.set(new Uint8Array(parts[j]), off); off += parts[j].byteLength; }
+    return out;
+  }
+
+  /**
+   * A model without a URL (TF.js weights inlined in JavaScript as nsfwjs ships them,
+   * `tf.io.fromMemory`, `indexeddb://`, a custom IOHandler): after its first call, in a task of
+   * its own, `model.save()` into a handler of ours gives TF.js's own artifacts; they become a
+   * `model.json` (its weightsManifest naming one shard `<sha256 of the weights>.bin`) and that
+   * shard. Their SHA-256 goes into a `model_load` with `model_origin: "memory"` (`start`/`dur`:
+   * the serialization, not the load, which happened unseen), and with `--save-models` both files
+   * go to the proxy, so `webinfer native <sha256>.json` runs the same model. Weights over 32 MiB
+   * are serialized only when saving.
+   */
+  T.memoryModelSoon = function (model, id) {
+    if (!T.serialized || T.serialized.has(model) || /^(https?|blob|data|file):/.test(id)) return;
+    if (typeof model.save !== 'function' || !G.TextEncoder) return;
+    T.serialized.add(model);
+    var saving = !!(W.config && W.config.save_models);
+    (W.setTimeout || G.setTimeout)(function () {
+      W.safe('memory model', function () {
+        var params = typeof model.countParams === 'function' ? W.safe('countParams', function () { return model.countParams(); }) : undefined;
+        if (!saving && typeof params === 'number' && params * 4 > MEMORY_MODEL_MAX) return;
+        var start = W.now();
+        var art = null;
+        var handler = { save: function (a) { art = a; return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }); } };
+        Promise.resolve(model.save(handler)).then(function () {
+          if (!art || !art.modelTopology) return;
+          var wd = art.weightData;
+          var weights = wd ? concatBytes(Array.isArray(wd) ? wd : [wd]) : new Uint8Array(0);
+          if (!saving && weights.length > MEMORY_MODEL_MAX) return;
+          return W.sha256(weights).then(function (shaW) {
+            if (!shaW) return;
+            var json = { modelTopology: art.modelTopology };
+            ['format', 'generatedBy', 'convertedBy', 'trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer'].forEach(function (k) {
+              if (art[k] !== undefined) json[k] = art[k];
+            });
+            json.weightsManifest = [{ paths: [shaW + '.bin'], weights: art.weightSpecs || [] }];
+            var text = new G.TextEncoder().encode(JSON.stringify(json));
+            return W.sha256(text).then(function (shaJ) {
+              if (!shaJ) return;
+              W.safe('memory model_load', function () {
+                W.emit('model_load', {
+                  framework: 'tfjs', model: id, start: start, dur: Math.max(0, W.now() - start),
+                  bytes: text.length + weights.length, sha256: shaJ, model_origin: 'memory',
+                  artifacts: [{ url: 'memory:model.json', bytes: text.length, sha256: shaJ },
+                    { url: 'memory:' + shaW + '.bin', bytes: weights.length, sha256: shaW }]
+                });
+                // The shard first: a saved model.json always has its shard beside it.
+                if (saving) W.uploadModel(weights, shaW, '.bin', function () { W.uploadModel(text, shaJ, '.json'); });
+              });
+            });
+          });
+        }, function (e) { W.internalError('memory model save', e); });
+      });
+    }, 0);
+  };
 
   function isGraphModelProto(p) {
     return p && typeof p.execute === 'function' && typeof p.executeAsync === 'function' &&

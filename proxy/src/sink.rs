@@ -235,6 +235,7 @@ pub struct SinkStats {
     sessions_refused: AtomicU64,
     bytes_written: AtomicU64,
     repeated: AtomicU64,
+    uploads_in_flight: AtomicU64,
     kinds: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -299,6 +300,12 @@ impl SinkStats {
     /// Stored `infer` records so far (what `webinfer audit --until-infers` polls).
     pub fn infer_count(&self) -> u64 {
         self.infer.load(Ordering::Relaxed)
+    }
+
+    /// Model uploads being received now (`webinfer audit` waits for them
+    /// before it leaves the page).
+    pub fn uploads_in_flight(&self) -> u64 {
+        self.uploads_in_flight.load(Ordering::Relaxed)
     }
 
     /// All counters now.
@@ -857,7 +864,10 @@ impl TraceSink {
             tracing::warn!("model upload refused: {why}");
             return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
         }
-        upload::store(&dir, &q, req, self.cfg.max_model_bytes).await
+        self.stats.uploads_in_flight.fetch_add(1, Ordering::Relaxed);
+        let r = upload::store(&dir, &q, req, self.cfg.max_model_bytes).await;
+        self.stats.uploads_in_flight.fetch_sub(1, Ordering::Relaxed);
+        r
     }
 
     fn too_large(&self) -> Response<Body> {

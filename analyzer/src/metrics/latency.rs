@@ -22,12 +22,21 @@ pub struct Prediction {
 }
 
 /// Setup time (ms) = `dur` of the earliest `model_load` (by `start`) of the
-/// model: download + parse + session creation. `None` without a load.
+/// model: download + parse + session creation. Loads with `model_origin:
+/// "memory"` are left out: the hook saw the model only after its first call
+/// and timed the serialization, not the load. `None` without a load.
 pub fn setup_ms(loads: &[&ModelLoad]) -> Option<f64> {
     loads
         .iter()
+        .filter(|l| !is_memory(l))
         .min_by(|a, b| a.start.total_cmp(&b.start))
         .map(|l| l.dur)
+}
+
+/// A `model_load` the hook wrote for a model it found in memory after its
+/// first call (`model_origin: "memory"`): its `start`/`dur` are not a load.
+pub fn is_memory(l: &ModelLoad) -> bool {
+    l.model_origin.as_deref() == Some("memory")
 }
 
 /// Warm-up time (ms) = `dur` of the inference with `call == 1` (the earliest

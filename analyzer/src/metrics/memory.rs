@@ -28,12 +28,14 @@ pub fn overhead(peak: Option<f64>, model_bytes: Option<f64>) -> Option<f64> {
     }
 }
 
-/// When the page starts loading models: the earliest `model_load.start`,
-/// else the earliest `infer.start` (libraries that load without a hooked
-/// load call, e.g. nsfwjs's bundled TF.js), else `None`.
+/// When the page starts loading models: the earliest `model_load.start`
+/// (loads found in memory after a first call, `model_origin: "memory"`, left
+/// out), else the earliest `infer.start` (libraries that load without a
+/// hooked load call, e.g. nsfwjs's bundled TF.js), else `None`.
 pub fn first_model_start(loads: &[ModelLoad], infers: &[crate::session::Infer]) -> Option<f64> {
     loads
         .iter()
+        .filter(|l| !super::latency::is_memory(l))
         .map(|l| l.start)
         .reduce(f64::min)
         .or_else(|| infers.iter().map(|i| i.start).reduce(f64::min))

@@ -354,3 +354,26 @@ fn fixture_file_gives_the_same_answers_as_inline() {
     assert_eq!(stats.records, PAGE.len() as u64);
     assert_eq!(session_rows(&s[0]), session_rows(&session(PAGE)));
 }
+
+/// A `model_load` the hook wrote for a model found in memory after its first
+/// call (`model_origin: "memory"`, nsfwjs's inlined weights) is no setup time
+/// and does not move the start of model loading; its bytes still count.
+#[test]
+fn memory_model_loads_are_not_setup() {
+    let s = session(&[
+        r#"{"v":1,"sid":"mm","seq":0,"ts":0,"kind":"session","source":"page","label":"L"}"#,
+        r#"{"v":1,"sid":"mm","seq":1,"ts":350,"kind":"infer","framework":"tfjs","model":"layers:model_1","api":"a","start":300,"dur":50,"call":1}"#,
+        r#"{"v":1,"sid":"mm","seq":2,"ts":420,"kind":"model_load","framework":"tfjs","model":"layers:model_1","start":360,"dur":60,"bytes":4000,"model_origin":"memory","sha256":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#,
+    ]);
+    let loads: Vec<_> = s.model_loads.iter().collect();
+    assert_eq!(loads.len(), 1);
+    assert_eq!(latency::setup_ms(&loads), None);
+    assert_eq!(
+        webinfer_analyzer::metrics::memory::first_model_start(&s.model_loads, &s.infers),
+        Some(300.0)
+    );
+    assert_eq!(
+        webinfer_analyzer::metrics::memory::model_bytes(&s.model_loads),
+        Some(4000.0)
+    );
+}
