@@ -656,3 +656,55 @@ async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
     }
     proxy.shutdown().await;
 }
+
+/// (issue 19) Inside a tunnel the Host is compared with the CONNECT host
+/// without parsing when it is spelled the same (with or without the port),
+/// and parsed and normalised otherwise: other spellings of the tunnel host
+/// are forwarded to it, other hosts (including ones that merely start with
+/// the tunnel host's name) are refused and never reach an origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
+    let env = Env::start(|b, _| b).await;
+    let port = env.https.port();
+    let mut sender = Sender::open(
+        env.proxy.addr(),
+        "upstream.test",
+        port,
+        &env.ca_der(),
+        false,
+    )
+    .await;
+    let with_host = |host: &str, path: &str| {
+        Request::get(path)
+            .header("host", host)
+            .body(http_body_util::Empty::new().map_err(|e| match e {}).boxed())
+            .unwrap()
+    };
+    for (i, host) in [
+        format!("upstream.test:{port}"),
+        "upstream.test".to_string(),
+        format!("UPSTREAM.Test.:{port}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let resp = sender.send(with_host(host, &format!("/hello?{i}"))).await;
+        assert_eq!(resp.status(), 200, "Host: {host}");
+        assert_eq!(text(resp).await, "hello");
+    }
+    for host in ["other.test", "upstream.test.evil.test", "upstream.testx:1"] {
+        let resp = sender.send(with_host(host, "/hello")).await;
+        assert_eq!(resp.status(), 400, "Host: {host}");
+        let body = text(resp).await;
+        assert!(body.contains("is not forwarded"), "Host: {host}: {body}");
+    }
+    assert_eq!(env.https.requests(), 3);
+    let seen = env.recorder.requests.lock().unwrap().clone();
+    let uris: Vec<String> = seen.iter().map(|s| s.uri.clone()).collect();
+    assert_eq!(
+        uris,
+        (0..3)
+            .map(|i| env.https_url(&format!("/hello?{i}")))
+            .collect::<Vec<_>>()
+    );
+}
