@@ -170,7 +170,7 @@ echo "CPU time (user + system) of each process during the measurement, per reque
 echo
 echo "| run | client | origin | proxy | all three |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-cpu_row() { echo "$2" | awk -v name="$1" -v n="$3" -v unit="$4" '{ printf "| %s | %.1f %s | %.1f %s | %.1f %s | %.1f %s |\n", name, $1 * n, unit, $2 * n, unit, $3 * n, unit, ($1 + $2 + $3) * n, unit }'; }
+cpu_row() { echo "$2" | awk -v name="$1" -v n="$3" -v unit="$4" '{ printf "| %s | %.2f %s | %.2f %s | %.2f %s | %.2f %s |\n", name, $1 * n, unit, $2 * n, unit, $3 * n, unit, ($1 + $2 + $3) * n, unit }'; }
 cpu_row "direct, small GETs" "$DC_LOAD" "$(awk -v n="$N" 'BEGIN { print 1000 / n }')" us
 cpu_row "webinfer, small GETs" "$WC_LOAD" "$(awk -v n="$N" 'BEGIN { print 1000 / n }')" us
 cpu_row "direct, $BIG_MB MB" "$DC_BIG" "$(awk -v n="$BIG_MB" 'BEGIN { print 1 / n }')" ms
