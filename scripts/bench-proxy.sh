@@ -8,7 +8,8 @@
 #   - the proxy's peak RSS (VmHWM) after a 50 MB and after a 500 MB download,
 #     each in a fresh proxy process.
 # Release build. Usage: scripts/bench-proxy.sh   (env: N, C, BIG_MB, SMALL_MB,
-# CARGO_TARGET_DIR, MITMDUMP=/path/to/mitmdump, NO_MITM=1 to skip mitmproxy)
+# CARGO_TARGET_DIR, MITMDUMP=/path/to/mitmdump, NO_MITM=1 to skip mitmproxy,
+# BENCH=a prebuilt proxy/examples/bench binary, e.g. to compare two builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +19,11 @@ BIG_MB=${BIG_MB:-500}
 SMALL_MB=${SMALL_MB:-50}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-echo "building (release)..." >&2
-cargo build --release -q -p webinfer-proxy --example bench
-BENCH=$CARGO_TARGET_DIR/release/examples/bench
+if [ -z "${BENCH:-}" ]; then
+    echo "building (release)..." >&2
+    cargo build --release -q -p webinfer-proxy --example bench
+    BENCH=$CARGO_TARGET_DIR/release/examples/bench
+fi
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -34,9 +37,12 @@ trap cleanup EXIT
 wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
 wait_port() { for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "timeout waiting for port $1" >&2; exit 1; }
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# CPU time of a process so far in ms, user and system: "USER SYS".
+TCK=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$TCK" '{printf "%d %d", $14 * 1000 / t, $15 * 1000 / t}' "/proc/$1/stat"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-"$BENCH" upstream "$WORK" & PIDS+=($!)
+"$BENCH" upstream "$WORK" & OPID=$!; PIDS+=("$OPID")
 wait_file "$WORK/upstream.port"
 UP=$(cat "$WORK/upstream.port")
 SMALL_URL="https://127.0.0.1:$UP/small"
@@ -45,8 +51,23 @@ UPCA=$WORK/upstream-ca.pem
 
 # ---- direct
 log() { echo "$1: $2" >&2; }
-D_LOAD=$("$BENCH" load "$SMALL_URL" "$N" "$C" "$UPCA"); log "direct load" "$D_LOAD"
-D_BIG=$("$BENCH" download "$(big_url "$BIG_MB")" "$UPCA"); log "direct $BIG_MB MB" "$D_BIG"
+# CPU ms (user + system) of the client command (via /usr/bin/time) and of the
+# origin and, for proxied runs, the proxy (from /proc/PID/stat) during one
+# measurement: sets CPU_CLIENT, CPU_ORIGIN, CPU_PROXY (ms) and OUT.
+measure() {
+    local proxy_pid=$1; shift
+    local o0 p0 o1 p1
+    o0=$(cpu_ms "$OPID"); p0=$([ -n "$proxy_pid" ] && cpu_ms "$proxy_pid" || echo "0 0")
+    OUT=$(/usr/bin/time -f "%U %S" -o "$WORK/time" "$@")
+    o1=$(cpu_ms "$OPID"); p1=$([ -n "$proxy_pid" ] && cpu_ms "$proxy_pid" || echo "0 0")
+    CPU_CLIENT=$(awk '{printf "%d", ($1 + $2) * 1000}' "$WORK/time")
+    CPU_ORIGIN=$(echo "$o0 $o1" | awk '{print $3 + $4 - $1 - $2}')
+    CPU_PROXY=$(echo "$p0 $p1" | awk '{print $3 + $4 - $1 - $2}')
+}
+measure "" "$BENCH" load "$SMALL_URL" "$N" "$C" "$UPCA"; D_LOAD=$OUT; log "direct load" "$D_LOAD"
+DC_LOAD="$CPU_CLIENT $CPU_ORIGIN 0"
+measure "" "$BENCH" download "$(big_url "$BIG_MB")" "$UPCA"; D_BIG=$OUT; log "direct $BIG_MB MB" "$D_BIG"
+DC_BIG="$CPU_CLIENT $CPU_ORIGIN 0"
 
 # ---- webinfer (instance 1: load + small download; instance 2: big download)
 start_webinfer() {
@@ -57,12 +78,18 @@ start_webinfer() {
     WPORT=$(cat "$WORK/proxy.port")
 }
 start_webinfer
-W_LOAD=$("$BENCH" load "$SMALL_URL" "$N" "$C" "$UPCA" "$WORK/ca/webinfer-ca.pem" --proxy "127.0.0.1:$WPORT"); log "webinfer load" "$W_LOAD"
+read -r U0 S0 <<<"$(cpu_ms "$WPID")"
+measure "$WPID" "$BENCH" load "$SMALL_URL" "$N" "$C" "$UPCA" "$WORK/ca/webinfer-ca.pem" --proxy "127.0.0.1:$WPORT"
+W_LOAD=$OUT; log "webinfer load" "$W_LOAD"; WC_LOAD="$CPU_CLIENT $CPU_ORIGIN $CPU_PROXY"
+read -r U1 S1 <<<"$(cpu_ms "$WPID")"
 W_SMALL=$("$BENCH" download "$(big_url "$SMALL_MB")" "$WORK/ca/webinfer-ca.pem" --proxy "127.0.0.1:$WPORT")
 W_RSS_SMALL=$(hwm_mib "$WPID"); log "webinfer $SMALL_MB MB" "$W_SMALL rss=$W_RSS_SMALL"
 kill -INT "$WPID"; wait "$WPID" 2>/dev/null || true
 start_webinfer
-W_BIG=$("$BENCH" download "$(big_url "$BIG_MB")" "$WORK/ca/webinfer-ca.pem" --proxy "127.0.0.1:$WPORT")
+read -r U2 S2 <<<"$(cpu_ms "$WPID")"
+measure "$WPID" "$BENCH" download "$(big_url "$BIG_MB")" "$WORK/ca/webinfer-ca.pem" --proxy "127.0.0.1:$WPORT"
+W_BIG=$OUT; WC_BIG="$CPU_CLIENT $CPU_ORIGIN $CPU_PROXY"
+read -r U3 S3 <<<"$(cpu_ms "$WPID")"
 W_RSS_BIG=$(hwm_mib "$WPID"); log "webinfer $BIG_MB MB" "$W_BIG rss=$W_RSS_BIG"
 kill -INT "$WPID"; wait "$WPID" 2>/dev/null || true
 
@@ -133,3 +160,18 @@ echo "| $BIG_MB MB download (MB/s) | $d_mbs | $w_mbs | ${m_mbs} | $(ratio "$w_mb
 echo "| $SMALL_MB MB download (MB/s) | - | $w_mbs_small | ${m_mbs_small} | - | $(mr "$w_mbs_small" "$m_mbs_small") |"
 echo "| proxy peak RSS after $SMALL_MB MB (MiB) | - | $W_RSS_SMALL | ${M_RSS_SMALL:--} | - | - |"
 echo "| proxy peak RSS after $BIG_MB MB (MiB) | - | $W_RSS_BIG | ${M_RSS_BIG:--} | - | - |"
+echo
+# The proxy's own CPU time (user + system, from /proc/PID/stat): less
+# sensitive to other load on the machine than the rates above.
+awk -v n="$N" -v u=$((U1 - U0)) -v s=$((S1 - S0)) 'BEGIN { printf "webinfer CPU per small request: %.1f us (user %.1f, system %.1f)\n", (u + s) * 1000 / n, u * 1000 / n, s * 1000 / n }'
+awk -v mb="$BIG_MB" -v u=$((U3 - U2)) -v s=$((S3 - S2)) 'BEGIN { printf "webinfer CPU per MB downloaded: %.2f ms (user %.2f, system %.2f)\n", (u + s) / mb, u / mb, s / mb }'
+echo
+echo "CPU time (user + system) of each process during the measurement, per request / per MB:"
+echo
+echo "| run | client | origin | proxy | all three |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+cpu_row() { echo "$2" | awk -v name="$1" -v n="$3" -v unit="$4" '{ printf "| %s | %.2f %s | %.2f %s | %.2f %s | %.2f %s |\n", name, $1 * n, unit, $2 * n, unit, $3 * n, unit, ($1 + $2 + $3) * n, unit }'; }
+cpu_row "direct, small GETs" "$DC_LOAD" "$(awk -v n="$N" 'BEGIN { print 1000 / n }')" us
+cpu_row "webinfer, small GETs" "$WC_LOAD" "$(awk -v n="$N" 'BEGIN { print 1000 / n }')" us
+cpu_row "direct, $BIG_MB MB" "$DC_BIG" "$(awk -v n="$BIG_MB" 'BEGIN { print 1 / n }')" ms
+cpu_row "webinfer, $BIG_MB MB" "$WC_BIG" "$(awk -v n="$BIG_MB" 'BEGIN { print 1 / n }')" ms

@@ -1,10 +1,16 @@
 //! Benchmark helper for `scripts/bench-proxy.sh` (not a test). Subcommands:
 //!
-//! - `upstream DIR`: an HTTPS origin on 127.0.0.1 (its own rcgen CA written to
-//!   `DIR/upstream-ca.pem`, port to `DIR/upstream.port`); routes `/small`
-//!   (1 KiB) and `/big?n=BYTES` (streamed, generated on the fly).
+//! - `upstream DIR [h1]`: an HTTPS origin on 127.0.0.1 (its own rcgen CA
+//!   written to `DIR/upstream-ca.pem`, port to `DIR/upstream.port`); routes
+//!   `/small` (1 KiB) and `/big?n=BYTES` (streamed, generated on the fly).
+//!   ALPN `h2` and `http/1.1`, or with `h1` only `http/1.1`.
 //! - `proxy CA_DIR UPSTREAM_CA_PEM PORT_FILE`: the webinfer proxy on
-//!   127.0.0.1:0 built exactly like `webinfer proxy` (via `ProxyOptions`).
+//!   127.0.0.1:0 built exactly like `webinfer proxy` (via `ProxyOptions`),
+//!   without the hook filters.
+//! - `proxy-hooks CA_DIR UPSTREAM_CA_PEM PORT_FILE`: the same with the trace
+//!   sink and the injection filter installed as `webinfer proxy` does
+//!   (`inject::install`, traces under `CA_DIR/traces`); the bench bodies are
+//!   not HTML, so they pass through unrewritten.
 //! - `load URL N C ROOT_PEM... [--proxy ADDR]`: N keep-alive GETs over C
 //!   HTTP/1.1 connections; prints `rps=.. p50_ms=.. p99_ms=..`.
 //! - `download URL ROOT_PEM... [--proxy ADDR]`: one GET, streamed and
@@ -33,7 +39,7 @@ use tokio::net::{TcpListener, TcpStream};
 type B = BoxBody<Bytes, Infallible>;
 
 fn usage() -> ! {
-    eprintln!("usage: bench upstream DIR | proxy CA_DIR UPSTREAM_CA PORT_FILE | load URL N C PEM... [--proxy ADDR] | download URL PEM... [--proxy ADDR]");
+    eprintln!("usage: bench upstream DIR [h1] | proxy[-hooks] CA_DIR UPSTREAM_CA PORT_FILE | load URL N C PEM... [--proxy ADDR] | download URL PEM... [--proxy ADDR]");
     std::process::exit(2)
 }
 
@@ -41,8 +47,12 @@ fn usage() -> ! {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("upstream") => upstream(args.get(1).unwrap_or_else(|| usage())).await,
-        Some("proxy") if args.len() == 4 => proxy(&args[1], &args[2], &args[3]).await,
+        Some("upstream") => {
+            let h1_only = args.get(2).map(String::as_str) == Some("h1");
+            upstream(args.get(1).unwrap_or_else(|| usage()), h1_only).await
+        }
+        Some("proxy") if args.len() == 4 => proxy(&args[1], &args[2], &args[3], false).await,
+        Some("proxy-hooks") if args.len() == 4 => proxy(&args[1], &args[2], &args[3], true).await,
         Some("load") if args.len() >= 5 => {
             let (roots, proxy) = roots_and_proxy(&args[4..]);
             load(
@@ -76,7 +86,7 @@ fn roots_and_proxy(rest: &[String]) -> (Vec<CertificateDer<'static>>, Option<Soc
     (roots, proxy)
 }
 
-async fn upstream(dir: &str) {
+async fn upstream(dir: &str, h1_only: bool) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -99,7 +109,11 @@ async fn upstream(dir: &str) {
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         )
         .unwrap();
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    cfg.alpn_protocols = if h1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dir = std::path::Path::new(dir);
@@ -166,14 +180,25 @@ fn big_body(total: u64) -> B {
     BodyExt::boxed(StreamBody::new(s))
 }
 
-async fn proxy(ca_dir: &str, upstream_ca: &str, port_file: &str) {
+async fn proxy(ca_dir: &str, upstream_ca: &str, port_file: &str, hooks: bool) {
     let opts = webinfer_proxy::ProxyOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         ca_dir: Some(ca_dir.into()),
         upstream_ca: vec![upstream_ca.into()],
         ..Default::default()
     };
-    let handle = opts.builder().unwrap().start().await.unwrap();
+    let mut builder = opts.builder().unwrap();
+    if hooks {
+        let traces = std::path::Path::new(ca_dir).join("traces");
+        builder = webinfer_proxy::inject::install(
+            builder,
+            opts.sink_limits.config(&traces),
+            webinfer_proxy::inject::InjectConfig::default(),
+        )
+        .unwrap()
+        .0;
+    }
+    let handle = builder.start().await.unwrap();
     std::fs::write(port_file, handle.addr().port().to_string()).unwrap();
     tokio::signal::ctrl_c().await.unwrap();
     handle.shutdown().await;

@@ -241,6 +241,10 @@ pub(crate) struct Completion {
 impl Completion {
     /// Runs every filter's `on_complete` with the summary.
     pub fn fire(self, sent: u64, ended: bool) {
+        // Nobody to tell: skip building the summary (URL and method strings).
+        if self.filters.is_empty() && !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         let meter_error = self.meter.as_ref().and_then(|m| m.error());
         let error = self.error.clone().or(meter_error).or_else(|| {
             (!ended).then(|| "response body not fully sent: the client went away".to_string())

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use crate::filter::{empty, Body, Scheme};
 use crate::hosts::{normalize_host, Verdict};
 use crate::prefixed::Prefixed;
-use crate::service::{authority, ConnInfo, Core, Target};
+use crate::service::{authority, ConnInfo, Core, Target, Tunnel};
 use crate::{error_page, intercept, magic};
 
 /// How long to wait for the client's first bytes before treating the tunnel
@@ -82,10 +82,11 @@ async fn tunnel(core: Arc<Core>, conn: ConnInfo, host: String, port: u16, up: Up
     };
     let is_tls = prefix.first() == Some(&TLS_HANDSHAKE);
     let stream = Prefixed::new(prefix, io);
+    let scheme = if is_tls { Scheme::Https } else { Scheme::Http };
     let tunnel_conn = ConnInfo {
         client_addr: conn.client_addr,
-        scheme: if is_tls { Scheme::Https } else { Scheme::Http },
-        tunnel: Some((host.clone(), port)),
+        scheme,
+        tunnel: Some(Tunnel::new(host.clone(), port, scheme)),
     };
     if is_tls {
         intercept::serve_tls(core, tunnel_conn, stream, host).await;

@@ -17,6 +17,7 @@ use tokio_rustls::LazyConfigAcceptor;
 
 use http_body_util::BodyExt;
 
+use crate::bufread::ReadBuffered;
 use crate::limits::{GuardedBody, InFlight};
 use crate::service::{drive, drive_until_idle, ConnInfo, Core};
 
@@ -36,6 +37,8 @@ where
 {
     let limit = core.timeouts.client_tls;
     let handshake = async {
+        // Large socket reads under TLS (uploads; see `bufread`).
+        let stream = ReadBuffered::new(stream);
         let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
         let start = match acceptor.await {
             Ok(s) => s,

@@ -12,6 +12,7 @@
 
 pub mod artifact;
 pub mod body;
+pub mod bufread;
 pub mod builder;
 pub mod ca;
 pub mod config;

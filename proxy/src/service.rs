@@ -55,7 +55,30 @@ pub(crate) struct ConnInfo {
     /// `Https` inside an intercepted tunnel, `Http` otherwise.
     pub scheme: Scheme,
     /// The CONNECT authority when inside a tunnel.
-    pub tunnel: Option<(String, u16)>,
+    pub tunnel: Option<Arc<Tunnel>>,
+}
+
+/// The CONNECT target of a tunnel, shared by every request inside it.
+#[derive(Debug)]
+pub(crate) struct Tunnel {
+    /// Normalised host (see [`crate::hosts::normalize_host`]).
+    pub host: String,
+    pub port: u16,
+    /// `host[:port]` as the authority of the requests' URIs (parsed once
+    /// per tunnel, not per request).
+    authority: Option<http::uri::Authority>,
+}
+
+impl Tunnel {
+    /// The tunnel to `host:port`, whose requests use `scheme`.
+    pub fn new(host: String, port: u16, scheme: Scheme) -> Arc<Self> {
+        let authority = authority(scheme, &host, port).parse().ok();
+        Arc::new(Tunnel {
+            host,
+            port,
+            authority,
+        })
+    }
 }
 
 /// Where a request goes.
@@ -98,6 +121,18 @@ fn split_authority(auth: &str, default_port: u16) -> Option<(String, u16)> {
     Some((host, a.port_u16().unwrap_or(default_port)))
 }
 
+/// Whether the authority `auth` is exactly `host` (an already normalised
+/// name or IPv4 address), optionally followed by `:port`.
+fn names_tunnel_host(auth: &str, host: &str) -> bool {
+    match auth.strip_prefix(host) {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+        None => false,
+    }
+}
+
 fn target_of(conn: &ConnInfo, req: &Request<Incoming>) -> Result<Target, String> {
     let uri = req.uri();
     let path = uri
@@ -120,26 +155,54 @@ fn target_of(conn: &ConnInfo, req: &Request<Incoming>) -> Result<Target, String>
             // An origin-form request sent to the proxy itself: the magic page.
             _ => (Scheme::Http, magic::MAGIC_HOST.to_string(), 80),
         },
-        Some((th, tp)) => {
+        Some(tunnel) => {
             let scheme = conn.scheme;
-            let auth = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
+            let th = &tunnel.host;
+            let auth = uri.authority().map(|a| a.as_str()).or_else(|| {
                 req.headers()
                     .get(header::HOST)
                     .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
             });
             // (load-sec, issue 8) A request inside a tunnel goes to the
             // tunnel's host and port only: a Host or :authority naming
             // another host is refused, never followed (no relay to host B
             // through a tunnel to host A or to the CA host).
-            match auth.and_then(|a| split_authority(&a, scheme.default_port())) {
-                Some((h, _)) if h != *th => {
-                    return Err(format!(
-                        "a request for {h} inside a tunnel to {th} is not forwarded"
-                    ));
-                }
-                _ => (scheme, th.clone(), *tp),
+            // Fast path: the Host the browser sends is almost always the
+            // CONNECT host as written, already normalised (with or without
+            // a port); only other spellings need parsing and normalising.
+            let other = auth
+                .filter(|a| !names_tunnel_host(a, th))
+                .and_then(|a| split_authority(a, scheme.default_port()));
+            if let Some((h, _)) = other.filter(|(h, _)| h != th) {
+                return Err(format!(
+                    "a request for {h} inside a tunnel to {th} is not forwarded"
+                ));
             }
+            // The URI from parts already parsed: the tunnel's authority and
+            // the request's path.
+            if let Some(a) = &tunnel.authority {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(match scheme {
+                    Scheme::Https => http::uri::Scheme::HTTPS,
+                    Scheme::Http => http::uri::Scheme::HTTP,
+                });
+                parts.authority = Some(a.clone());
+                parts.path_and_query = Some(
+                    uri.path_and_query()
+                        .filter(|p| p.as_str().starts_with('/'))
+                        .cloned()
+                        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+                );
+                if let Ok(uri) = Uri::from_parts(parts) {
+                    return Ok(Target {
+                        scheme,
+                        host: th.clone(),
+                        port: tunnel.port,
+                        uri,
+                    });
+                }
+            }
+            (scheme, th.clone(), tunnel.port)
         }
     };
     let abs = format!(
@@ -241,9 +304,15 @@ impl Core {
             let resp = magic::serve(&self.ca, self.listen, &ctx.method, ctx.uri.path());
             return self.finish_local(ctx, resp, None);
         }
-        let verdict = self.verdict(&ctx.host, ctx.port);
-        if verdict != Verdict::Allowed {
-            return self.refuse(ctx, &verdict);
+        // Inside a tunnel the target is the tunnel's host and port (see
+        // `target_of`), whose verdict was Allowed when the CONNECT was
+        // answered, and the policy never changes: no second check per
+        // request. Addresses from DNS are still checked on every connect.
+        if conn.tunnel.is_none() {
+            let verdict = self.verdict(&ctx.host, ctx.port);
+            if verdict != Verdict::Allowed {
+                return self.refuse(ctx, &verdict);
+            }
         }
         let websocket =
             req.version() == Version::HTTP_11 && headers::is_websocket_upgrade(req.headers());

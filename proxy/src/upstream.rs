@@ -26,6 +26,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::bufread::ReadBuffered;
 use crate::config::ResolveRule;
 use crate::error::ProxyError;
 use crate::filter::Body;
@@ -248,7 +249,7 @@ pub enum UpstreamStream {
     /// `http://`
     Plain(TcpStream),
     /// `https://`
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<ReadBuffered<TcpStream>>>),
 }
 
 impl UpstreamStream {
@@ -394,7 +395,8 @@ impl Connector {
         })?;
         let connector = TlsConnector::from(self.tls.clone());
         let after = self.resolver.connect_timeout;
-        let handshake = tokio::time::timeout(after, connector.connect(name, tcp));
+        let handshake =
+            tokio::time::timeout(after, connector.connect(name, ReadBuffered::new(tcp)));
         match handshake.await {
             Ok(Ok(s)) => Ok(UpstreamStream::Tls(Box::new(s))),
             Ok(Err(e)) => {

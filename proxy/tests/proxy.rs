@@ -611,3 +611,100 @@ async fn shutdown_stops_listening() {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     let _ = Bytes::new();
 }
+
+/// (issue 19) The upstream pool: requests to one origin, one after another,
+/// from several client connections in turn (each a new CONNECT and TLS
+/// handshake, HTTP/1.1 and HTTP/2 clients alternately), all travel on ONE
+/// upstream connection, for an HTTP/2 origin and for an HTTP/1.1-only one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
+    let dir = TempDir::new().unwrap();
+    let test_ca = TestCa::new("upstream");
+    let h2_origin =
+        start_upstream(Some(test_ca.server_config(&["upstream.test", "127.0.0.1"]))).await;
+    let h1_origin = start_upstream(Some(http1_only(test_ca.server_config(&["h1.test"])))).await;
+    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let proxy = ProxyBuilder::new()
+        .ca(ca.clone())
+        .listen("127.0.0.1:0".parse().unwrap())
+        .upstream_roots(vec![test_ca.der()])
+        .resolve(vec![
+            rule("upstream.test", h2_origin.port()),
+            rule("h1.test", h1_origin.port()),
+        ])
+        .start()
+        .await
+        .unwrap();
+    let ca_der = ca.cert_der().to_vec();
+    for (host, origin) in [("upstream.test", &h2_origin), ("h1.test", &h1_origin)] {
+        let url = format!("https://{host}:{}/hello", origin.port());
+        for i in 0..6 {
+            let mut sender =
+                Sender::open(proxy.addr(), host, origin.port(), &ca_der, i % 2 == 1).await;
+            for _ in 0..5 {
+                let resp = sender.send(get(&url)).await;
+                assert_eq!(resp.status(), 200, "{host}");
+                assert_eq!(text(resp).await, "hello");
+            }
+        }
+        assert_eq!(origin.requests(), 30, "{host}");
+        assert_eq!(
+            origin.connections(),
+            1,
+            "{host}: 30 sequential requests must share one upstream connection"
+        );
+    }
+    proxy.shutdown().await;
+}
+
+/// (issue 19) Inside a tunnel the Host is compared with the CONNECT host
+/// without parsing when it is spelled the same (with or without the port),
+/// and parsed and normalised otherwise: other spellings of the tunnel host
+/// are forwarded to it, other hosts (including ones that merely start with
+/// the tunnel host's name) are refused and never reach an origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
+    let env = Env::start(|b, _| b).await;
+    let port = env.https.port();
+    let mut sender = Sender::open(
+        env.proxy.addr(),
+        "upstream.test",
+        port,
+        &env.ca_der(),
+        false,
+    )
+    .await;
+    let with_host = |host: &str, path: &str| {
+        Request::get(path)
+            .header("host", host)
+            .body(http_body_util::Empty::new().map_err(|e| match e {}).boxed())
+            .unwrap()
+    };
+    for (i, host) in [
+        format!("upstream.test:{port}"),
+        "upstream.test".to_string(),
+        format!("UPSTREAM.Test.:{port}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let resp = sender.send(with_host(host, &format!("/hello?{i}"))).await;
+        assert_eq!(resp.status(), 200, "Host: {host}");
+        assert_eq!(text(resp).await, "hello");
+    }
+    for host in ["other.test", "upstream.test.evil.test", "upstream.testx:1"] {
+        let resp = sender.send(with_host(host, "/hello")).await;
+        assert_eq!(resp.status(), 400, "Host: {host}");
+        let body = text(resp).await;
+        assert!(body.contains("is not forwarded"), "Host: {host}: {body}");
+    }
+    assert_eq!(env.https.requests(), 3);
+    let seen = env.recorder.requests.lock().unwrap().clone();
+    let uris: Vec<String> = seen.iter().map(|s| s.uri.clone()).collect();
+    assert_eq!(
+        uris,
+        (0..3)
+            .map(|i| env.https_url(&format!("/hello?{i}")))
+            .collect::<Vec<_>>()
+    );
+}
