@@ -17,17 +17,19 @@
 //!   own calls (`--from-trace` over the run's traces).
 //! - **Inputs**: with `--capture-inputs`, a model whose page call left an
 //!   `infer.inputs_sha256` runs on that saved `<sha256>.safetensors` (the
-//!   page's own input tensors, [`captured_inputs`]); otherwise on generated
-//!   inputs valid for the model (docs/native.md, "The input").
+//!   page's own input tensors; the native runner finds it through
+//!   `--from-trace`); otherwise on generated inputs valid for the model
+//!   (docs/native.md, "The input").
 //! - **Failures** are kept, not fatal: a model that cannot run natively gets
 //!   its reason in [`NativeOutcome::result`], and the native runner writes an
 //!   `end` record with `reason: "error"` and the message to the trace.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
+use webinfer_native::from_trace::BrowserTrace;
 use webinfer_native::EngineKind;
 
 /// Measured native calls per model (after one warm-up).
@@ -46,76 +48,6 @@ pub struct NativeOutcome {
     pub inputs: Option<PathBuf>,
     /// The native p50 in ms, or why the model could not run natively.
     pub result: Result<f64, String>,
-}
-
-/// The proxy's `net` records of `files`: URL → SHA-256 of the body.
-pub fn url_digests(files: &[PathBuf]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for f in files {
-        let Ok(file) = std::fs::File::open(f) else {
-            continue;
-        };
-        for line in std::io::BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            if !line.contains("\"net\"") {
-                continue;
-            }
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["kind"] != "net" {
-                continue;
-            }
-            if let (Some(u), Some(s)) = (v["url"].as_str(), v["sha256"].as_str()) {
-                out.entry(u.to_owned()).or_insert_with(|| s.to_owned());
-            }
-        }
-    }
-    out
-}
-
-/// Model SHA-256 → SHA-256 of the inputs captured from one of its page calls
-/// (`infer.inputs_sha256`), from `files`. A page's model id is tied to its
-/// digest by its `model_load.sha256` or by the proxy's `net` record of that URL.
-pub fn captured_inputs(
-    files: &[PathBuf],
-    digests: &HashMap<String, String>,
-) -> HashMap<String, String> {
-    let mut model_sha: HashMap<String, String> = HashMap::new();
-    let mut inputs: Vec<(String, String)> = Vec::new();
-    for f in files {
-        let Ok(file) = std::fs::File::open(f) else {
-            continue;
-        };
-        for line in std::io::BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            let is_load = line.contains("\"model_load\"");
-            if !is_load && !line.contains("\"inputs_sha256\"") {
-                continue;
-            }
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            let model = v["model"].as_str().unwrap_or_default().to_owned();
-            if v["kind"] == "model_load" {
-                if let Some(sha) = v["sha256"].as_str() {
-                    model_sha.insert(model, sha.to_owned());
-                }
-            } else if v["kind"] == "infer" {
-                if let Some(x) = v["inputs_sha256"].as_str() {
-                    inputs.push((model, x.to_owned()));
-                }
-            }
-        }
-    }
-    let mut out = HashMap::new();
-    for (model, x) in inputs {
-        let sha = model_sha.get(&model).or_else(|| digests.get(&model));
-        if let Some(sha) = sha {
-            out.entry(sha.clone()).or_insert(x);
-        }
-    }
-    out
 }
 
 /// A relative shard path of a TF.js manifest that stays inside its folder.
@@ -283,7 +215,17 @@ fn jobs(
 /// `out` (a trace file beside the page traces). `files` are the audit's trace
 /// files (for `net` digests and the page's input shapes).
 pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<NativeOutcome> {
-    let digests = url_digests(files);
+    // The page's traces as one file: the digests of what the proxy saw, the page's
+    // input shapes and captured inputs of each model (`--from-trace`).
+    let page_trace = out.with_extension("pages.tmp");
+    let trace = concat(files, &page_trace)
+        .then(|| BrowserTrace::read(&page_trace).ok())
+        .flatten()
+        .unwrap_or_default();
+    let mut digests: HashMap<String, String> = HashMap::new();
+    for (id, sha) in trace.digests() {
+        digests.entry(id.clone()).or_insert_with(|| sha.clone());
+    }
     let onnx_engine = if EngineKind::Ort.version().is_ok() {
         EngineKind::Ort
     } else {
@@ -291,17 +233,12 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
         EngineKind::Tract
     };
     let (jobs, mut outcomes) = jobs(models, &digests, onnx_engine);
-    let captured = captured_inputs(files, &digests);
-    if jobs.is_empty() {
-        return outcomes;
-    }
-    // The page's traces as one file, for the input shapes of each model.
-    let page_trace = out.with_extension("pages.tmp");
-    let shapes_from = concat(files, &page_trace).then(|| page_trace.clone());
+    let shapes_from = page_trace.is_file().then(|| page_trace.clone());
     for (name, path, engine, sha) in jobs {
-        let inputs = captured
-            .get(&sha)
-            .map(|x| models.join(format!("{x}.safetensors")))
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let inputs = trace
+            .inputs_for(&sha, file_name)
+            .map(|x| path.with_file_name(format!("{x}.safetensors")))
             .filter(|p| p.is_file());
         let opts = webinfer_native::Options {
             models: vec![path.clone()],
@@ -311,7 +248,7 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
             warmup: 1,
             input_shapes: Vec::new(),
             from_trace: shapes_from.clone(),
-            inputs: inputs.clone(),
+            inputs: None, // the runner takes captured inputs from `from_trace`
             out: out.to_path_buf(),
         };
         let result = match webinfer_native::run(&opts) {

@@ -128,6 +128,12 @@ impl BrowserTrace {
 }
 
 impl BrowserTrace {
+    /// `(model id or URL, sha256)` from the trace's `model_load` and proxy `net`
+    /// records, in file order.
+    pub fn digests(&self) -> &[(String, String)] {
+        &self.digests
+    }
+
     /// The SHA-256 of the page's captured inputs (`infer.inputs_sha256`) for the
     /// model file with this SHA-256 and file name, matched like [`Self::shapes_for`];
     /// the first captured call wins.
