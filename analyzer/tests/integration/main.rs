@@ -4,6 +4,7 @@
 
 mod attribution;
 mod common;
+mod export;
 mod metrics;
 mod perfetto_merge;
 mod prop_read;
