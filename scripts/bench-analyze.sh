@@ -34,7 +34,7 @@ CORES=$(nproc)
 base="${BENCH_TMP:-/var/tmp}"
 TMP=$(mktemp -d "$base/webinfer-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-"$BIN" analyze --print-sql > "$TMP/core.sql"
+"$BIN" analyze --print-sql --sql-table core > "$TMP/core.sql"
 have_duckdb=0
 python3 -c 'import duckdb' 2>/dev/null && have_duckdb=1
 

@@ -22,6 +22,7 @@ pub mod report;
 pub mod series;
 pub mod session;
 pub mod sql;
+pub mod sql_metrics;
 pub mod stats;
 pub mod table;
 

@@ -709,6 +709,27 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
     Ok(stats)
 }
 
+/// The partition keys of the export in `dir`, from its [`MANIFEST`]; the
+/// default (`label`) when `dir` holds no export (yet).
+pub fn partition_keys_of(dir: &Path) -> Result<Vec<String>, Error> {
+    let m = dir.join(MANIFEST);
+    let Ok(text) = std::fs::read_to_string(&m) else {
+        return Ok(ExportOptions::default().partition_by);
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| Error::Parquet {
+        path: m.clone(),
+        message: format!("bad manifest: {e}"),
+    })?;
+    Ok(v["partition_by"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// The manifest: schema version, trace format version, partition keys and
 /// the tables with their columns.
 pub fn manifest_json(partition_by: &[String]) -> Value {
