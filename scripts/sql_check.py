@@ -17,6 +17,7 @@ import csv
 import math
 import os
 import sys
+import time
 
 TOL = 1e-9
 
@@ -86,12 +87,16 @@ def run_engine(engine, sql_dir):
         from pyspark.sql import SparkSession
         spark = (SparkSession.builder.master("local[2]").appName("webinfer-sql-check")
                  .config("spark.ui.enabled", "false")
+                 .config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
                  .config("spark.sql.shuffle.partitions", "4").getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         for s in stmts:
             spark.sql(s)
         for t, q in queries.items():
+            t0 = time.time()
             out[t] = [r.asDict() for r in spark.sql(q).collect()]
+            print(f"spark {t}: {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
         spark.stop()
     else:
         sys.exit(f"unknown engine {engine}")

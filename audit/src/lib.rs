@@ -26,6 +26,7 @@ pub mod interact;
 pub mod isolation;
 pub mod memory;
 pub mod run;
+pub mod shard;
 pub mod site;
 pub mod tail;
 pub mod variant;

@@ -90,6 +90,8 @@ pub struct AuditOptions {
     /// The hooks mirror inferences and model loads as DevTools `performance.measure` entries
     /// (a "webinfer" track in the Performance panel).
     pub devtools_track: bool,
+    /// Only this share of the runs (`--shard K/N`, [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl AuditOptions {
@@ -112,6 +114,7 @@ impl AuditOptions {
             progress: false,
             devtools_trace: false,
             devtools_track: false,
+            shard: None,
         }
     }
 }
@@ -287,6 +290,8 @@ struct Plan {
     label: String,
     variants: Vec<Variant>,
     urls: Vec<String>,
+    /// (URL index, variant index, repeat) of each run to do ([`crate::shard::planned_runs`]).
+    runs: Vec<(usize, usize, u32)>,
     proxy: ProxyOptions,
     _site: Option<SiteServer>,
 }
@@ -298,7 +303,7 @@ pub async fn audit(
     cancel: CancellationToken,
 ) -> Result<AuditReport, AuditError> {
     let plan = plan(opts).await?;
-    let total = plan.urls.len() as u64 * plan.variants.len() as u64 * u64::from(plan.opts.repeat);
+    let total = plan.runs.len() as u64;
     let bar = if plan.opts.progress {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     } else {
@@ -311,17 +316,13 @@ pub async fn audit(
     );
     bar.set_prefix("audit");
     let mut runs = Vec::new();
-    'all: for url in &plan.urls {
-        for variant in &plan.variants {
-            for rep in 1..=plan.opts.repeat {
-                if cancel.is_cancelled() {
-                    break 'all;
-                }
-                let run = run_one(&plan, url, variant, rep, &cancel, &bar).await?;
-                bar.inc(1);
-                runs.push(run);
-            }
+    for &(u, v, rep) in &plan.runs {
+        if cancel.is_cancelled() {
+            break;
         }
+        let run = run_one(&plan, &plan.urls[u], &plan.variants[v], rep, &cancel, &bar).await?;
+        bar.inc(1);
+        runs.push(run);
     }
     bar.finish_and_clear();
     Ok(AuditReport {
@@ -367,6 +368,14 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
+    if let Some(s) = opts.shard {
+        if opts.label.is_none() {
+            return Err(AuditError::Unsupported(format!(
+                "--shard {s} needs --label: every shard must write the same label"
+            )));
+        }
+        proxy.traces = proxy.traces.join(s.folder());
+    }
     let (urls, site) = if opts.urls.is_empty() {
         let site = demo::start_demo_site(&opts.web_dir).await?;
         let rule: ResolveRule = format!("{DEMO_HOST}:{}:{}", site.port(), site.addr.ip())
@@ -381,6 +390,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         }
         (opts.urls.clone(), None)
     };
+    let runs = crate::shard::planned_runs(urls.len(), variants.len(), opts.repeat, opts.shard);
     Ok(Plan {
         opts,
         browser,
@@ -388,6 +398,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         label,
         variants,
         urls,
+        runs,
         proxy,
         _site: site,
     })

@@ -10,3 +10,4 @@ mod perfetto_merge;
 mod prop_read;
 mod read;
 mod report;
+mod sql_engines;
