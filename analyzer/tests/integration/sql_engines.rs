@@ -4,6 +4,8 @@
 //! exercises every metric family (`scripts/sql_fixture.py`), compared value
 //! by value with the analyzer's own `metrics.csv` (`scripts/sql_check.py`:
 //! rows equal, values within 1e-9 relative). Fails if any query is wrong.
+//! The export itself is read back by pyarrow, polars, DuckDB and DataFusion
+//! (`scripts/parquet_read_check.py`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +45,19 @@ fn check(inputs: Vec<PathBuf>, dir: &Path, keys: &[&str]) {
     )
     .unwrap();
     assert!(st.records.values().sum::<u64>() > 0, "{st}");
+    // every table reads as it is in pyarrow, polars, DuckDB and DataFusion
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/parquet_read_check.py"))
+        .arg(&pq)
+        .arg(serde_json::to_string(&st.rows).unwrap())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     for dialect in ["duckdb", "datafusion"] {
         let sql = dir.join(format!("sql-{dialect}"));
         std::fs::create_dir_all(&sql).unwrap();
