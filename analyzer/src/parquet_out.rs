@@ -523,7 +523,7 @@ fn push_record(
             }
         }
         let i = part.columns.len() - 1;
-        let e = (!extra.is_empty()).then(|| Value::Object(extra));
+        let e = (!extra.is_empty()).then_some(Value::Object(extra));
         push_value(&mut part.bufs[i], Ty::Json, e);
         part.rows += 1;
     }
