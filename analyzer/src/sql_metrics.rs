@@ -139,6 +139,36 @@ fn pct_ctes(name: &str, src: &str, group: &[&str], val: &str, ps: &[(&str, f64)]
     )
 }
 
+/// Which intervals `[a, b]` of CTE `q` (columns sid, qid, a, b) overlap an
+/// inference window `[ws, we]` of CTE `win` (`ws < b` and `we > a`, as
+/// [`crate::metrics::windows::Windows::overlaps`]): a CTE `{name}` (sid, qid,
+/// inside 0/1), by two sweeps over time instead of a range join. Overlapping
+/// windows = #(ws < b) − #(we ≤ a and ws < b); windows ending at or before
+/// `a` start before `b`, except a zero-length window at a point query, which
+/// the second sweep orders after the query.
+fn inside_ctes(name: &str, q: &str) -> String {
+    format!(
+        "{name}_s AS (
+  SELECT sid, qid, sum(w) OVER (PARTITION BY sid ORDER BY tm, o ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cs
+  FROM (SELECT sid, CAST(NULL AS DOUBLE) AS qid, ws AS tm, 1 AS o, 1 AS w FROM win WHERE sid IN (SELECT sid FROM {q})
+        UNION ALL
+        SELECT sid, qid, b, 0, 0 FROM {q}) e
+),
+{name}_e AS (
+  SELECT sid, qid, sum(w) OVER (PARTITION BY sid ORDER BY tm, o ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ce
+  FROM (SELECT sid, CAST(NULL AS DOUBLE) AS qid, we AS tm, CASE WHEN we > ws THEN 0 ELSE 2 END AS o, 1 AS w
+        FROM win WHERE sid IN (SELECT sid FROM {q})
+        UNION ALL
+        SELECT sid, qid, a, CASE WHEN a < b THEN 3 ELSE 1 END, 0 FROM {q}) e
+),
+{name} AS (
+  SELECT s.sid, s.qid, CASE WHEN s.cs - e.ce > 0 THEN 1 ELSE 0 END AS inside
+  FROM {name}_s s JOIN {name}_e e ON e.sid = s.sid AND e.qid = s.qid
+  WHERE s.qid IS NOT NULL AND e.qid IS NOT NULL
+)"
+    )
+}
+
 /// The shared steps, by name.
 fn cte(d: D, name: &str) -> String {
     let key_cols = [
@@ -185,7 +215,8 @@ fn cte(d: D, name: &str) -> String {
         // attribution rule 1: a record overlapping a higher layer's record of the same call is folded
         "cnt" => "folded AS (
   SELECT DISTINCT a.sid, a.iid
-  FROM inf a JOIN inf b ON a.sid = b.sid AND b.lrank > a.lrank
+  FROM (SELECT * FROM inf WHERE lrank < 3) a
+  JOIN (SELECT * FROM inf WHERE lrank > 0) b ON a.sid = b.sid AND b.lrank > a.lrank
    AND ((b.start < a.start + a.dur AND a.start < b.start + b.dur) OR a.start = b.start)
    AND NOT (a.ort_run IS NOT NULL AND b.ort_run IS NOT NULL AND a.ort_run <> b.ort_run)
 ),
@@ -314,14 +345,11 @@ lat AS (
 fint0 AS (
   SELECT sid, t AS a, lead(t) OVER (PARTITION BY sid ORDER BY t) AS b FROM ft
 ),
-fin AS (
-  SELECT DISTINCT f.sid, f.a FROM fint0 f JOIN win w ON w.sid = f.sid AND w.ws < f.b AND w.we > f.a
-  WHERE f.b IS NOT NULL
-),
+fq AS (SELECT sid, a AS qid, a, b FROM fint0 WHERE b IS NOT NULL),
+{ins},
 fint AS (
-  SELECT f.sid, f.a, f.b - f.a AS d, CASE WHEN i.a IS NOT NULL THEN 1 ELSE 0 END AS inside
-  FROM fint0 f LEFT JOIN fin i ON i.sid = f.sid AND i.a = f.a
-  WHERE f.b IS NOT NULL
+  SELECT f.sid, f.a, f.b - f.a AS d, i.inside
+  FROM fq f JOIN fin i ON i.sid = f.sid AND i.qid = f.qid
 ),
 {med},
 fsplit AS (
@@ -333,7 +361,8 @@ fsplit AS (
          sum(CASE WHEN inside = 1 AND d > 1.5 * m.m THEN 1 ELSE 0 END) AS drop_in,
          sum(CASE WHEN inside = 0 AND d > 1.5 * m.m THEN 1 ELSE 0 END) AS drop_out
   FROM fint f JOIN fmed m ON m.sid = f.sid GROUP BY f.sid
-)"
+)",
+                ins = inside_ctes("fin", "fq")
             )
         }
         "video" => "video AS (
@@ -475,17 +504,13 @@ ORDER BY k.sid",
         ),
         "responsiveness" => {
             let extra = vec![
-                "probes AS (
-  SELECT p.sid, p.delay,
-         CASE WHEN EXISTS_IN.sid IS NOT NULL THEN 1 ELSE 0 END AS inside
-  FROM (SELECT sid, seq, ts, start, delay, row_number() OVER (PARTITION BY sid ORDER BY start, ts, seq) AS pid
-        FROM events WHERE kind = 'probe' AND start IS NOT NULL AND delay IS NOT NULL) p
-  LEFT JOIN (SELECT DISTINCT q.sid, q.pid FROM (
-               SELECT sid, start, delay, row_number() OVER (PARTITION BY sid ORDER BY start, ts, seq) AS pid
-               FROM events WHERE kind = 'probe' AND start IS NOT NULL AND delay IS NOT NULL) q
-             JOIN win w ON w.sid = q.sid AND w.ws < q.start + q.delay AND w.we > q.start) EXISTS_IN
-    ON EXISTS_IN.sid = p.sid AND EXISTS_IN.pid = p.pid
+                "pq AS (
+  SELECT sid, CAST(row_number() OVER (PARTITION BY sid ORDER BY start, ts, seq) AS DOUBLE) AS qid,
+         start AS a, start + delay AS b, delay
+  FROM events WHERE kind = 'probe' AND start IS NOT NULL AND delay IS NOT NULL
 ),
+{pin},
+probes AS (SELECT p.sid, p.delay, i.inside FROM pq p JOIN pin i ON i.sid = p.sid AND i.qid = p.qid),
 p_in AS (SELECT sid, delay FROM probes WHERE inside = 1),
 p_out AS (SELECT sid, delay FROM probes WHERE inside = 0),
 inputs AS (
@@ -493,8 +518,7 @@ inputs AS (
   WHERE kind = 'input' AND start IS NOT NULL AND dur IS NOT NULL AND processing_start IS NOT NULL AND processing_end IS NOT NULL
 ),
 inter AS (SELECT sid, interaction_id, max(dur) AS dur FROM inputs WHERE interaction_id > 0 GROUP BY sid, interaction_id)"
-                    .to_owned()
-                    .replace("EXISTS_IN", "pin"),
+                    .replace("{pin}", &inside_ctes("pin", "pq")),
                 pct_ctes("q_in", "p_in", &["sid"], "delay", &[("p50", 0.5), ("p95", 0.95)]),
                 pct_ctes("q_out", "p_out", &["sid"], "delay", &[("p50", 0.5), ("p95", 0.95)]),
                 pct_ctes("q_inp", "inputs", &["sid"], "idelay", &[("p95", 0.95)]),
@@ -534,32 +558,60 @@ ORDER BY k.sid",
             let extra = vec![
                 "vs AS (SELECT DISTINCT sid FROM video WHERE nv >= 2),
 rows_ AS (SELECT DISTINCT c.sid, c.model, c.be FROM cb c JOIN vs v ON v.sid = c.sid),
+gv AS (
+  SELECT r.sid, r.model, r.be, v.j, v.t, v.presented FROM rows_ r JOIN video v ON v.sid = r.sid
+),
+-- sweeps over time instead of range joins: frame j is covered when an inference of the row
+-- starts in [t_j, t_j+1), i.e. the count of starts before t_j+1 exceeds the count before t_j
+sweep_c AS (
+  SELECT sid, model, be, j,
+         sum(typ) OVER (PARTITION BY sid, model, be ORDER BY tm, typ ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c
+  FROM (SELECT sid, model, be, j, t AS tm, 0 AS typ FROM gv
+        UNION ALL
+        SELECT c.sid, c.model, c.be, CAST(NULL AS BIGINT), c.start, 1 FROM cb c JOIN rows_ r
+          ON r.sid = c.sid AND r.model = c.model AND r.be = c.be) e
+),
 covered AS (
-  SELECT r.sid, r.model, r.be, count(DISTINCT v.j) AS n
-  FROM rows_ r
-  JOIN video v ON v.sid = r.sid
-  JOIN video w ON w.sid = v.sid AND w.j = v.j + 1
-  JOIN cb c ON c.sid = r.sid AND c.model = r.model AND c.be = r.be AND c.start >= v.t AND c.start < w.t
-  GROUP BY r.sid, r.model, r.be
+  SELECT sid, model, be, sum(CASE WHEN nc > c THEN 1 ELSE 0 END) AS n FROM (
+    SELECT sid, model, be, j, c, lead(c) OVER (PARTITION BY sid, model, be ORDER BY j) AS nc
+    FROM sweep_c WHERE j IS NOT NULL) x
+  GROUP BY sid, model, be
 ),
 span AS (
   SELECT sid, max(nv) AS nv, max(CASE WHEN j = nv THEN presented END) - max(CASE WHEN j = 1 THEN presented END) AS sp
   FROM video GROUP BY sid
 ),
+-- the newest inference by frame j: the last by (end, start) with end <= t_j; its start is
+-- carried forward to the frame rows of its group
+sweep_n AS (
+  SELECT sid, model, be, j, presented, s,
+         sum(CASE WHEN j IS NULL THEN 1 ELSE 0 END)
+           OVER (PARTITION BY sid, model, be ORDER BY tm, typ, s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS g
+  FROM (SELECT sid, model, be, j, presented, t AS tm, 1 AS typ, CAST(NULL AS DOUBLE) AS s FROM gv
+        UNION ALL
+        SELECT c.sid, c.model, c.be, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), c.start + c.dur, 0, c.start
+        FROM cb c JOIN rows_ r ON r.sid = c.sid AND r.model = c.model AND r.be = c.be) e
+),
 newest AS (
-  SELECT sid, model, be, j, presented, s FROM (
-    SELECT r.sid, r.model, r.be, v.j, v.presented, c.start AS s,
-           row_number() OVER (PARTITION BY r.sid, r.model, r.be, v.j ORDER BY c.start + c.dur DESC, c.start DESC) AS k
-    FROM rows_ r JOIN video v ON v.sid = r.sid
-    JOIN cb c ON c.sid = r.sid AND c.model = r.model AND c.be = r.be AND c.start + c.dur <= v.t) x
-  WHERE k = 1
+  SELECT sid, model, be, j, presented, ns FROM (
+    SELECT sid, model, be, j, presented, g, max(s) OVER (PARTITION BY sid, model, be, g) AS ns FROM sweep_n) x
+  WHERE j IS NOT NULL AND g > 0
+),
+-- its source frame: the last frame with t <= that start
+sweep_s AS (
+  SELECT sid, model, be, j, presented, q,
+         sum(CASE WHEN q = 0 THEN 1 ELSE 0 END)
+           OVER (PARTITION BY sid, model, be ORDER BY tm, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS g
+  FROM (SELECT sid, model, be, j, presented, t AS tm, 0 AS q FROM gv
+        UNION ALL
+        SELECT sid, model, be, j, presented, ns, 1 FROM newest) e
 ),
 ages AS (
-  SELECT sid, model, be, age FROM (
-    SELECT n.sid, n.model, n.be, n.j, n.presented - v.presented AS age,
-           row_number() OVER (PARTITION BY n.sid, n.model, n.be, n.j ORDER BY v.t DESC) AS k
-    FROM newest n JOIN video v ON v.sid = n.sid AND v.t <= n.s) x
-  WHERE k = 1
+  SELECT sid, model, be, presented - src AS age FROM (
+    SELECT sid, model, be, q, g, presented,
+           max(CASE WHEN q = 0 THEN presented END) OVER (PARTITION BY sid, model, be, g) AS src
+    FROM sweep_s) x
+  WHERE q = 1 AND g > 0
 )"
                 .to_owned(),
                 pct_ctes("age95", "ages", &["sid", "model", "be"], "age", &[("p95", 0.95)]),
@@ -630,24 +682,19 @@ ORDER BY k.sid, g.model",
 ),
 natives AS (SELECT sha256, model, base, pred_p50_ms FROM rows_ WHERE source = 'native' AND pred_p50_ms IS NOT NULL),
 browsers AS (SELECT * FROM rows_ WHERE source <> 'native' AND model <> ''),
-m_sha AS (
-  SELECT b.sid, b.model, b.backend, n.pred_p50_ms AS v FROM browsers b
-  JOIN natives n ON b.sha256 IS NOT NULL AND b.sha256 <> '' AND n.sha256 = b.sha256
+-- each browser row's native matches, at the best level it has: 1 sha256, 2 model id, 3 file name
+pairs AS (
+  SELECT b.sid, b.model, b.backend, n.pred_p50_ms AS v,
+         CASE WHEN b.sha256 IS NOT NULL AND b.sha256 <> '' AND n.sha256 = b.sha256 THEN 1
+              WHEN n.model = b.model THEN 2 ELSE 3 END AS lvl
+  FROM browsers b JOIN natives n
+    ON (b.sha256 IS NOT NULL AND b.sha256 <> '' AND n.sha256 = b.sha256) OR n.model = b.model OR n.base = b.base
 ),
-m_model AS (
-  SELECT b.sid, b.model, b.backend, n.pred_p50_ms AS v FROM browsers b
-  JOIN natives n ON n.model = b.model
-  LEFT JOIN (SELECT DISTINCT sid, model, backend FROM m_sha) x ON x.sid = b.sid AND x.model = b.model AND x.backend = b.backend
-  WHERE x.sid IS NULL
-),
-m_name AS (
-  SELECT b.sid, b.model, b.backend, n.pred_p50_ms AS v FROM browsers b
-  JOIN natives n ON n.base = b.base
-  LEFT JOIN (SELECT DISTINCT sid, model, backend FROM m_sha UNION SELECT DISTINCT sid, model, backend FROM m_model) x
-    ON x.sid = b.sid AND x.model = b.model AND x.backend = b.backend
-  WHERE x.sid IS NULL
-),
-matched AS (SELECT * FROM m_sha UNION ALL SELECT * FROM m_model UNION ALL SELECT * FROM m_name)",
+matched AS (
+  SELECT sid, model, backend, v FROM (
+    SELECT sid, model, backend, v, lvl, min(lvl) OVER (PARTITION BY sid, model, backend) AS best FROM pairs) x
+  WHERE lvl = best
+)",
                     cls = d.slash_class()
                 ),
                 pct_ctes("nat", "matched", &["sid", "model", "backend"], "v", &[("p50", 0.5)]),
