@@ -9,7 +9,7 @@
 # build of `webinfer analyze` under /usr/bin/time -v (records/s, records/s
 # divided by the cores, records per CPU second (user + system), peak RSS), runs the same core aggregation with DuckDB
 # (scripts/bench_analyze_duckdb.py, the SQL from `webinfer analyze
-# --print-sql`) when `python3 -c 'import duckdb'` works, prints a table and
+# --print-sql --sql-table core`) when `python3 -c 'import duckdb'` works, prints a table and
 # deletes the traces. It then exports the traces with `webinfer export parquet`
 # and runs every metric table of `webinfer analyze --sql-dir` on the export in
 # DuckDB and DataFusion (scripts/bench_sql_tables.py; query time only, the
