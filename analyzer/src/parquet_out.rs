@@ -543,6 +543,29 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
         ));
     }
     let files = discover(inputs)?;
+    // an export inside an input folder would be read back as traces by the next run
+    let abs = |p: &Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    let out_abs = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            abs(parent).join(out.file_name().unwrap_or_default())
+        }
+        _ => abs(Path::new(".")).join(out),
+    };
+    for i in inputs.iter().filter(|p| p.is_dir()) {
+        if out_abs.starts_with(abs(i)) {
+            return Err(Error::Usage(format!(
+                "the export folder {} is inside the input folder {}: webinfer would read its Parquet files as traces next time; export elsewhere",
+                out.display(),
+                i.display()
+            )));
+        }
+    }
     let manifest = manifest_json(&opts.partition_by);
     let mpath = out.join(MANIFEST);
     if out.exists() {
