@@ -639,21 +639,33 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
                 }
             }
             stats.lines += 1;
-            let parsed = webinfer_format::Header::parse(line).and_then(|h| {
-                let h = h.into_owned();
-                serde_json::from_slice::<Map<String, Value>>(line).map(|m| (h, m))
-            });
+            // one parse: the line as JSON, the header read from that value
+            let parsed: Result<
+                (webinfer_format::Header<'static>, Map<String, Value>),
+                (bool, String),
+            > = match serde_json::from_slice::<Value>(line) {
+                Ok(v) => match webinfer_format::Header::of(&v).map(|h| h.into_owned()) {
+                    Some(h) => match v {
+                        Value::Object(m) => Ok((h, m)),
+                        _ => Err((true, "not a JSON object".into())),
+                    },
+                    None => Err((
+                        true,
+                        "not a record (v, sid, seq, ts or kind missing or of the wrong type)"
+                            .into(),
+                    )),
+                },
+                Err(e) => Err((false, e.to_string())),
+            };
             let (h, map) = match parsed {
                 Ok(x) => x,
-                Err(e) => {
-                    let complete = || serde_json::from_slice::<Value>(line).is_ok();
-                    if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete()))
-                    {
+                Err((complete, e)) => {
+                    if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete)) {
                         stats.torn_last.push(path.clone());
                     } else if !seen_record {
                         first_error = Some(format!("line {line_no} is not a trace record ({e})"));
                     } else {
-                        pending_invalid = Some((line_no, e.to_string()));
+                        pending_invalid = Some((line_no, e));
                     }
                     return;
                 }
