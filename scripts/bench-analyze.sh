@@ -9,8 +9,11 @@
 # build of `webinfer analyze` under /usr/bin/time -v (records/s, records/s
 # divided by the cores, records per CPU second (user + system), peak RSS), runs the same core aggregation with DuckDB
 # (scripts/bench_analyze_duckdb.py, the SQL from `webinfer analyze
-# --print-sql`) when `python3 -c 'import duckdb'` works, prints a table and
-# deletes the traces. Targets: >= 1 M records/s per core, peak RSS < 2 GB
+# --print-sql --sql-table core`) when `python3 -c 'import duckdb'` works, prints a table and
+# deletes the traces. It then exports the traces with `webinfer export parquet`
+# and runs every metric table of `webinfer analyze --sql-dir` on the export in
+# DuckDB and DataFusion (scripts/bench_sql_tables.py; query time only, the
+# export's own time is its row). Targets: >= 1 M records/s per core, peak RSS < 2 GB
 # at 10 GB of input. BENCH_TMP=DIR chooses where the traces go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +37,7 @@ CORES=$(nproc)
 base="${BENCH_TMP:-/var/tmp}"
 TMP=$(mktemp -d "$base/webinfer-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-"$BIN" analyze --print-sql > "$TMP/core.sql"
+"$BIN" analyze --print-sql --sql-table core > "$TMP/core.sql"
 have_duckdb=0
 python3 -c 'import duckdb' 2>/dev/null && have_duckdb=1
 
@@ -72,7 +75,27 @@ for gb in "${sizes[@]}"; do
   else
     rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – | – | – |")
   fi
-  rm -rf "$dir" "$TMP/report-${gb}g"
+  # every metric table: webinfer's Parquet export, then the SQL of `--sql-dir` in each engine
+  /usr/bin/time -v "$BIN" export parquet "$dir" --out "$TMP/pq-${gb}g" --partition-by label 2> "$TMP/export.log" || { cat "$TMP/export.log"; exit 1; }
+  grep -E 'records of' "$TMP/export.log" || true
+  w=$(wall_s "$TMP/export.log"); m=$(rss_mb "$TMP/export.log"); c=$(cpu_s "$TMP/export.log")
+  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
+  rows+=("| ${gb} GB | $records | webinfer export parquet ($(du -sh "$TMP/pq-${gb}g" | cut -f1) written) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  for engine in duckdb datafusion; do
+    python3 -c "import $engine" 2>/dev/null || continue
+    "$BIN" analyze --sql-dir "$TMP/sql-$engine" --sql-dialect "$engine" --sql-source "$TMP/pq-${gb}g" 2>/dev/null
+    /usr/bin/time -v python3 scripts/bench_sql_tables.py "$engine" "$TMP/sql-$engine" "$CORES" > "$TMP/sql.out" 2> "$TMP/sql.log" || { cat "$TMP/sql.log"; exit 1; }
+    cat "$TMP/sql.out"
+    w=$(wall_s "$TMP/sql.log"); m=$(rss_mb "$TMP/sql.log"); c=$(cpu_s "$TMP/sql.log")
+    rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+    rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+    rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
+    ver=$(python3 -c "import $engine; print($engine.__version__)")
+    rows+=("| ${gb} GB | $records | $engine $ver, all 8 metric tables on the export ($CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  done
+  rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/pq-${gb}g"
 done
 
 echo

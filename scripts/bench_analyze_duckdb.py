@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs webinfer's core aggregation (the SQL printed by
-`webinfer analyze --print-sql`) with DuckDB over JSON Lines traces, for a
+`webinfer analyze --print-sql --sql-table core`) with DuckDB over JSON Lines traces, for a
 side-by-side comparison with `webinfer analyze` in scripts/bench-analyze.sh.
 
 Usage: bench_analyze_duckdb.py TRACE_DIR SQL_FILE [THREADS]

@@ -48,8 +48,8 @@ fi
 # 3. Python packages for test fixtures and engines (pinned; pip only runs when
 #    one is missing or at another version): onnx + numpy + tokenizers build the
 #    small text models of web/fixtures/, ai-edge-litert runs .tflite natively,
-#    duckdb/datafusion/pyarrow check the SQL and Parquet exports.
-py_pkgs=(numpy==2.4.6 onnx==1.23.2 tokenizers==0.23.3 ai-edge-litert==2.3.0 duckdb==2.0.1 datafusion==55.0.0 pyarrow==26.0.1)
+#    duckdb/datafusion/pyarrow/polars check the SQL and Parquet exports.
+py_pkgs=(numpy==2.4.6 onnx==1.23.2 tokenizers==0.23.3 ai-edge-litert==2.3.0 duckdb==2.0.1 datafusion==55.0.0 pyarrow==26.0.1 polars==2.1.0)
 py_missing=()
 for spec in "${py_pkgs[@]}"; do
   name=${spec%%==*}; want_v=${spec##*==}

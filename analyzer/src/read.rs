@@ -230,11 +230,11 @@ fn layout(path: &Path) -> Result<Layout, Error> {
 }
 
 /// What reading one file's lines came to.
-struct Streamed {
+pub(crate) struct Streamed {
     /// Bytes read (after decompression).
-    bytes: u64,
+    pub(crate) bytes: u64,
     /// The decoder error that ended a compressed file early, if any.
-    cut_short: Option<String>,
+    pub(crate) cut_short: Option<String>,
 }
 
 /// Calls `each` with every line (without the newline) of a JSONL stream and
@@ -287,7 +287,7 @@ fn for_each_line(
 
 /// Opens a trace and streams its lines (Parquet rows are turned into JSON
 /// lines through polars, 64 Ki rows at a time).
-fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<Streamed, Error> {
+pub(crate) fn stream_lines(path: &Path, each: impl FnMut(&[u8], bool)) -> Result<Streamed, Error> {
     match layout(path)? {
         Layout::Jsonl => {
             let f = std::fs::File::open(path).map_err(Error::io(path))?;

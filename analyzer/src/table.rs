@@ -186,19 +186,27 @@ pub fn attribute(s: &SessionData) -> Attributed<'_> {
     }
 }
 
-/// The row key values of session `s` for one model ("" where unknown). The
-/// label is the run label, else the page ([`identity::page_of`] of the
-/// session URL); the browser and its version come from `session.browser`,
-/// else the user agent ([`identity::parse_user_agent`]).
-fn key_row(
-    s: &SessionData,
-    framework: &str,
-    model: &str,
-    backend: &str,
-    sha: &str,
-    role: &str,
-) -> Vec<String> {
-    let meta = &s.meta;
+/// The session-level key values of a session (the [`KEYS`] that do not
+/// depend on the model), from its merged `session` fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionKeys {
+    /// The run label, else the page ([`identity::page_of`] of the session URL).
+    pub label: String,
+    /// `variant` ("" when absent).
+    pub variant: String,
+    /// `session.browser.name`, else `native-<engine>` for a native run, else
+    /// the browser parsed from the user agent ([`identity::parse_user_agent`]).
+    pub browser: String,
+    /// `session.browser.version`, else `engine_version`, else the user agent's.
+    pub browser_version: String,
+    /// `source` (page, worker, native; "" when absent).
+    pub source: String,
+    /// Origin + path of the session URL.
+    pub page: String,
+}
+
+/// The [`SessionKeys`] of merged `session` fields.
+pub fn session_keys(meta: &webinfer_format::SessionFields) -> SessionKeys {
     let page = meta
         .url
         .as_deref()
@@ -212,28 +220,50 @@ fn key_row(
     if browser.is_empty() {
         browser = ua.as_ref().map(|u| u.0.clone()).unwrap_or_default();
     }
-    let version = meta
+    let browser_version = meta
         .browser
         .as_ref()
         .and_then(|b| b.version.clone())
         .or_else(|| meta.engine_version.clone())
         .or_else(|| ua.map(|u| u.1))
         .unwrap_or_default();
-    vec![
-        s.sid.clone(),
-        meta.label.clone().unwrap_or_else(|| page.clone()),
-        meta.variant.clone().unwrap_or_default(),
+    SessionKeys {
+        label: meta.label.clone().unwrap_or_else(|| page.clone()),
+        variant: meta.variant.clone().unwrap_or_default(),
         browser,
-        version,
-        meta.source
+        browser_version,
+        source: meta
+            .source
             .as_ref()
             .map(|x| x.as_str().to_owned())
             .unwrap_or_default(),
+        page,
+    }
+}
+
+/// The row key values of session `s` for one model ("" where unknown); the
+/// session-level ones are [`session_keys`].
+fn key_row(
+    s: &SessionData,
+    framework: &str,
+    model: &str,
+    backend: &str,
+    sha: &str,
+    role: &str,
+) -> Vec<String> {
+    let k = session_keys(&s.meta);
+    vec![
+        s.sid.clone(),
+        k.label,
+        k.variant,
+        k.browser,
+        k.browser_version,
+        k.source,
         framework.to_owned(),
         model.to_owned(),
         backend.to_owned(),
         sha.to_owned(),
-        page,
+        k.page,
         role.to_owned(),
     ]
 }

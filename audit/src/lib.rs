@@ -27,6 +27,7 @@ pub mod isolation;
 pub mod memory;
 pub mod native_baseline;
 pub mod run;
+pub mod shard;
 pub mod site;
 pub mod tail;
 pub mod variant;

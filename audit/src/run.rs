@@ -98,6 +98,8 @@ pub struct AuditOptions {
     /// The hooks mirror inferences and model loads as DevTools `performance.measure` entries
     /// (a "webinfer" track in the Performance panel).
     pub devtools_track: bool,
+    /// Only this share of the runs (`--shard K/N`, [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl AuditOptions {
@@ -122,6 +124,7 @@ impl AuditOptions {
             progress: false,
             devtools_trace: false,
             devtools_track: false,
+            shard: None,
         }
     }
 }
@@ -317,6 +320,8 @@ struct Plan {
     label: String,
     variants: Vec<Variant>,
     urls: Vec<String>,
+    /// (URL index, variant index, repeat) of each run to do ([`crate::shard::planned_runs`]).
+    runs: Vec<(usize, usize, u32)>,
     proxy: ProxyOptions,
     _site: Option<SiteServer>,
 }
@@ -328,7 +333,7 @@ pub async fn audit(
     cancel: CancellationToken,
 ) -> Result<AuditReport, AuditError> {
     let plan = plan(opts).await?;
-    let total = plan.urls.len() as u64 * plan.variants.len() as u64 * u64::from(plan.opts.repeat);
+    let total = plan.runs.len() as u64;
     let bar = if plan.opts.progress {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     } else {
@@ -341,17 +346,13 @@ pub async fn audit(
     );
     bar.set_prefix("audit");
     let mut runs = Vec::new();
-    'all: for url in &plan.urls {
-        for variant in &plan.variants {
-            for rep in 1..=plan.opts.repeat {
-                if cancel.is_cancelled() {
-                    break 'all;
-                }
-                let run = run_one(&plan, url, variant, rep, &cancel, &bar).await?;
-                bar.inc(1);
-                runs.push(run);
-            }
+    for &(u, v, rep) in &plan.runs {
+        if cancel.is_cancelled() {
+            break;
         }
+        let run = run_one(&plan, &plan.urls[u], &plan.variants[v], rep, &cancel, &bar).await?;
+        bar.inc(1);
+        runs.push(run);
     }
     bar.finish_and_clear();
     let trace_dir = plan.proxy.traces.join(&plan.label);
@@ -414,6 +415,14 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
+    if let Some(s) = opts.shard {
+        if opts.label.is_none() {
+            return Err(AuditError::Unsupported(format!(
+                "--shard {s} needs --label: every shard must write the same label"
+            )));
+        }
+        proxy.traces = proxy.traces.join(s.folder());
+    }
     if (opts.native || proxy.sink_limits.capture_inputs) && proxy.save_models.is_none() {
         proxy.save_models = Some(proxy.traces.join(&label).join("models"));
     }
@@ -431,6 +440,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         }
         (opts.urls.clone(), None)
     };
+    let runs = crate::shard::planned_runs(urls.len(), variants.len(), opts.repeat, opts.shard);
     Ok(Plan {
         opts,
         browser,
@@ -438,6 +448,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         label,
         variants,
         urls,
+        runs,
         proxy,
         _site: site,
     })

@@ -155,3 +155,101 @@ async fn a_page_that_sends_no_record_ends_the_run_and_says_so() {
     assert_eq!(site.requests("/plain.txt"), 1);
     assert!(run.stop.to_string().contains("no page session"));
 }
+
+/// `--shard K/N` (`webinfer_audit::shard`): two shards of one audit (2 URLs × 2 variants)
+/// run side by side into one shared traces folder. Together they do every run of the
+/// unsharded plan exactly once, each in its own `shard-K-of-2/<label>/` folder (no file
+/// written by both), with distinct session ids and the one label given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_run_every_run_of_the_audit_once() {
+    use std::collections::BTreeSet;
+    use webinfer_audit::shard::Shard;
+    let _one = BROWSER.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("probe.html"), PROBE).unwrap();
+    let site = SiteServer::builder()
+        .mount("/", dir.path())
+        .coop_coep(true)
+        .start()
+        .await
+        .unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = ["shard-a", "shard-b"]
+        .iter()
+        .map(|n| site.url_for_host(DEMO_HOST, &format!("/probe.html?name={n}")))
+        .collect();
+    let cas = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let opts = |k: u32, label: Option<&str>| {
+        let proxy = common_audit::site_proxy(&site, traces.path(), cas[k as usize - 1].path());
+        let mut o = AuditOptions::new(proxy);
+        o.urls = urls.clone();
+        o.variants = vec!["default".into(), "no-threads".into()];
+        o.duration = Duration::from_secs(3);
+        o.label = label.map(str::to_owned);
+        o.shard = Some(Shard { k, n: 2 });
+        o
+    };
+    let e = webinfer_audit::audit(opts(1, None), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("needs --label"), "{e}");
+
+    let (a, b) = tokio::join!(
+        webinfer_audit::audit(opts(1, Some("sharded")), CancellationToken::new()),
+        webinfer_audit::audit(opts(2, Some("sharded")), CancellationToken::new()),
+    );
+    let (a, b) = (a.expect("shard 1"), b.expect("shard 2"));
+    let set = |r: &webinfer_audit::AuditReport| -> BTreeSet<(String, String, u32)> {
+        r.runs
+            .iter()
+            .map(|x| (x.url.clone(), x.variant.clone(), x.repeat))
+            .collect()
+    };
+    let (sa, sb) = (set(&a), set(&b));
+    assert_eq!(sa.len(), 2, "{sa:?}");
+    assert!(sa.is_disjoint(&sb), "{sa:?} {sb:?}");
+    let all: BTreeSet<(String, String, u32)> = urls
+        .iter()
+        .flat_map(|u| {
+            ["default", "no-threads"]
+                .into_iter()
+                .map(move |v| (u.clone(), v.to_owned(), 1))
+        })
+        .collect();
+    assert_eq!(sa.union(&sb).cloned().collect::<BTreeSet<_>>(), all);
+    assert_eq!(a.trace_dir, traces.path().join("shard-1-of-2/sharded"));
+    assert_eq!(b.trace_dir, traces.path().join("shard-2-of-2/sharded"));
+    let mut files = BTreeSet::new();
+    let mut sids = BTreeSet::new();
+    for (r, dir) in [(&a, &a.trace_dir), (&b, &b.trace_dir)] {
+        for run in &r.runs {
+            assert_eq!(run.label, "sharded");
+            assert!(!run.page_sessions.is_empty(), "{run:?}");
+            for s in &run.page_sessions {
+                assert!(sids.insert(s.clone()), "session {s} in two runs");
+            }
+            for f in &run.files {
+                assert!(
+                    f.starts_with(dir),
+                    "{} outside {}",
+                    f.display(),
+                    dir.display()
+                );
+                files.insert(f.clone());
+            }
+        }
+    }
+    // page sessions and audit files have names unique across the shards (only the
+    // proxy's `_proxy.jsonl` repeats, in each shard's own folder)
+    let names = |d: &std::path::Path| -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "_proxy.jsonl")
+            .collect()
+    };
+    let (na, nb) = (names(&a.trace_dir), names(&b.trace_dir));
+    assert!(!na.is_empty() && !nb.is_empty());
+    assert!(na.iter().all(|n| !nb.contains(n)), "{na:?} {nb:?}");
+    assert!(files.len() >= 4);
+}

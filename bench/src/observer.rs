@@ -528,6 +528,7 @@ pub async fn micro(c: Config, warm: usize) -> Result<serde_json::Value, Observer
 ///   the flush;
 /// - `engine_accessor`: `globalThis._tfengine` as the accessor the earlier design left there
 ///   (tfjs reads it on every tensor operation) instead of a plain data property.
+///
 /// Parts of the current hook, switched off for "off" and back on after each pair:
 /// - `ort_wrappers`: ORT's run wrappers (`InferenceSession.prototype.run`, the session
 ///   handler's `run`, the `_OrtRun`/`_OrtCreateSession` export wrappers) replaced by the

@@ -4,8 +4,10 @@
 
 mod attribution;
 mod common;
+mod export;
 mod metrics;
 mod perfetto_merge;
 mod prop_read;
 mod read;
 mod report;
+mod sql_engines;

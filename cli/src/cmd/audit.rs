@@ -66,6 +66,11 @@ pub struct Args {
     /// --devtools-track`.
     #[arg(long)]
     pub devtools_track: bool,
+    /// Run only share K of N of the URL × variant × repeat runs (run i goes to shard
+    /// i mod N + 1), writing to <traces>/shard-K-of-N/<label>/; needs --label. N machines
+    /// with the same URL list, variants and --repeat together run the whole audit.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<webinfer_audit::shard::Shard>,
     /// Trace label: traces go to <traces>/<label>/ (default audit-<UTC time>).
     #[arg(long, value_name = "L")]
     pub label: Option<String>,
@@ -102,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.devtools_trace = args.devtools_trace;
     opts.devtools_track = args.devtools_track;
     opts.label = args.label;
+    opts.shard = args.shard;
     opts.demo_query = args.demo_query;
     if let Some(w) = args.web_dir {
         opts.web_dir = w;

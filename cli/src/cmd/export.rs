@@ -18,6 +18,30 @@ pub struct Args {
 enum Format {
     /// Chrome trace-event JSON for ui.perfetto.dev and chrome://tracing.
     Perfetto(PerfettoArgs),
+    /// Record-level Parquet, one table per kind family, hive-partitioned
+    /// (`<table>/label=…/variant=…/part-….parquet`), for DuckDB, Spark,
+    /// DataFusion, polars and pyarrow (schema: format/parquet-export.md).
+    Parquet(ParquetArgs),
+}
+
+#[derive(clap::Args)]
+struct ParquetArgs {
+    /// Trace files (.jsonl, .jsonl.gz, .parquet) or folders (searched recursively).
+    #[arg(required = true)]
+    traces: Vec<PathBuf>,
+    /// Output folder (new, or an earlier export with the same partition keys).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Partition keys, in folder order: any of label, variant, browser, day
+    /// (`none` for no partition folders).
+    #[arg(long, value_delimiter = ',', default_value = "label")]
+    partition_by: Vec<String>,
+    /// Rows per row group (memory is bounded by open files × this).
+    #[arg(long, default_value_t = 16 * 1024)]
+    batch_rows: usize,
+    /// Part files open at once.
+    #[arg(long, default_value_t = 32)]
+    max_open: usize,
 }
 
 #[derive(clap::Args)]
@@ -41,6 +65,22 @@ struct PerfettoArgs {
 /// Runs `webinfer export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.format {
+        Format::Parquet(a) => {
+            let partition_by: Vec<String> = a
+                .partition_by
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty() && s != "none")
+                .collect();
+            let opts = webinfer_analyzer::parquet_out::ExportOptions {
+                partition_by,
+                batch_rows: a.batch_rows,
+                max_open: a.max_open,
+            };
+            let st = webinfer_analyzer::parquet_out::export(&a.traces, &a.out, &opts)?;
+            eprintln!("{st}; wrote {}", a.out.display());
+            Ok(())
+        }
         Format::Perfetto(a) => {
             let opts = ReadOptions {
                 sessions: a.sids.iter().cloned().collect::<HashSet<_>>(),
