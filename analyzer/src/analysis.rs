@@ -49,6 +49,10 @@ pub struct Analysis {
     pub gaps: Vec<(String, String, u64)>,
     /// Sessions without an `end` record.
     pub unended: Vec<String>,
+    /// Native sessions (inputs or baselines) that ended with `reason: "error"`:
+    /// (session id, the error, which names the model file), so the report lists
+    /// the models that have no native baseline and why.
+    pub native_failures: Vec<(String, String)>,
     /// Chart data of every session (baselines included).
     pub series: Series,
     /// Chart data per page group: keyed by the values of the page keys
@@ -66,6 +70,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
     let mut series = Series::default();
     let mut gaps = Vec::new();
     let mut unended = Vec::new();
+    let mut native_failures = Vec::new();
     let mut page_rows = Vec::new();
     let mut page_series = PageSeries::new();
     let page_keys: Vec<String> = opts
@@ -86,6 +91,13 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
             }
             if s.end_reason.is_none() {
                 unended.push(s.sid.clone());
+            }
+            if s.meta.is_native() && s.end_reason.as_deref() == Some("error") {
+                let why = s
+                    .end_error
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into());
+                native_failures.push((s.sid.clone(), why));
             }
             let (model_rows, page) = rows_of(&s);
             let model_bytes = page.get(crate::table::M::ModelBytes);
@@ -121,6 +133,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
     let page_aggregate = crate::aggregate::aggregate(&to_frame(&page_rows)?, &page_keys)?;
     gaps.sort();
     unended.sort();
+    native_failures.sort();
     Ok(Analysis {
         rows,
         helper_rows,
@@ -132,6 +145,7 @@ pub fn run(opts: &Options) -> Result<Analysis, Error> {
         baseline_stats,
         gaps,
         unended,
+        native_failures,
         series,
         page_series,
     })

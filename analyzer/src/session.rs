@@ -58,6 +58,8 @@ webinfer_format::record_struct! {
         pub dom_content_loaded: Option<f64>,
         pub load: Option<f64>,
         pub reason: Option<String>,
+        /// `end.error` (native runs: why the model could not run).
+        pub error: Option<String>,
         // `gen` (LLM generation requests)
         pub prompt_tokens: Option<u64>,
         pub output_tokens: Option<u64>,
@@ -331,6 +333,8 @@ pub struct SessionData {
     /// `sha256` of the model artifacts the proxy forwarded, by URL (from `net`).
     pub net_sha256: Vec<(String, String)>,
     pub end_reason: Option<String>,
+    /// `end.error`: why the session ended with `reason: "error"` (native runs).
+    pub end_error: Option<String>,
     pub records: u64,
     /// Sequence numbers per writer.
     pub seqs: WriterSeqs,
@@ -511,7 +515,10 @@ impl SessionData {
                         self.net_sha256.push((url.clone(), sha.clone()));
                     }
                 }
-                Kind::End => self.end_reason = Some(f.reason.clone().unwrap_or_default()),
+                Kind::End => {
+                    self.end_reason = Some(f.reason.clone().unwrap_or_default());
+                    self.end_error = f.error.clone();
+                }
                 // `dropped` (a webinfer extension) is not read yet: it is
                 // counted with the unknown kinds, as before the typed kinds.
                 Kind::Dropped | Kind::Other(_) => return Err(""),
@@ -579,6 +586,7 @@ impl SessionData {
         self.net_sha256.extend(o.net_sha256);
         if o.end_reason.is_some() {
             self.end_reason = o.end_reason;
+            self.end_error = o.end_error;
         }
         self.records += o.records;
         self.seqs.merge(o.seqs);

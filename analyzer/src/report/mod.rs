@@ -174,6 +174,9 @@ pub fn sections(a: &Analysis) -> Result<Vec<Section>, Error> {
         if *title == "Latency" {
             out.push(helper_section(a));
             out.push(slowdown_section(a)?);
+            if !a.native_failures.is_empty() {
+                out.push(native_failures_section(a));
+            }
         }
     }
     Ok(out)
@@ -248,6 +251,21 @@ fn helper_section(a: &Analysis) -> Section {
         ),
         headers,
         rows,
+    }
+}
+
+/// Models a native run could not load or run, with the runner's reason (its
+/// `end.error`, which names the model file).
+fn native_failures_section(a: &Analysis) -> Section {
+    Section {
+        title: "Models without a native baseline".into(),
+        note: "A native run of these models failed, so their rows have no ×native; the reason is the native runner's.".into(),
+        headers: vec!["native session".into(), "why".into()],
+        rows: a
+            .native_failures
+            .iter()
+            .map(|(sid, why)| vec![sid.clone(), why.clone()])
+            .collect(),
     }
 }
 

@@ -389,3 +389,37 @@ fn memory_chart_has_a_panel_per_source_and_the_model_size() {
         "the model size on each panel"
     );
 }
+
+/// A native run that could not run its model (`end` with `reason: "error"`) is
+/// listed with the runner's reason in the Markdown and HTML reports.
+#[test]
+fn models_without_a_native_baseline_are_listed_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    write(
+        &dir.path().join("native"),
+        "failed.jsonl",
+        jsonl(&[
+            r#"{"v":1,"sid":"nat-fail","seq":0,"ts":0,"kind":"session","source":"native","engine":"ort"}"#,
+            r#"{"v":1,"sid":"nat-fail","seq":1,"ts":5,"kind":"end","reason":"error","error":"models/abc.json: cannot convert the TF.js model to ONNX: op Enter (TF control flow) is not supported"}"#,
+        ]),
+    );
+    let opts = Options {
+        inputs: vec![dir.path().join("browser")],
+        baselines: vec![dir.path().join("native")],
+        group_by: vec!["label".into(), "model".into(), "backend".into()],
+        read: ReadOptions::default(),
+    };
+    let a = run(&opts).unwrap();
+    assert_eq!(a.native_failures.len(), 1, "{:?}", a.native_failures);
+    let out = dir.path().join("out");
+    write_all(&a, &out, &["md".to_string(), "html".to_string()]).unwrap();
+    for f in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(text.contains("Models without a native baseline"), "{f}");
+        assert!(
+            text.contains("op Enter (TF control flow) is not supported"),
+            "{f}"
+        );
+    }
+}
