@@ -213,19 +213,7 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         .iter()
         .filter(|r| r["kind"] == "net")
         .all(|r| r["sha256"].is_null() || r["sha256"] != sha.as_str()));
-    let native = report
-        .native
-        .iter()
-        .find(|n| n.path == saved)
-        .unwrap_or_else(|| {
-            panic!(
-                "no native outcome for {}: {:#?}",
-                saved.display(),
-                report.native
-            )
-        });
-    assert!(native.result.is_ok(), "{native:?}");
-    let base = records(&[report.native_trace.clone().unwrap()]);
+    let (native, base) = native_ran(&report, &saved);
     let nload = base
         .iter()
         .find(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str())
@@ -339,22 +327,34 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
             .map(|s| format!("{s}.bin")),
         Some(shard.to_owned())
     );
-    let native = report
-        .native
-        .iter()
-        .find(|n| n.path == json)
-        .unwrap_or_else(|| {
-            panic!(
-                "no native outcome for {}: {:#?}",
-                json.display(),
-                report.native
-            )
-        });
-    assert!(native.result.is_ok(), "{native:?}");
-    let base = records(&[report.native_trace.clone().unwrap()]);
+    let (_, base) = native_ran(&report, &json);
     assert!(
         base.iter()
             .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()),
         "the native baseline carries the page's sha256"
     );
+}
+
+/// The native outcome of the saved model `path` (asserted to have run), and the
+/// records of the audit's native baseline trace.
+fn native_ran<'a>(
+    report: &'a webinfer_audit::AuditReport,
+    path: &std::path::Path,
+) -> (
+    &'a webinfer_audit::native_baseline::NativeOutcome,
+    Vec<serde_json::Value>,
+) {
+    let native = report
+        .native
+        .iter()
+        .find(|n| n.path == path)
+        .unwrap_or_else(|| {
+            panic!(
+                "no native outcome for {}: {:#?}",
+                path.display(),
+                report.native
+            )
+        });
+    assert!(native.result.is_ok(), "{native:?}");
+    (native, records(&[report.native_trace.clone().unwrap()]))
 }
