@@ -238,8 +238,7 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let inputs = trace
             .inputs_for(&sha, file_name)
-            .map(|x| path.with_file_name(format!("{x}.safetensors")))
-            .filter(|p| p.is_file());
+            .and_then(|x| captured_beside(models, &path, &x));
         let opts = webinfer_native::Options {
             models: vec![path.clone()],
             engine,
@@ -270,6 +269,26 @@ pub fn run_saved_models(models: &Path, files: &[PathBuf], out: &Path) -> Vec<Nat
     }
     let _ = std::fs::remove_file(&page_trace);
     outcomes
+}
+
+/// The page's captured inputs `<x>.safetensors` (saved in `models`) beside the
+/// model file at `path`, where the native runner looks for them: a TF.js model
+/// rebuilt under `models/tfjs/<sha256>/` gets a link (or copy) of the file.
+/// `None` when the proxy saved no such file.
+fn captured_beside(models: &Path, path: &Path, x: &str) -> Option<PathBuf> {
+    let name = format!("{x}.safetensors");
+    let beside = path.with_file_name(&name);
+    if beside.is_file() {
+        return Some(beside);
+    }
+    let saved = models.join(&name);
+    if !saved.is_file() {
+        return None;
+    }
+    if std::fs::hard_link(&saved, &beside).is_err() {
+        std::fs::copy(&saved, &beside).ok()?;
+    }
+    Some(beside)
 }
 
 /// Concatenates `files` into `out`; false when nothing could be written.

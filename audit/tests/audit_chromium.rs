@@ -275,6 +275,96 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     assert_eq!(load["input_values"][0]["rule"], "file", "{load}");
 }
 
+/// A TF.js graph model (BlazeFace from `@vladmandic/human`) with
+/// `--capture-inputs`: the hook reads the first warm call's input tensor
+/// before the call starts and names it as the converted ONNX model names its
+/// input (the graph's `Placeholder`), the proxy saves it, and `--native`
+/// converts the model, feeds it exactly that tensor and gives a baseline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
+    let _one = BROWSER.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        r#"<!doctype html><meta charset="utf-8"><title>tfjs inputs</title>
+<script src="/node_modules/@tensorflow/tfjs/dist/tf.min.js"></script>
+<script>
+(async () => {
+  await tf.setBackend('cpu');
+  const model = await tf.loadGraphModel('/node_modules/@vladmandic/human/models/blazeface.json');
+  const x = tf.fill([1, 256, 256, 3], 0.25);
+  for (let i = 0; i < 3; i++) tf.dispose(model.execute(x));
+  document.title = 'done';
+})();
+</script>"#,
+    )
+    .unwrap();
+    let site = webinfer_audit::site::SiteServer::builder()
+        .mount("/", dir.path())
+        .mount(
+            "/node_modules",
+            common_audit::web_dir().join("node_modules"),
+        )
+        .start()
+        .await
+        .unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
+    proxy.sink_limits.capture_inputs = true;
+    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    o.urls = vec![site.url_for_host(webinfer_audit::site::DEMO_HOST, "/")];
+    o.until_infers = Some(3);
+    o.duration = std::time::Duration::from_secs(60);
+    o.native = true;
+    o.label = Some("tfjs-inputs".into());
+    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("audit");
+    let run = &report.runs[0];
+    let recs = records(&run.files);
+    let captured: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
+        .collect();
+    assert_eq!(captured.len(), 1, "{captured:?}");
+    assert_eq!(captured[0]["call"], 2);
+    assert_eq!(captured[0]["framework"], "tfjs");
+    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let models = traces.path().join("tfjs-inputs/models");
+    let st = std::fs::read(models.join(format!("{x}.safetensors"))).unwrap();
+    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let t = &header["input"];
+    assert_eq!(t["dtype"], "F32", "{header}");
+    assert_eq!(t["shape"], serde_json::json!([1, 256, 256, 3]), "{header}");
+    let data = &st[8 + hlen..];
+    assert_eq!(data.len(), 4 * 256 * 256 * 3);
+    assert!(data
+        .chunks(4)
+        .all(|c| f32::from_le_bytes(c.try_into().unwrap()) == 0.25));
+    // The converted model ran on that tensor.
+    let native = report
+        .native
+        .iter()
+        .find(|n| n.model.ends_with("blazeface.json"))
+        .unwrap_or_else(|| panic!("no native outcome for blazeface: {:#?}", report.native));
+    assert!(native.result.is_ok(), "{native:?}");
+    let fed = native.inputs.as_deref().expect("the captured inputs were used");
+    assert_eq!(std::fs::read(fed).unwrap(), st);
+    let base = records(&[report.native_trace.clone().unwrap()]);
+    let nload = base
+        .iter()
+        .find(|r| r["kind"] == "model_load" && r["converted"] == "onnx")
+        .unwrap_or_else(|| panic!("no native model_load of the converted model: {base:?}"));
+    let fed = &nload["input_values"][0];
+    assert_eq!(
+        (fed["name"].as_str(), fed["rule"].as_str()),
+        (Some("input"), Some("file")),
+        "{nload}"
+    );
+}
+
 /// nsfwjs ships its TF.js LayersModel inside JavaScript: no model file crosses
 /// the wire. The hook serializes the loaded model after its first call
 /// (`model.save` into its own handler) into a `model.json` + one shard named by
@@ -294,7 +384,8 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
         .unwrap();
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
+    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
+    proxy.sink_limits.capture_inputs = true;
     let mut o = webinfer_audit::AuditOptions::new(proxy);
     o.urls = vec![site.url_for_host(
         webinfer_audit::site::DEMO_HOST,
@@ -327,11 +418,31 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
             .map(|s| format!("{s}.bin")),
         Some(shard.to_owned())
     );
-    let (_, base) = native_ran(&report, &json);
-    assert!(
-        base.iter()
-            .any(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str()),
-        "the native baseline carries the page's sha256"
+    let (native, base) = native_ran(&report, &json);
+    let nload = base
+        .iter()
+        .find(|r| r["kind"] == "model_load" && r["sha256"] == sha.as_str())
+        .expect("the native baseline carries the page's sha256");
+    // --capture-inputs: the LayersModel's first warm call kept its input under
+    // the input layer's name, which the converted model's input carries too.
+    let captured: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
+        .collect();
+    assert_eq!(captured.len(), 1, "{captured:?}");
+    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let file = models.join(format!("{x}.safetensors"));
+    let st = std::fs::read(&file).expect("captured inputs saved");
+    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let (name, t) = header.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(t["dtype"], "F32", "{header}");
+    assert_eq!(native.inputs.as_deref(), Some(file.as_path()), "{native:?}");
+    let fed = &nload["input_values"][0];
+    assert_eq!(
+        (fed["name"].as_str(), fed["rule"].as_str()),
+        (Some(name.as_str()), Some("file")),
+        "{nload}"
     );
 }
 

@@ -192,6 +192,70 @@
     }
   };
 
+  // ---- --capture-inputs (opt-in): input tensors as safetensors, one budget per session ----
+
+  /** Most bytes of captured inputs per session, all models and frameworks together. */
+  W.CAPTURE_MAX = 64 * 1024 * 1024;
+  W.capturedBytes = 0;
+  var ST_DTYPES = {
+    float32: 'F32', float64: 'F64', float16: 'F16', int64: 'I64', uint64: 'U64', int32: 'I32',
+    uint32: 'U32', int16: 'I16', uint16: 'U16', int8: 'I8', uint8: 'U8', bool: 'BOOL'
+  };
+
+  /**
+   * Named tensors `{name: {type, dims, data}}` (`data` a typed array) as one safetensors file
+   * (8-byte little-endian header length, JSON header with dtype/shape/data_offsets per name in
+   * sorted order, then the raw little-endian data), or null when a type cannot be written or
+   * the session's budget (`W.CAPTURE_MAX`) would be passed.
+   */
+  W.safetensors = function (feeds) {
+    var names = Object.keys(feeds || {}).sort();
+    if (!names.length) return null;
+    var header = {};
+    var parts = [];
+    var off = 0;
+    for (var i = 0; i < names.length; i++) {
+      var t = feeds[names[i]];
+      if (!t || !ST_DTYPES[t.type]) return null;
+      var d = t.data;
+      if (!d || typeof d.byteLength !== 'number') return null;
+      var u8 = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+      var shape = [];
+      for (var k = 0; k < t.dims.length; k++) shape.push(Number(t.dims[k]));
+      header[names[i]] = { dtype: ST_DTYPES[t.type], shape: shape, data_offsets: [off, off + u8.length] };
+      parts.push(u8);
+      off += u8.length;
+    }
+    if (W.capturedBytes + off > W.CAPTURE_MAX) return null;
+    var hb = new G.TextEncoder().encode(JSON.stringify(header));
+    var padded = Math.ceil(hb.length / 8) * 8;
+    var out = new Uint8Array(8 + padded + off);
+    var dv = new DataView(out.buffer);
+    dv.setUint32(0, padded, true);
+    dv.setUint32(4, 0, true);
+    out.set(hb, 8);
+    for (var p = hb.length; p < padded; p++) out[8 + p] = 0x20;
+    var pos = 8 + padded;
+    for (var j = 0; j < parts.length; j++) { out.set(parts[j], pos); pos += parts[j].length; }
+    W.capturedBytes += off;
+    return out;
+  };
+
+  /**
+   * Emit `rec` as an `infer` via `send(rec)`; with a captured inputs file, once its SHA-256
+   * is known, as `rec.inputs_sha256`, and hand the file to the proxy (`--save-models`).
+   */
+  W.emitWithInputs = function (rec, file, send) {
+    if (!file) { send(rec); return; }
+    W.sha256(file).then(function (sha) {
+      W.safe('captured inputs', function () {
+        if (sha) rec.inputs_sha256 = sha;
+        send(rec);
+        if (sha) W.uploadModel(file, sha, '.safetensors');
+      });
+    }, function () { send(rec); });
+  };
+
   /** Promise of the lower-case hex SHA-256 of `bytes` (a BufferSource, copied now by
    * WebCrypto, hashed off the main thread), or of undefined without WebCrypto. */
   W.sha256 = function (bytes) {

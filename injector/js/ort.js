@@ -185,49 +185,17 @@
 
   // ---- --capture-inputs (opt-in): the inputs of one warm call per model, as safetensors ----
 
-  var CAPTURE_MAX = 64 * 1024 * 1024; // per session, all models together
-  var DTYPES = {
-    float32: 'F32', float64: 'F64', float16: 'F16', int64: 'I64', uint64: 'U64', int32: 'I32',
-    uint32: 'U32', int16: 'I16', uint16: 'U16', int8: 'I8', uint8: 'U8', bool: 'BOOL'
-  };
-  O.capturedBytes = 0;
-
   /**
-   * The feeds as a safetensors file (8-byte little-endian header length, JSON header with
-   * dtype/shape/data_offsets per input name, then the raw little-endian data), or null when a
-   * feed is not a CPU tensor of a numeric/bool type or the session's budget would be passed.
+   * The feeds as a safetensors file ([`W.safetensors`]), or null when a feed is not a CPU
+   * tensor or the session's capture budget would be passed.
    */
   O.safetensors = function (feeds) {
-    var names = Object.keys(feeds || {}).sort();
-    if (!names.length) return null;
-    var header = {};
-    var parts = [];
-    var off = 0;
+    var names = Object.keys(feeds || {});
     for (var i = 0; i < names.length; i++) {
       var t = feeds[names[i]];
-      if (!t || !DTYPES[t.type] || (t.location && t.location !== 'cpu')) return null;
-      var d = t.data;
-      if (!d || typeof d.byteLength !== 'number') return null;
-      var u8 = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-      var shape = [];
-      for (var k = 0; k < t.dims.length; k++) shape.push(Number(t.dims[k]));
-      header[names[i]] = { dtype: DTYPES[t.type], shape: shape, data_offsets: [off, off + u8.length] };
-      parts.push(u8);
-      off += u8.length;
+      if (!t || (t.location && t.location !== 'cpu')) return null;
     }
-    if (O.capturedBytes + off > CAPTURE_MAX) return null;
-    var hb = new G.TextEncoder().encode(JSON.stringify(header));
-    var padded = Math.ceil(hb.length / 8) * 8;
-    var out = new Uint8Array(8 + padded + off);
-    var dv = new DataView(out.buffer);
-    dv.setUint32(0, padded, true);
-    dv.setUint32(4, 0, true);
-    out.set(hb, 8);
-    for (var p = hb.length; p < padded; p++) out[8 + p] = 0x20;
-    var pos = 8 + padded;
-    for (var j = 0; j < parts.length; j++) { out.set(parts[j], pos); pos += parts[j].length; }
-    O.capturedBytes += off;
-    return out;
+    return W.safetensors(feeds);
   };
 
   /**
@@ -242,14 +210,7 @@
     rec.dur = Math.max(0, W.now() - rec.start);
     rec.ready = 'return';
     var file = W.safe('ort capture', function () { return O.safetensors(feeds); });
-    if (!file) { emit('infer', rec); return; }
-    W.sha256(file).then(function (sha) {
-      W.safe('ort captured', function () {
-        if (sha) rec.inputs_sha256 = sha;
-        emit('infer', rec);
-        if (sha) W.uploadModel(file, sha, '.safetensors');
-      });
-    }, function () { emit('infer', rec); });
+    W.emitWithInputs(rec, file, function (r) { emit('infer', r); });
   }
 
   function startRecord(self, feeds, api) {

@@ -260,15 +260,18 @@
     var kernels = stopProfiling(info.profile);
     T.whenReady(info.engine, info.backend, info.callEnd, function (end, how) {
       var fire = function () {
-        var seq = emit('infer', {
+        var rec = {
           framework: 'tfjs', model: info.model, backend: info.backend || undefined, api: info.api, layer: info.layer,
           start: info.start, dur: Math.max(0, end - info.start), call: info.call,
           input_shapes: info.input_shapes, ops: info.ops, ready: how, merged: info.merged,
           // webgpu.js: time the call spent creating compute pipelines (shader compilation)
           compile_dur: info.backend === 'webgpu' && W.webgpu && typeof info.compile0 === 'number' ? Math.max(0, W.webgpu.compileMs() - info.compile0) : undefined
+        };
+        W.emitWithInputs(rec, info.capture, function (r) {
+          var seq = emit('infer', r);
+          if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
+          emitKernels(kernels, info.model, seq);
         });
-        if (W.sampleMemSoon && !W.isOff('mem_infer')) W.sampleMemSoon();
-        emitKernels(kernels, info.model, seq);
       };
       if (info.cand && !info.cand.closed) info.cand.held.push(fire);
       else fire();
@@ -401,6 +404,63 @@
     }
   }
 
+  // ---- --capture-inputs (opt-in) ----------------------------------------------------------
+
+  T.capturedModels = Object.create(null);
+  var TF_DTYPES = { float32: 'float32', int32: 'int32', bool: 'bool' };
+
+  /** A graph model's input node name for a signature key or `name:0` tensor name. */
+  function graphInputName(model, key) {
+    try {
+      var sig = model.signature && model.signature.inputs;
+      if (sig && sig[key] && typeof sig[key].name === 'string') key = sig[key].name;
+    } catch (e) { /* ignore */ }
+    return String(key).replace(/:\d+$/, '');
+  }
+
+  /** The name the converted model gives input `i`: the graph's input node or the input layer. */
+  function inputNameAt(model, kind, i) {
+    try {
+      if (kind === 'layers' && model.inputNames && model.inputNames[i]) return String(model.inputNames[i]);
+      var ins = model.inputs;
+      if (ins && ins[i] && typeof ins[i].name === 'string') return graphInputName(model, ins[i].name);
+    } catch (e) { /* ignore */ }
+    return null;
+  }
+
+  /**
+   * With `capture_inputs`, the inputs of a model's first warm call as a safetensors file named
+   * as the converted ONNX model names them (graph input nodes, or input layers), read with
+   * `dataSync` before the call starts (outside `dur`); null when off, done already for this
+   * model, over budget, or an input cannot be read (e.g. GPU-resident on WebGPU).
+   */
+  T.captureInputs = function (model, id, kind, inputs) {
+    if (!(W.config && W.config.capture_inputs) || T.capturedModels[id]) return null;
+    T.capturedModels[id] = true;
+    return W.safe('tfjs capture', function () {
+      var named = [];
+      if (W.isTensor(inputs)) named.push([inputNameAt(model, kind, 0), inputs]);
+      else if (Array.isArray(inputs)) {
+        for (var i = 0; i < inputs.length; i++) named.push([inputNameAt(model, kind, i), inputs[i]]);
+      } else if (inputs && typeof inputs === 'object') {
+        var ks = Object.keys(inputs);
+        for (var j = 0; j < ks.length; j++) {
+          named.push([kind === 'graph' ? graphInputName(model, ks[j]) : ks[j], inputs[ks[j]]]);
+        }
+      }
+      var feeds = {};
+      for (var k = 0; k < named.length; k++) {
+        var name = named[k][0];
+        var t = named[k][1];
+        if (!name || !W.isTensor(t) || !TF_DTYPES[t.dtype] || typeof t.dataSync !== 'function') return null;
+        var data = t.dataSync();
+        if (t.dtype === 'bool' && !(data instanceof Uint8Array)) data = Uint8Array.from(data);
+        feeds[name] = { type: TF_DTYPES[t.dtype], dims: t.shape, data: data };
+      }
+      return W.safetensors(feeds);
+    }) || null;
+  };
+
   /** Wrap a model method so each outermost call becomes an `infer`. */
   function wrapModelCall(proto, method, api, kind) {
     W.wrapMethod(proto, method, function (orig) {
@@ -411,10 +471,13 @@
         W.safe('model call start', function () {
           var engine = T.engine();
           var model = modelIdOf(self, kind);
+          var call = T.nextCall(model);
+          // --capture-inputs: the first warm call's inputs, read before its `start`.
+          var capture = call >= 2 ? T.captureInputs(self, model, kind, inputs) : null;
           info = {
             engine: engine, backend: engine ? engine.backendName : undefined, model: model, api: api, layer: 'model',
-            start: W.now(), call: T.nextCall(model), input_shapes: W.inputShapes(inputs),
-            profile: null, compile0: W.webgpu ? W.webgpu.compileMs() : undefined
+            start: W.now(), call: call, input_shapes: W.inputShapes(inputs),
+            profile: null, compile0: W.webgpu ? W.webgpu.compileMs() : undefined, capture: capture
           };
           // Inside a watched tidy that profiles: the model call takes the profile over.
           if (T.cand && T.cand.profile) { stopProfiling(T.cand.profile); T.cand.profile = null; }
