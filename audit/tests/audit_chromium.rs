@@ -350,7 +350,10 @@ async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
         .find(|n| n.model.ends_with("blazeface.json"))
         .unwrap_or_else(|| panic!("no native outcome for blazeface: {:#?}", report.native));
     assert!(native.result.is_ok(), "{native:?}");
-    let fed = native.inputs.as_deref().expect("the captured inputs were used");
+    let fed = native
+        .inputs
+        .as_deref()
+        .expect("the captured inputs were used");
     assert_eq!(std::fs::read(fed).unwrap(), st);
     let base = records(&[report.native_trace.clone().unwrap()]);
     let nload = base

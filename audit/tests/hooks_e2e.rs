@@ -97,6 +97,11 @@ fn site_dir() -> PathBuf {
     repo_root().join("web")
 }
 
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn artifact_bytes(files: &[&str]) -> u64 {
     files
         .iter()
@@ -459,6 +464,21 @@ fn check_trace(case: &Case, records: &[Value]) {
             runs.iter().filter(|r| r["call"] == 1).count(),
             1,
             "{name}: one call 1 in the worker"
+        );
+        // The worker sees the session only at the wasm export (`_OrtCreateSession`): its
+        // model_load still carries the model's sha256, hashed from the wasm heap.
+        let want_sha = {
+            use sha2::Digest as _;
+            let bytes = std::fs::read(site_dir().join("node_modules").join(case.artifacts[0]))
+                .expect("model file");
+            hex(&sha2::Sha256::digest(&bytes))
+        };
+        let wloads = of(w["sid"].as_str().unwrap(), "model_load");
+        assert!(
+            wloads
+                .iter()
+                .any(|l| l["framework"] == "ort" && l["sha256"] == want_sha.as_str()),
+            "{name}: the proxy worker's model_load has the model's sha256 {want_sha}: {wloads:?}"
         );
         let wmem = of(w["sid"].as_str().unwrap(), "mem");
         assert!(

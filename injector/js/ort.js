@@ -351,13 +351,34 @@
     W.untrapAssignment('handler');
   };
 
+  /**
+   * The `len` bytes at `off` in the emscripten module's heap (`module.HEAPU8`, the module the
+   * export is called on) as a view, or null when the heap is not reachable or the range is
+   * outside it.
+   */
+  function heapView(module, off, len) {
+    var heap = module && module.HEAPU8;
+    if (!heap || typeof off !== 'number' || typeof len !== 'number' || len <= 0) return null;
+    if (off < 0 || off + len > heap.length) return null;
+    return heap.subarray(off, off + len);
+  }
+
   /** Wrap an emscripten module's `_OrtCreateSession` value (low level). */
   O.wrapCreateSession = function (fn) {
     if (typeof fn !== 'function' || fn.__webinfer_orig) return fn;
     var w = function (dataOffset, dataLength) {
-      var start = W.now();
-      var r = fn.apply(this, arguments);
       var high = O.highCreate > 0;
+      // Seen only here (e.g. ORT's proxy worker creating the page's session): the model bytes
+      // lie in the module's heap; copied before the call (ORT frees them after it) and hashed
+      // off the call (`model_load.sha256`), kept for the proxy with --save-models.
+      var module = this;
+      var view = high ? null : W.safe('ort low bytes', function () { return heapView(module, dataOffset, dataLength); });
+      // Copied: WebCrypto refuses views of a shared memory (the threaded build's heap is one
+      // even where the page cannot name `SharedArrayBuffer`), and the heap is freed after.
+      var bytes = view ? view.slice() : null;
+      var shaP = bytes ? W.sha256(bytes) : null;
+      var start = W.now(); // the copy above is the hook's, not the load's
+      var r = fn.apply(this, arguments);
       W.safe('ort low create', function () {
         var m = modelOfBytes(dataLength);
         var settle = function (handle) {
@@ -366,7 +387,17 @@
           if (!O.handles[handle]) O.handles[handle] = m;
           if (high) return;
           O.checkEnv('wasm');
-          W.emitModelLoad('ort', m.model, start, W.now(), m.urls, { bytes: dataLength, origin: m.origin });
+          var end = W.now();
+          var emitLoad = function (sha) {
+            W.safe('ort low model_load', function () {
+              var extra = { bytes: dataLength, origin: m.origin };
+              if (sha) extra.sha256 = sha;
+              W.emitModelLoad('ort', m.model, start, end, m.urls, extra);
+              if (sha && W.config && W.config.save_models) W.uploadModel(bytes, sha, '.onnx');
+              bytes = null;
+            });
+          };
+          if (shaP) shaP.then(emitLoad, function () { emitLoad(undefined); }); else emitLoad(undefined);
         };
         if (W.isThenable(r)) r.then(settle, function () {}); else settle(r);
       });
