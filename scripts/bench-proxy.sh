@@ -9,7 +9,7 @@
 #     each in a fresh proxy process.
 # Release build. Usage: scripts/bench-proxy.sh   (env: N, C, BIG_MB, SMALL_MB,
 # CARGO_TARGET_DIR, MITMDUMP=/path/to/mitmdump, NO_MITM=1 to skip mitmproxy,
-# BENCH=a prebuilt proxy/examples/bench binary, e.g. to compare two builds)
+# BENCH=a prebuilt capture/examples/bench binary, e.g. to compare two builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 if [ -z "${BENCH:-}" ]; then
     echo "building (release)..." >&2
-    cargo build --release -q -p webinfer-proxy --example bench
+    cargo build --release -q -p webinfer-capture --example bench
     BENCH=$CARGO_TARGET_DIR/release/examples/bench
 fi
 

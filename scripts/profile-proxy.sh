@@ -4,7 +4,7 @@
 #   (a) N keep-alive HTTPS GETs of 1 KiB over C connections through the proxy,
 #   (b) one MB-megabyte streamed download through the proxy.
 # The origin, the proxy and the client are the same programs as in
-# scripts/bench-proxy.sh (proxy/examples/bench.rs). With SIDES=1 the origin
+# scripts/bench-proxy.sh (capture/examples/bench.rs). With SIDES=1 the origin
 # and the client of a DIRECT run are profiled too, to compare the proxy's
 # instructions with what the two ends spend on the same work.
 # Counters are zeroed after a warm-up (TLS handshakes and the upstream pool
@@ -28,7 +28,7 @@ command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install va
 
 if [ -z "${BENCH:-}" ]; then
     echo "building (release)..." >&2
-    cargo build --release -q -p webinfer-proxy --example bench
+    cargo build --release -q -p webinfer-capture --example bench
     BENCH=$CARGO_TARGET_DIR/release/examples/bench
 fi
 

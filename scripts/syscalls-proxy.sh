@@ -3,7 +3,7 @@
 # download and for N keep-alive small GETs over 16 connections, through the
 # bench proxy of scripts/bench-proxy.sh (the kernel side callgrind cannot see).
 # Usage: scripts/syscalls-proxy.sh   (env: MB=100 N=2000, BENCH=prebuilt
-#        proxy/examples/bench binary, CARGO_TARGET_DIR)
+#        capture/examples/bench binary, CARGO_TARGET_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${MB:-100}
@@ -11,7 +11,7 @@ N=${N:-2000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 command -v strace >/dev/null || { echo "strace is needed (apt-get install strace)" >&2; exit 1; }
 if [ -z "${BENCH:-}" ]; then
-    cargo build --release -q -p webinfer-proxy --example bench
+    cargo build --release -q -p webinfer-capture --example bench
     BENCH=$CARGO_TARGET_DIR/release/examples/bench
 fi
 W=$(mktemp -d)

@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use webinfer_capture::sink::unix_ms;
+use webinfer_capture::CaptureOptions;
 use webinfer_format::{Record, TraceWriter};
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-use webinfer_proxy::sink::{unix_ms, TraceSink};
 use webinfer_proxy::ProxyOptions;
 
 use crate::allow::AllowList;
@@ -83,8 +83,12 @@ pub struct AuditOptions {
     pub interact: bool,
     /// Trace label (sub-folder of the traces folder); default `audit-<UTC time>`.
     pub label: Option<String>,
-    /// The proxy's options (traces folder, CA, upstream CA, resolve, hosts).
+    /// The proxy's options (CA, upstream CA, resolve, hosts).
     pub proxy: ProxyOptions,
+    /// The capture layer's options (traces folder, sink limits,
+    /// `--save-models`); label, variant and the hook's DevTools track are
+    /// set per run.
+    pub capture: CaptureOptions,
     /// The `web/` folder holding `demo/` and `node_modules/`.
     pub web_dir: PathBuf,
     /// Query string for the embedded demo (e.g. `tfjs=webgl&ort=wasm`).
@@ -119,6 +123,7 @@ impl AuditOptions {
             interact: false,
             label: None,
             proxy,
+            capture: CaptureOptions::new("traces"),
             web_dir: demo::default_web_dir(),
             demo_query: String::new(),
             progress: false,
@@ -323,6 +328,7 @@ struct Plan {
     /// (URL index, variant index, repeat) of each run to do ([`crate::shard::planned_runs`]).
     runs: Vec<(usize, usize, u32)>,
     proxy: ProxyOptions,
+    capture: CaptureOptions,
     _site: Option<SiteServer>,
 }
 
@@ -355,10 +361,10 @@ pub async fn audit(
         runs.push(run);
     }
     bar.finish_and_clear();
-    let trace_dir = plan.proxy.traces.join(&plan.label);
+    let trace_dir = plan.capture.sink.dir.join(&plan.label);
     let (mut native, mut native_trace) = (Vec::new(), None);
     if plan.opts.native && !cancel.is_cancelled() {
-        if let Some(models) = plan.proxy.save_models.clone() {
+        if let Some(models) = plan.capture.sink.save_models.clone() {
             let files: Vec<PathBuf> = runs.iter().flat_map(|r| r.files.clone()).collect();
             let out = trace_dir.join(format!("native-{}.jsonl", unix_ms() as u64));
             let out2 = out.clone();
@@ -415,16 +421,17 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
     }
     let mut proxy = opts.proxy.clone();
     proxy.listen.set_port(0);
+    let mut capture = opts.capture.clone();
     if let Some(s) = opts.shard {
         if opts.label.is_none() {
             return Err(AuditError::Unsupported(format!(
                 "--shard {s} needs --label: every shard must write the same label"
             )));
         }
-        proxy.traces = proxy.traces.join(s.folder());
+        capture.sink.dir = capture.sink.dir.join(s.folder());
     }
-    if (opts.native || proxy.sink_limits.capture_inputs) && proxy.save_models.is_none() {
-        proxy.save_models = Some(proxy.traces.join(&label).join("models"));
+    if (opts.native || capture.sink.capture_inputs) && capture.sink.save_models.is_none() {
+        capture.sink.save_models = Some(capture.sink.dir.join(&label).join("models"));
     }
     let (urls, site) = if opts.urls.is_empty() {
         let site = demo::start_demo_site(&opts.web_dir).await?;
@@ -450,6 +457,7 @@ async fn plan(opts: AuditOptions) -> Result<Plan, AuditError> {
         urls,
         runs,
         proxy,
+        capture,
         _site: site,
     })
 }
@@ -523,7 +531,7 @@ async fn run_one(
 ) -> Result<RunSummary, AuditError> {
     let o = &plan.opts;
     let host = url_host(url)?;
-    let traces = plan.proxy.traces.clone();
+    let traces = plan.capture.sink.dir.clone();
     let label_dir = traces.join(&plan.label);
     std::fs::create_dir_all(&label_dir).map_err(|e| AuditError::io("creating", &label_dir, e))?;
     let mut tail = TraceTail::start(&label_dir);
@@ -537,30 +545,21 @@ async fn run_one(
     tail.exclude(&audit_file.path);
 
     // The proxy for this run.
-    let mut sink_cfg = plan.proxy.sink_limits.config(&traces);
-    sink_cfg.label = Some(plan.label.clone());
-    sink_cfg.variant = Some(variant.name.clone());
-    sink_cfg.save_models = plan.proxy.save_models.clone();
-    let sink = TraceSink::new(sink_cfg)
-        .map_err(|e| AuditError::Unsupported(format!("trace sink: {e}")))?;
-    let inject = InjectFilter::new(
-        webinfer_injector::Injector::new(),
-        sink.clone(),
-        InjectConfig {
-            devtools_track: o.devtools_track,
-            ..InjectConfig::default()
-        },
-    );
     let allow = Arc::new(AllowList::new([host.as_str()]));
     let mut builder = plan.proxy.builder()?.filter(allow.clone());
     if variant.strip_isolation {
         builder = builder.filter(Arc::new(StripIsolation));
     }
-    let handle = builder
-        .filter(sink.clone())
-        .filter(Arc::new(inject))
-        .start()
-        .await?;
+    let mut capture = plan.capture.clone();
+    capture.sink.label = Some(plan.label.clone());
+    capture.sink.variant = Some(variant.name.clone());
+    capture.inject.devtools_track = o.devtools_track;
+    let (builder, capture) = webinfer_capture::install(builder, &capture).map_err(|e| {
+        let why = std::error::Error::source(&e).map(|s| format!(": {s}"));
+        AuditError::Unsupported(format!("trace sink: {e}{}", why.unwrap_or_default()))
+    })?;
+    let sink = capture.sink().clone();
+    let handle = builder.start().await?;
 
     let mut chromium_args = variant.chromium_args.clone();
     let mut firefox_args = Vec::new();

@@ -184,9 +184,8 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
     let host = webinfer_audit::site::DEMO_HOST;
-    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
-    proxy.sink_limits.capture_inputs = true;
-    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
+    o.capture.sink.capture_inputs = true;
     o.urls = vec![site.url_for_host(host, "/")];
     o.until_infers = Some(3);
     o.duration = std::time::Duration::from_secs(40);
@@ -310,9 +309,8 @@ async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
         .unwrap();
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
-    proxy.sink_limits.capture_inputs = true;
-    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
+    o.capture.sink.capture_inputs = true;
     o.urls = vec![site.url_for_host(webinfer_audit::site::DEMO_HOST, "/")];
     o.until_infers = Some(3);
     o.duration = std::time::Duration::from_secs(60);
@@ -387,9 +385,8 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
         .unwrap();
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let mut proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
-    proxy.sink_limits.capture_inputs = true;
-    let mut o = webinfer_audit::AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
+    o.capture.sink.capture_inputs = true;
     o.urls = vec![site.url_for_host(
         webinfer_audit::site::DEMO_HOST,
         "/e2e/nsfwjs.html?backend=wasm&n=3",

@@ -87,8 +87,7 @@ fn killing_the_browser_mid_session_leaves_a_readable_trace_with_every_acknowledg
 }
 
 async fn run() {
-    use webinfer_proxy::inject::InjectConfig;
-    use webinfer_proxy::sink::SinkConfig;
+    use webinfer_capture::{CaptureOptions, InjectConfig};
     let site = start_demo_site(&default_web_dir())
         .await
         .expect("start the demo site");
@@ -111,17 +110,15 @@ async fn run() {
             "*.googleapis.com".into(),
             "*.gvt1.com".into(),
         ]);
-    let (builder, sink, _inject) = webinfer_proxy::inject::install(
-        builder,
-        SinkConfig::new(traces.path()),
-        InjectConfig {
-            kernels: false,
-            sample_ms: 500,
-            flush_ms: 250,
-            ..InjectConfig::default()
-        },
-    )
-    .unwrap();
+    let mut capture = CaptureOptions::new(traces.path());
+    capture.inject = InjectConfig {
+        kernels: false,
+        sample_ms: 500,
+        flush_ms: 250,
+        ..InjectConfig::default()
+    };
+    let (builder, capture) = webinfer_capture::install(builder, &capture).unwrap();
+    let sink = capture.sink().clone();
     let proxy = builder.start().await.expect("start the proxy");
 
     // The demo infers until it is stopped: it is mid-work when it dies.

@@ -40,7 +40,7 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
 struct Rig {
     site: SiteServer,
     proxy: webinfer_proxy::ProxyHandle,
-    sink: Arc<webinfer_proxy::sink::TraceSink>,
+    sink: Arc<webinfer_capture::TraceSink>,
     traces: tempfile::TempDir,
     ca: tempfile::TempDir,
     _models: Option<tempfile::TempDir>,
@@ -139,10 +139,9 @@ async fn start_proxy(
     devtools_track: bool,
 ) -> (
     webinfer_proxy::ProxyHandle,
-    Arc<webinfer_proxy::sink::TraceSink>,
+    Arc<webinfer_capture::TraceSink>,
 ) {
-    use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-    use webinfer_proxy::sink::{SinkConfig, TraceSink};
+    use webinfer_capture::InjectConfig;
     let ca =
         Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
     let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).expect("site CA");
@@ -151,18 +150,14 @@ async fn start_proxy(
         port: site.port(),
         addr: site.addr,
     };
-    let sink = TraceSink::new(SinkConfig::new(traces)).expect("trace sink");
-    let inject = InjectFilter::new(
-        webinfer_injector::Injector::new(),
-        sink.clone(),
-        InjectConfig {
-            kernels: false,
-            sample_ms: 500,
-            flush_ms: 1000,
-            devtools_track,
-        },
-    );
-    let proxy = webinfer_proxy::ProxyBuilder::new()
+    let mut capture = webinfer_capture::CaptureOptions::new(traces);
+    capture.inject = InjectConfig {
+        kernels: false,
+        sample_ms: 500,
+        flush_ms: 1000,
+        devtools_track,
+    };
+    let builder = webinfer_proxy::ProxyBuilder::new()
         .ca(ca)
         .listen("127.0.0.1:0".parse().unwrap())
         .upstream_roots(roots)
@@ -175,13 +170,10 @@ async fn start_proxy(
             "*.mozilla.net".into(),
             "*.mozilla.org".into(),
             "*.firefox.com".into(),
-        ])
-        .filter(sink.clone())
-        .filter(Arc::new(inject))
-        .start()
-        .await
-        .expect("start the proxy");
-    (proxy, sink)
+        ]);
+    let (builder, capture) = webinfer_capture::install(builder, &capture).expect("capture layer");
+    let proxy = builder.start().await.expect("start the proxy");
+    (proxy, capture.sink().clone())
 }
 
 fn chromium() -> Browser {
@@ -707,12 +699,12 @@ fn devtools_trace_merged_with_the_sessions_parses_in_trace_engine() {
         let traces = tempfile::tempdir().unwrap();
         let ca = tempfile::tempdir().unwrap();
         let proxy = webinfer_proxy::ProxyOptions {
-            traces: traces.path().to_path_buf(),
             ca_dir: Some(ca.path().to_path_buf()),
             ..Default::default()
         };
         // `webinfer audit --devtools-trace` of the bundled demo (TF.js + ORT on every frame)
         let mut o = webinfer_audit::AuditOptions::new(proxy);
+        o.capture.sink.dir = traces.path().to_path_buf();
         o.duration = Duration::from_secs(15);
         o.label = Some("devtools".into());
         o.web_dir = repo_root().join("web");

@@ -592,10 +592,9 @@ async fn start_proxy(
     kernels: bool,
 ) -> (
     webinfer_proxy::ProxyHandle,
-    Arc<webinfer_proxy::sink::TraceSink>,
+    Arc<webinfer_capture::TraceSink>,
 ) {
-    use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-    use webinfer_proxy::sink::{SinkConfig, TraceSink};
+    use webinfer_capture::InjectConfig;
     let ca =
         Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
     let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).expect("site CA");
@@ -604,18 +603,14 @@ async fn start_proxy(
         port: site.port(),
         addr: site.addr,
     };
-    let sink = TraceSink::new(SinkConfig::new(traces)).expect("trace sink");
-    let inject = InjectFilter::new(
-        webinfer_injector::Injector::new(),
-        sink.clone(),
-        InjectConfig {
-            kernels,
-            sample_ms: 500,
-            flush_ms: 1000,
-            ..InjectConfig::default()
-        },
-    );
-    let proxy = webinfer_proxy::ProxyBuilder::new()
+    let mut capture = webinfer_capture::CaptureOptions::new(traces);
+    capture.inject = InjectConfig {
+        kernels,
+        sample_ms: 500,
+        flush_ms: 1000,
+        ..InjectConfig::default()
+    };
+    let builder = webinfer_proxy::ProxyBuilder::new()
         .ca(ca)
         .listen("127.0.0.1:0".parse().unwrap())
         .upstream_roots(roots)
@@ -624,13 +619,10 @@ async fn start_proxy(
             "*.google.com".into(),
             "*.googleapis.com".into(),
             "*.gvt1.com".into(),
-        ])
-        .filter(sink.clone())
-        .filter(Arc::new(inject))
-        .start()
-        .await
-        .expect("start the proxy");
-    (proxy, sink)
+        ]);
+    let (builder, capture) = webinfer_capture::install(builder, &capture).expect("capture layer");
+    let proxy = builder.start().await.expect("start the proxy");
+    (proxy, capture.sink().clone())
 }
 
 macro_rules! e2e_case {

@@ -28,8 +28,7 @@ async fn probe(site: &SiteServer, browser: &str, variant: &str) -> Value {
     let name = format!("{browser}-{variant}");
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let proxy = common_audit::site_proxy(site, traces.path(), ca.path());
-    let mut o = AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(site, traces.path(), ca.path());
     o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
     o.browser = browser.into();
     o.variants = vec![variant.into()];
@@ -128,8 +127,7 @@ async fn a_page_that_sends_no_record_ends_the_run_and_says_so() {
         .unwrap();
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let proxy = common_audit::site_proxy(&site, traces.path(), ca.path());
-    let mut o = AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
     o.urls = vec![site.url_for_host(DEMO_HOST, "/plain.txt")];
     o.duration = Duration::from_secs(120);
     o.page_wait = Duration::from_secs(4);
@@ -180,8 +178,7 @@ async fn two_shards_run_every_run_of_the_audit_once() {
         .collect();
     let cas = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let opts = |k: u32, label: Option<&str>| {
-        let proxy = common_audit::site_proxy(&site, traces.path(), cas[k as usize - 1].path());
-        let mut o = AuditOptions::new(proxy);
+        let mut o = common_audit::site_audit(&site, traces.path(), cas[k as usize - 1].path());
         o.urls = urls.clone();
         o.variants = vec!["default".into(), "no-threads".into()];
         o.duration = Duration::from_secs(3);

@@ -29,8 +29,7 @@ async fn probe(site: &SiteServer, variant: &str) -> Value {
     let name = format!("gpu-{variant}");
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
-    let proxy = common_audit::site_proxy(site, traces.path(), ca.path());
-    let mut o = AuditOptions::new(proxy);
+    let mut o = common_audit::site_audit(site, traces.path(), ca.path());
     o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
     o.browser = "chromium".into();
     o.variants = vec![variant.into()];

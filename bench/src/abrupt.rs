@@ -73,8 +73,6 @@ async fn start(
     ),
     HarnessError,
 > {
-    use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-    use webinfer_proxy::sink::{SinkConfig, TraceSink};
     let perr = |e: &dyn std::fmt::Display| HarnessError::Proxy(e.to_string());
     let io = |e| HarnessError::Io {
         path: std::env::temp_dir(),
@@ -93,8 +91,8 @@ async fn start(
             .map_err(|e| perr(&e))?,
     );
     let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
-    let sink = TraceSink::new(SinkConfig::new(traces.path())).map_err(|e| perr(&e))?;
-    let injector = match &opts.hook_js {
+    let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
+    capture.injector = match &opts.hook_js {
         Some(p) => {
             let src = std::fs::read_to_string(p).map_err(|e| HarnessError::Io {
                 path: p.clone(),
@@ -104,8 +102,7 @@ async fn start(
         }
         None => webinfer_injector::Injector::new(),
     };
-    let inject = InjectFilter::new(injector, sink.clone(), InjectConfig::default());
-    let proxy = webinfer_proxy::ProxyBuilder::new()
+    let builder = webinfer_proxy::ProxyBuilder::new()
         .ca(ca)
         .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .upstream_roots(roots)
@@ -121,12 +118,9 @@ async fn start(
             "*.mozilla.com".into(),
             "*.mozilla.net".into(),
             "*.mozilla.org".into(),
-        ])
-        .filter(sink)
-        .filter(Arc::new(inject))
-        .start()
-        .await
-        .map_err(|e| perr(&e))?;
+        ]);
+    let (builder, _capture) = webinfer_capture::install(builder, &capture).map_err(|e| perr(&e))?;
+    let proxy = builder.start().await.map_err(|e| perr(&e))?;
     Ok((site, proxy, ca_dir, traces))
 }
 

@@ -201,8 +201,6 @@ async fn start_proxy(
     hooks: Hooks,
     hook_config: Option<&Value>,
 ) -> Result<Proxy, HarnessError> {
-    use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-    use webinfer_proxy::sink::{SinkConfig, TraceSink};
     let perr = |e: &dyn std::fmt::Display| HarnessError::Proxy(e.to_string());
     let tmp = |what: &str| {
         tempfile::tempdir().map_err(|e| HarnessError::Io {
@@ -233,13 +231,13 @@ async fn start_proxy(
             "*.gvt1.com".into(),
         ]);
     if hooks == Hooks::Inject {
-        let sink = TraceSink::new(SinkConfig::new(traces.path())).map_err(|e| perr(&e))?;
-        let injector = match hook_config {
-            Some(patch) => webinfer_injector::Injector::with_hook(patched_hook(patch)),
-            None => webinfer_injector::Injector::new(),
-        };
-        let inject = InjectFilter::new(injector, sink.clone(), InjectConfig::default());
-        builder = builder.filter(sink).filter(Arc::new(inject));
+        let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
+        if let Some(patch) = hook_config {
+            capture.injector = webinfer_injector::Injector::with_hook(patched_hook(patch));
+        }
+        builder = webinfer_capture::install(builder, &capture)
+            .map_err(|e| perr(&e))?
+            .0;
     }
     let handle = builder.start().await.map_err(|e| perr(&e))?;
     Ok(Proxy {

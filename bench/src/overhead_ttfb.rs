@@ -39,8 +39,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-use webinfer_proxy::sink::{SinkConfig, TraceSink};
+use webinfer_capture::{Capture, CaptureOptions};
 use webinfer_proxy::{ProxyHandle, ProxyOptions};
 
 use super::page::{page, Variant};
@@ -267,23 +266,19 @@ impl Shared {
 pub async fn start_proxy(
     dir: &Path,
     upstream_ca_pem: &Path,
-) -> Result<(ProxyHandle, Arc<TraceSink>, Arc<InjectFilter>), OverheadError> {
+) -> Result<(ProxyHandle, Capture), OverheadError> {
     let opts = ProxyOptions {
         listen: "127.0.0.1:0".parse().map_err(ctx("listen address"))?,
         ca_dir: Some(dir.join("ca")),
-        traces: dir.join("traces"),
         upstream_ca: vec![upstream_ca_pem.to_path_buf()],
         ..Default::default()
     };
     let builder = opts.builder().map_err(ctx("proxy options"))?;
-    let (builder, sink, filter) = webinfer_proxy::inject::install(
-        builder,
-        SinkConfig::new(&opts.traces),
-        InjectConfig::default(),
-    )
-    .map_err(ctx("trace sink"))?;
+    let (builder, capture) =
+        webinfer_capture::install(builder, &CaptureOptions::new(dir.join("traces")))
+            .map_err(ctx("trace sink"))?;
     let handle = builder.start().await.map_err(ctx("starting the proxy"))?;
-    Ok((handle, sink, filter))
+    Ok((handle, capture))
 }
 
 /// How the client asks for the page.
@@ -544,7 +539,7 @@ pub async fn run(opts: &Options) -> Result<Report, OverheadError> {
     let dir = tempfile::tempdir().map_err(ctx("temp dir"))?;
     let pem = dir.path().join("origin-ca.pem");
     std::fs::write(&pem, origin.ca_pem()).map_err(ctx("writing the origin CA"))?;
-    let (proxy, _sink, _filter) = start_proxy(dir.path(), &pem).await?;
+    let (proxy, _capture) = start_proxy(dir.path(), &pem).await?;
     let proxy_root = CertificateDer::from(proxy.ca().cert_der().to_vec());
     let paths: [(&'static str, Option<SocketAddr>, Mode); 3] = [
         ("direct", None, Mode::Navigate),

@@ -47,7 +47,7 @@ async fn first_bytes_with_the_hook_arrive_while_the_origin_has_sent_under_10_per
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("origin-ca.pem");
     std::fs::write(&pem, origin.ca_pem()).unwrap();
-    let (proxy, _sink, filter) = start_proxy(dir.path(), &pem).await.unwrap();
+    let (proxy, capture) = start_proxy(dir.path(), &pem).await.unwrap();
     let root = CertificateDer::from(proxy.ca().cert_der().to_vec());
 
     let mut client = Client::connect(origin.addr(), root, Some(proxy.addr()))
@@ -84,7 +84,7 @@ async fn first_bytes_with_the_hook_arrive_while_the_origin_has_sent_under_10_per
         "the origin had sent {origin_sent} of {page_len} bytes when the hook arrived"
     );
     assert!(got.starts_with(b"<!DOCTYPE html>"));
-    assert_eq!(filter.documents(), 1, "one document injected");
+    assert_eq!(capture.injection().documents(), 1, "one document injected");
 
     origin.release();
     while let Some(frame) = body.frame().await {

@@ -34,7 +34,7 @@ const PAGES: u64 = 16;
 const WARMUP_SHARE: f64 = 0.3;
 
 /// Trace files the proxy's sink keeps open at most (`MAX_OPEN` in
-/// proxy/src/sink.rs), each with a 64 KiB write buffer (`TraceWriter`).
+/// capture/src/sink.rs), each with a 64 KiB write buffer (`TraceWriter`).
 const SINK_OPEN_FILES: u64 = 256;
 const SINK_BUFFER_KIB: u64 = 64;
 

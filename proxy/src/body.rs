@@ -1,11 +1,8 @@
-//! Streaming body wrappers: [`MeteredBody`] counts (and for model artifacts
-//! hashes and optionally tees to disk) the upstream bytes as they pass;
-//! [`FinishBody`] fires the filters' `on_complete` once the client got the
-//! whole body or the exchange broke. Nothing here buffers a whole body.
+//! Streaming body wrappers: [`MeteredBody`] counts the upstream bytes as
+//! they pass and notes whether the body ended or broke; [`FinishBody`] fires
+//! the filters' `on_complete` once the client got the whole body or the
+//! exchange broke. Nothing here buffers a whole body.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +10,6 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use sha2::{Digest, Sha256};
 
 use crate::filter::{Body, BodyError, Exchange, Filter, RequestContext};
 
@@ -23,8 +19,6 @@ pub struct MeterState {
     bytes: AtomicU64,
     done: AtomicBool,
     error: Mutex<Option<String>>,
-    sha256: Mutex<Option<String>>,
-    saved: Mutex<Option<PathBuf>>,
 }
 
 impl MeterState {
@@ -40,78 +34,22 @@ impl MeterState {
     pub fn error(&self) -> Option<String> {
         self.error.lock().expect("meter lock").clone()
     }
-    /// Lower-case hex SHA-256 of the whole body (set at its end, when hashing).
-    pub fn sha256(&self) -> Option<String> {
-        self.sha256.lock().expect("meter lock").clone()
-    }
-    /// Where the body was saved (with `--save-models`), once complete.
-    pub fn saved(&self) -> Option<PathBuf> {
-        self.saved.lock().expect("meter lock").clone()
-    }
 }
 
-/// Tees a body into `DIR/.partial-*`, renamed to `DIR/<sha256><ext>` at the end.
-struct Tee {
-    file: fs::File,
-    tmp: PathBuf,
-    dir: PathBuf,
-    ext: &'static str,
-}
-
-impl Tee {
-    fn create(dir: &Path, ext: &'static str, id: u64) -> std::io::Result<Tee> {
-        fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".partial-{}-{id}{ext}", std::process::id()));
-        let file = fs::File::create(&tmp)?;
-        Ok(Tee {
-            file,
-            tmp,
-            dir: dir.to_path_buf(),
-            ext,
-        })
-    }
-}
-
-/// Counts body bytes and optionally hashes and tees them, streaming.
+/// Counts body bytes, streaming.
 pub struct MeteredBody {
     inner: Body,
     state: Arc<MeterState>,
-    hasher: Option<Sha256>,
-    tee: Option<Tee>,
     finished: bool,
-}
-
-/// Options of a [`MeteredBody`].
-#[derive(Debug, Clone, Default)]
-pub struct MeterOptions {
-    /// Compute the SHA-256 of the body.
-    pub hash: bool,
-    /// Save the body as `<dir>/<sha256><ext>` (implies `hash`).
-    pub save: Option<(PathBuf, &'static str)>,
-    /// Exchange id (names the temp file).
-    pub id: u64,
 }
 
 impl MeteredBody {
     /// Wraps `inner`; returns the body and its shared state.
-    pub fn new(inner: Body, opts: MeterOptions) -> (Self, Arc<MeterState>) {
+    pub fn new(inner: Body) -> (Self, Arc<MeterState>) {
         let state = Arc::new(MeterState::default());
-        let tee = opts
-            .save
-            .as_ref()
-            .and_then(|(dir, ext)| match Tee::create(dir, ext, opts.id) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!(dir = %dir.display(), error = %e, "cannot save model artifact");
-                    None
-                }
-            });
-        let hasher = (opts.hash || tee.is_some()).then(Sha256::new);
         let mut body = MeteredBody {
             inner,
             state: state.clone(),
-            hasher,
-            tee,
             finished: false,
         };
         if body.inner.is_end_stream() {
@@ -125,24 +63,6 @@ impl MeteredBody {
             return;
         }
         self.finished = true;
-        if let Some(hasher) = self.hasher.take() {
-            let hex = hex::encode(hasher.finalize());
-            if let Some(tee) = self.tee.take() {
-                let target = tee.dir.join(format!("{hex}{}", tee.ext));
-                let result = tee.file.sync_all().and_then(|_| {
-                    drop(tee.file);
-                    fs::rename(&tee.tmp, &target)
-                });
-                match result {
-                    Ok(()) => *self.state.saved.lock().expect("meter lock") = Some(target),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot save model artifact");
-                        let _ = fs::remove_file(&tee.tmp);
-                    }
-                }
-            }
-            *self.state.sha256.lock().expect("meter lock") = Some(hex);
-        }
         self.state.done.store(true, Ordering::Release);
     }
 
@@ -151,11 +71,6 @@ impl MeteredBody {
             return;
         }
         self.finished = true;
-        if let Some(tee) = self.tee.take() {
-            drop(tee.file);
-            let _ = fs::remove_file(&tee.tmp);
-        }
-        self.hasher = None;
         let mut err = self.state.error.lock().expect("meter lock");
         if err.is_none() {
             *err = Some(reason);
@@ -178,17 +93,6 @@ impl HttpBody for MeteredBody {
                     this.state
                         .bytes
                         .fetch_add(data.len() as u64, Ordering::Relaxed);
-                    if let Some(h) = this.hasher.as_mut() {
-                        h.update(data);
-                    }
-                    if let Some(tee) = this.tee.as_mut() {
-                        if let Err(e) = tee.file.write_all(data) {
-                            tracing::warn!(error = %e, "cannot save model artifact");
-                            let tee = this.tee.take().expect("tee present");
-                            drop(tee.file);
-                            let _ = fs::remove_file(&tee.tmp);
-                        }
-                    }
                 }
                 if this.inner.is_end_stream() {
                     this.finish();
@@ -257,7 +161,6 @@ impl Completion {
             bytes: self.meter.as_ref().map_or(sent, |m| m.bytes()),
             start_unix_ms: self.ctx.started_unix_ms,
             dur_ms: self.ctx.started.elapsed().as_secs_f64() * 1000.0,
-            sha256: self.meter.as_ref().and_then(|m| m.sha256()),
             error,
             forwarded: self.forwarded,
         };

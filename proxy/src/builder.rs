@@ -18,7 +18,6 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +52,6 @@ pub struct ProxyBuilder {
     resolve: Vec<ResolveRule>,
     allow_hosts: Vec<String>,
     deny_hosts: Vec<String>,
-    save_models: Option<PathBuf>,
     filters: Vec<Arc<dyn Filter>>,
     timeouts: Timeouts,
     max_header_bytes: usize,
@@ -76,7 +74,6 @@ impl ProxyBuilder {
             resolve: Vec::new(),
             allow_hosts: Vec::new(),
             deny_hosts: Vec::new(),
-            save_models: None,
             filters: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
@@ -117,12 +114,6 @@ impl ProxyBuilder {
     /// Hosts matching these globs are refused with a 403 and never contacted.
     pub fn deny_hosts(mut self, globs: Vec<String>) -> Self {
         self.deny_hosts.extend(globs);
-        self
-    }
-
-    /// Save model artifacts into `dir` as `<sha256><ext>`.
-    pub fn save_models(mut self, dir: PathBuf) -> Self {
-        self.save_models = Some(dir);
         self
     }
 
@@ -188,7 +179,6 @@ impl ProxyBuilder {
             upstream,
             hosts,
             self.filters,
-            self.save_models,
             stats.clone(),
             rx,
             self.timeouts,

@@ -145,8 +145,6 @@ impl std::str::FromStr for ResolveRule {
 pub struct ProxyOptions {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
-    /// Directory for trace files (used by the trace sink filter).
-    pub traces: PathBuf,
     /// PEM files with extra trust roots for upstream servers.
     pub upstream_ca: Vec<PathBuf>,
     /// `--resolve` rules.
@@ -157,16 +155,11 @@ pub struct ProxyOptions {
     pub deny_hosts: Vec<String>,
     /// CA directory; `None` means the user's data dir.
     pub ca_dir: Option<PathBuf>,
-    /// Save model artifacts here as `<sha256><ext>`.
-    pub save_models: Option<PathBuf>,
     /// Time limits.
     pub timeouts: Timeouts,
     /// Largest accepted request head (request line plus headers) in bytes;
     /// larger ones get `431` (default [`DEFAULT_MAX_HEADER_BYTES`]).
     pub max_header_bytes: usize,
-    /// The trace sink's budget and URL rule (`--trace-max-bytes`,
-    /// `--trace-max-files`, `--trace-keep-query-secrets`).
-    pub sink_limits: crate::sink::SinkLimits,
     /// Most client connections open at once (tunnels included); `None` is
     /// [`default_max_connections`].
     pub max_connections: Option<usize>,
@@ -176,16 +169,13 @@ impl Default for ProxyOptions {
     fn default() -> Self {
         ProxyOptions {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            traces: PathBuf::from("traces"),
             upstream_ca: Vec::new(),
             resolve: Vec::new(),
             allow_hosts: Vec::new(),
             deny_hosts: Vec::new(),
             ca_dir: None,
-            save_models: None,
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            sink_limits: crate::sink::SinkLimits::default(),
             max_connections: None,
         }
     }
@@ -315,9 +305,6 @@ impl ProxyOptions {
             .max_header_bytes(self.max_header_bytes);
         if let Some(n) = self.max_connections {
             b = b.max_connections(n);
-        }
-        if let Some(dir) = &self.save_models {
-            b = b.save_models(dir.clone());
         }
         Ok(b)
     }

@@ -178,8 +178,6 @@ pub struct Exchange {
     pub start_unix_ms: f64,
     /// From request arrival to the end of the response body, milliseconds.
     pub dur_ms: f64,
-    /// SHA-256 (lower-case hex) of the upstream body, for model artifacts.
-    pub sha256: Option<String>,
     /// What went wrong, if the exchange failed or was cut short.
     pub error: Option<String>,
     /// Whether the request was sent upstream (false: refused or answered locally).

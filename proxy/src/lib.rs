@@ -10,7 +10,6 @@
 //!
 //! Start one with [`ProxyBuilder`] (or [`config::ProxyOptions::builder`]).
 
-pub mod artifact;
 pub mod body;
 pub mod bufread;
 pub mod builder;
@@ -23,14 +22,12 @@ pub mod filter;
 pub mod headers;
 pub mod hosts;
 pub mod idle;
-pub mod inject;
 mod intercept;
 pub mod leaf;
 pub mod limits;
 pub mod magic;
 mod prefixed;
 mod service;
-pub mod sink;
 pub mod stats;
 pub mod upstream;
 

@@ -5,7 +5,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,8 +17,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
-use crate::artifact::artifact_extension;
-use crate::body::{Completion, FinishBody, MeterOptions, MeteredBody};
+use crate::body::{Completion, FinishBody, MeteredBody};
 use crate::ca::CertificateAuthority;
 use crate::config::Timeouts;
 use crate::filter::{empty, Body, Filter, RequestContext, RequestOutcome, Scheme};
@@ -37,7 +35,6 @@ pub(crate) struct Core {
     pub upstream: Upstream,
     pub hosts: HostPolicy,
     pub filters: Arc<[Arc<dyn Filter>]>,
-    pub save_models: Option<PathBuf>,
     pub stats: Arc<ProxyStats>,
     pub shutdown: watch::Receiver<()>,
     pub timeouts: Timeouts,
@@ -230,7 +227,6 @@ impl Core {
         upstream: Upstream,
         hosts: HostPolicy,
         filters: Vec<Arc<dyn Filter>>,
-        save_models: Option<PathBuf>,
         stats: Arc<ProxyStats>,
         shutdown: watch::Receiver<()>,
         timeouts: Timeouts,
@@ -243,7 +239,6 @@ impl Core {
             upstream,
             hosts,
             filters: filters.into(),
-            save_models,
             stats,
             shutdown,
             timeouts,
@@ -475,23 +470,13 @@ impl Core {
         }
         let (mut parts, incoming) = resp.into_parts();
         headers::strip_response(&mut parts.headers, false);
-        let ext = parts
-            .status
-            .is_success()
-            .then(|| artifact_extension(ctx.uri.path()))
-            .flatten();
-        let opts = MeterOptions {
-            hash: ext.is_some(),
-            save: ext.and_then(|e| self.save_models.clone().map(|d| (d, e))),
-            id: ctx.id,
-        };
         let incoming = IdleBody::new(
             incoming.map_err(Into::into).boxed(),
             self.timeouts.idle,
             Stalled::Upstream,
             None,
         );
-        let (metered, state) = MeteredBody::new(incoming.boxed(), opts);
+        let (metered, state) = MeteredBody::new(incoming.boxed());
         let mut resp = Response::from_parts(parts, metered.boxed());
         for f in self.filters.iter() {
             resp = f.on_response(&mut ctx, resp);

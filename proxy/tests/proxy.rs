@@ -13,7 +13,6 @@ use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use sha2::{Digest, Sha256};
 use support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -455,56 +454,6 @@ async fn non_tls_connect_traffic_is_tunneled_untouched() {
     assert_eq!(&got[14..], &payload[..]);
     assert_eq!(echo.connections(), 1);
     assert_eq!(env.proxy.stats().tunnels, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn model_artifacts_are_hashed_while_streaming_and_saved() {
-    let models = TempDir::new().unwrap();
-    let dir = models.path().to_path_buf();
-    let env = Env::start(move |b, _| b.save_models(dir)).await;
-    let mut sender = Sender::open(
-        env.proxy.addr(),
-        "upstream.test",
-        env.https.port(),
-        &env.ca_der(),
-        true,
-    )
-    .await;
-    let resp = sender.send(get(&env.https_url("/models/net.onnx"))).await;
-    let (n, sha) = hash_body(resp).await;
-    assert_eq!(n, 3 << 20);
-    assert_eq!(sha, stream_sha256(7, 3 << 20));
-    let ex = env.recorder.exchange("/models/net.onnx").await;
-    assert_eq!(ex.sha256.as_deref(), Some(sha.as_str()));
-    let saved = models.path().join(format!("{sha}.onnx"));
-    let bytes = std::fs::read(&saved).expect("saved artifact");
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), sha);
-
-    // A non-artifact is not hashed.
-    let resp = sender.send(get(&env.https_url("/hello"))).await;
-    text(resp).await;
-    assert_eq!(env.recorder.exchange("/hello").await.sha256, None);
-
-    // A body cut short leaves no file behind.
-    let mut h1 = Sender::open(
-        env.proxy.addr(),
-        "upstream.test",
-        env.https.port(),
-        &env.ca_der(),
-        false,
-    )
-    .await;
-    let resp = h1.send(get(&env.https_url("/cut/broken.onnx"))).await;
-    let mut body = resp.into_body();
-    while let Some(Ok(_)) = body.frame().await {}
-    let ex = env.recorder.exchange("/cut/broken.onnx").await;
-    assert!(ex.error.is_some(), "a cut body is reported");
-    assert_eq!(ex.sha256, None);
-    let files: Vec<_> = std::fs::read_dir(models.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
-    assert_eq!(files, vec![format!("{sha}.onnx")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

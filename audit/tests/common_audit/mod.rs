@@ -41,11 +41,11 @@ pub async fn audit_demo_with(
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
     let proxy = ProxyOptions {
-        traces: traces.path().to_path_buf(),
         ca_dir: Some(ca.path().to_path_buf()),
         ..Default::default()
     };
     let mut o = AuditOptions::new(proxy);
+    o.capture.sink.dir = traces.path().to_path_buf();
     o.browser = browser.into();
     o.duration = Duration::from_secs(secs);
     o.variants = variants.iter().map(|s| s.to_string()).collect();
@@ -59,22 +59,24 @@ pub async fn audit_demo_with(
     Audited { report, traces, ca }
 }
 
-/// Proxy options for auditing pages of a test `site` under the demo's fake
-/// host name (resolved to the site, its CA trusted upstream), writing traces and
-/// the CA into the given folders.
-pub fn site_proxy(
+/// Audit options for pages of a test `site` under the demo's fake host name
+/// (resolved to the site, its CA trusted upstream), writing traces and the CA
+/// into the given folders.
+pub fn site_audit(
     site: &webinfer_audit::site::SiteServer,
     traces: &Path,
     ca: &Path,
-) -> ProxyOptions {
+) -> AuditOptions {
     let host = webinfer_audit::site::DEMO_HOST;
-    ProxyOptions {
-        traces: traces.to_path_buf(),
+    let proxy = ProxyOptions {
         ca_dir: Some(ca.to_path_buf()),
         upstream_ca: vec![site.ca_pem_path.clone()],
         resolve: vec![format!("{host}:{}:127.0.0.1", site.port()).parse().unwrap()],
         ..Default::default()
-    }
+    };
+    let mut o = AuditOptions::new(proxy);
+    o.capture.sink.dir = traces.to_path_buf();
+    o
 }
 
 /// Every record of the given files.

@@ -94,7 +94,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(f) = &args.urls_file {
         urls.extend(read_url_list(f)?);
     }
+    let capture = args.proxy.capture();
     let mut opts = AuditOptions::new(ProxyOptions::from(*args.proxy));
+    opts.capture = capture;
     opts.urls = urls;
     opts.browser = args.browser;
     opts.headful = args.headful;

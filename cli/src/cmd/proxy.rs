@@ -1,15 +1,17 @@
 //! `webinfer proxy`: run the intercepting proxy until Ctrl-C.
 //!
 //! [`ProxyArgs`] is the option set shared with `webinfer audit`
-//! (`#[command(flatten)]`); it converts into the library's clap-free
-//! [`ProxyOptions`].
+//! (`#[command(flatten)]`); it converts into the libraries' clap-free
+//! [`ProxyOptions`] (the proxy) and [`CaptureOptions`] (traces, hook,
+//! model saving: [`ProxyArgs::capture`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use webinfer_capture::sink::{SinkLimits, DEFAULT_MAX_FILES};
+use webinfer_capture::CaptureOptions;
 use webinfer_proxy::config::{ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES};
-use webinfer_proxy::inject::InjectConfig;
 use webinfer_proxy::{ProxyBuilder, ProxyOptions};
 
 /// The proxy's options (flattened into `webinfer proxy` and `webinfer audit`).
@@ -101,7 +103,7 @@ pub struct ProxyArgs {
     /// Most trace files (sessions) one proxy run writes; beyond, new
     /// sessions get no file and their POSTs get 507.
     #[arg(long = "trace-max-files", value_name = "N",
-          default_value_t = webinfer_proxy::sink::DEFAULT_MAX_FILES)]
+          default_value_t = DEFAULT_MAX_FILES)]
     pub trace_max_files: u64,
     /// Keep query values that look like secrets (token, code, key, sig, …)
     /// in recorded URLs; by default they are replaced by REDACTED. URL
@@ -160,13 +162,11 @@ impl From<ProxyArgs> for ProxyOptions {
     fn from(a: ProxyArgs) -> Self {
         ProxyOptions {
             listen: a.listen,
-            traces: a.traces,
             upstream_ca: a.upstream_ca,
             resolve: a.resolve,
             allow_hosts: a.allow_host,
             deny_hosts: a.deny_host,
             ca_dir: a.ca_dir,
-            save_models: a.save_models,
             timeouts: Timeouts {
                 connect: a.connect_timeout.into(),
                 response: a.response_timeout.into(),
@@ -178,14 +178,26 @@ impl From<ProxyArgs> for ProxyOptions {
                 client_keepalive: a.client_keepalive.into(),
             },
             max_header_bytes: a.max_header_bytes,
-            sink_limits: webinfer_proxy::sink::SinkLimits {
-                max_bytes: a.trace_max_bytes,
-                max_files: a.trace_max_files,
-                keep_query_secrets: a.trace_keep_query_secrets,
-                capture_inputs: a.capture_inputs,
-            },
             max_connections: a.max_connections.map(|n| n as usize),
         }
+    }
+}
+
+impl ProxyArgs {
+    /// The capture layer's options: traces under `--traces`, the sink
+    /// limits (`--trace-max-bytes`, `--trace-max-files`,
+    /// `--trace-keep-query-secrets`, `--capture-inputs`) and `--save-models`.
+    pub fn capture(&self) -> CaptureOptions {
+        let mut c = CaptureOptions::new(&self.traces);
+        SinkLimits {
+            max_bytes: self.trace_max_bytes,
+            max_files: self.trace_max_files,
+            keep_query_secrets: self.trace_keep_query_secrets,
+            capture_inputs: self.capture_inputs,
+        }
+        .apply(&mut c.sink);
+        c.sink.save_models = self.save_models.clone();
+        c
     }
 }
 
@@ -210,9 +222,10 @@ pub fn builder(opts: &ProxyOptions) -> anyhow::Result<ProxyBuilder> {
 
 /// Runs `webinfer proxy`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let devtools_track = args.devtools_track;
+    let mut capture = args.proxy.capture();
+    capture.inject.devtools_track = args.devtools_track;
     let opts = ProxyOptions::from(args.proxy);
-    if opts.sink_limits.capture_inputs && opts.save_models.is_none() {
+    if capture.sink.capture_inputs && capture.sink.save_models.is_none() {
         anyhow::bail!(
             "--capture-inputs needs --save-models DIR (the inputs are saved beside the models)"
         );
@@ -223,23 +236,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let builder = builder(&opts)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
-        // The trace sink (answers the trace endpoint on every host, writes
-        // session files under --traces) and the hook injection filter.
-        let mut sink_cfg = opts.sink_limits.config(&opts.traces);
-        sink_cfg.save_models = opts.save_models.clone();
-        let (builder, sink, _inject) = webinfer_proxy::inject::install(
-            builder,
-            sink_cfg,
-            InjectConfig {
-                devtools_track,
-                ..InjectConfig::default()
-            },
-        )
-        .with_context(|| format!("setting up traces in {}", opts.traces.display()))?;
+        // The capture layer: the trace sink (answers the trace endpoint on
+        // every host, writes session files under --traces), the hook
+        // injection and model saving.
+        let (builder, capture) = webinfer_capture::install(builder, &capture)?;
         let handle = builder.start().await?;
         let ca = handle.ca().clone();
         println!("webinfer proxy listening on http://{}", handle.addr());
-        println!("traces:         {}", opts.traces.display());
+        println!("traces:         {}", capture.sink().config().dir.display());
         println!("CA certificate: {}", ca.cert_pem_path().display());
         println!("CA SHA-256:     {}", ca.fingerprint_sha256());
         println!(
@@ -257,7 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .context("waiting for Ctrl-C")?;
         let stats = handle.stats();
         handle.shutdown().await;
-        sink.close_all();
+        capture.close_all();
         println!(
             "served {} requests ({} forwarded, {} refused)",
             stats.requests,
@@ -267,7 +271,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (host, n) in &stats.refused {
             println!("  refused {host}: {n}");
         }
-        let t = sink.stats().snapshot();
+        let t = capture.stats().snapshot();
         println!(
             "traces: {} page records and {} proxy records stored ({} bytes); refused: {} invalid, {} unknown sid, {} forged, {} cross-site requests, {} rate-limited, {} over budget",
             t.records,

@@ -14,7 +14,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use webinfer_proxy::sink::batch::{is_safe_sid, parse};
+use webinfer_capture::sink::batch::{is_safe_sid, parse};
 
 /// One element of a batch: its text and, when valid, the record.
 #[derive(Debug, Clone)]

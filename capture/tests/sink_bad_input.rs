@@ -5,18 +5,16 @@
 //! limit after many complete records. Each refusal is a 4xx and is counted in
 //! `SinkStats`.
 
-mod sink_support;
-
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{json, Value};
-use sink_support::*;
 
 const TRACE: &str = "/__webinfer__/trace";
 
@@ -243,7 +241,7 @@ async fn absurd_records_and_non_json_bodies_get_4xx_and_are_counted() {
         None,
         "an absurd kind is not a counter name"
     );
-    assert_eq!(s.kinds.get(webinfer_proxy::sink::OTHER_KINDS), Some(&1));
+    assert_eq!(s.kinds.get(webinfer_capture::sink::OTHER_KINDS), Some(&1));
     assert_eq!(h.upstream.hits_for(TRACE), 0);
 }
 

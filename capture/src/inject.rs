@@ -1,18 +1,19 @@
-//! The inject filter: puts the webinfer hook into every HTML document and
+//! Injection: puts the webinfer hook into every HTML document and
 //! dedicated/shared worker script the browser loads through the proxy, using
 //! the `webinfer-injector` crate, and opens a trace session for each copy.
+//! [`Injection`] is driven by the capture filter ([`crate::CaptureFilter`]).
 //!
-//! - `on_request`: for navigations, frames and worker scripts
+//! - on the request: for navigations, frames and worker scripts
 //!   ([`webinfer_injector::wants_injection`]) the conditional headers are
 //!   removed, so the origin sends a full body rather than a `304` that would
 //!   make the browser reuse a copy carrying an old session id.
-//! - `on_response`: [`Injector::classify`] decides; for a document or worker
+//! - on the response: [`Injector::classify`] decides; for a document or worker
 //!   a fresh session id (16 hex digits, random) is issued, the sink writes
 //!   the proxy's `session` record for it ([`TraceSink::open_session`]), the
 //!   hook is configured with it (`injector/CONFIG.md`), and the body is
 //!   rewritten as it streams ([`Injector::transform`]). A worker's `parent`
-//!   is the page its `Referer` names. The exchange is tagged with
-//!   [`SessionOf`] so its `net` record lands in that session.
+//!   is the page its `Referer` names. The session the exchange belongs to is
+//!   returned to the capture filter, so its `net` record lands in that session.
 //! - Everything else passes through untouched (no body wrapping at all).
 
 use std::collections::hash_map::RandomState;
@@ -21,18 +22,15 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use futures_util::stream::{StreamExt, TryStreamExt};
 use http::{header, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use webinfer_injector::{ByteStream, HookConfig, Injector, Kind, Scope, SyncByteStream, Target};
 
-use crate::builder::ProxyBuilder;
-use crate::filter::{Body, BodyError, Filter, RequestContext, RequestOutcome};
-use crate::sink::{
-    unix_ms, SessionOf, SessionSource, SessionStart, SinkConfig, SinkError, TraceSink,
-};
+use webinfer_proxy::filter::{Body, BodyError, RequestContext};
+
+use crate::sink::{unix_ms, SessionSource, SessionStart, TraceSink};
 
 /// Hook settings that are not the sink's (endpoint, label and variant come
 /// from the sink's [`crate::sink::SinkConfig`], so both sides agree).
@@ -60,8 +58,9 @@ impl Default for InjectConfig {
     }
 }
 
-/// The inject filter (see the module docs).
-pub struct InjectFilter {
+/// The injection step of the capture filter (see the module docs), with its
+/// counters.
+pub struct Injection {
     injector: Injector,
     sink: Arc<TraceSink>,
     cfg: InjectConfig,
@@ -69,10 +68,10 @@ pub struct InjectFilter {
     workers: AtomicU64,
 }
 
-impl InjectFilter {
-    /// A filter injecting `injector`'s hook and opening sessions in `sink`.
+impl Injection {
+    /// Injects `injector`'s hook and opens sessions in `sink`.
     pub fn new(injector: Injector, sink: Arc<TraceSink>, cfg: InjectConfig) -> Self {
-        InjectFilter {
+        Injection {
             injector,
             sink,
             cfg,
@@ -90,21 +89,6 @@ impl InjectFilter {
     pub fn workers(&self) -> u64 {
         self.workers.load(Ordering::Relaxed)
     }
-}
-
-/// Creates the trace sink (inside a Tokio runtime) and adds it and an inject
-/// filter with the embedded hook to `builder`, sink first. Returns the
-/// builder and both filters (the sink's [`TraceSink::stats`] are what
-/// `webinfer audit` polls).
-pub fn install(
-    builder: ProxyBuilder,
-    sink: SinkConfig,
-    inject: InjectConfig,
-) -> Result<(ProxyBuilder, Arc<TraceSink>, Arc<InjectFilter>), SinkError> {
-    let sink = TraceSink::new(sink)?;
-    let filter = Arc::new(InjectFilter::new(Injector::new(), sink.clone(), inject));
-    let builder = builder.filter(sink.clone()).filter(filter.clone());
-    Ok((builder, sink, filter))
 }
 
 /// A fresh session id: 16 lower-case hex digits from the process's random
@@ -129,19 +113,24 @@ fn to_body(stream: SyncByteStream) -> Body {
     ))
 }
 
-impl Filter for InjectFilter {
-    fn on_request<'a>(
-        &'a self,
-        ctx: &'a mut RequestContext,
-        mut req: Request<Body>,
-    ) -> BoxFuture<'a, RequestOutcome> {
+impl Injection {
+    /// The request step: a request that may be injected loses its
+    /// conditional headers (no `304` for a copy with an old session id).
+    pub(crate) fn prepare_request(&self, ctx: &RequestContext, req: &mut Request<Body>) {
         if webinfer_injector::wants_injection(&ctx.request_headers) {
             webinfer_injector::strip_conditional_headers(req.headers_mut());
         }
-        Box::pin(async move { RequestOutcome::Forward(req) })
     }
 
-    fn on_response(&self, ctx: &mut RequestContext, resp: Response<Body>) -> Response<Body> {
+    /// The response step: injects into a document or worker (opening its
+    /// session) and returns the response with the session the exchange
+    /// belongs to (the document's own sid; for a worker script its page's sid
+    /// when known, else its own); `None` for responses passed through.
+    pub(crate) fn rewrite(
+        &self,
+        ctx: &RequestContext,
+        resp: Response<Body>,
+    ) -> (Response<Body>, Option<String>) {
         let kind = self.injector.classify(
             &ctx.method,
             &ctx.request_headers,
@@ -153,7 +142,7 @@ impl Filter for InjectFilter {
             Kind::Worker => (Scope::Worker, SessionSource::Worker),
             Kind::Passthrough(skip) => {
                 tracing::trace!(url = %ctx.uri, ?skip, "not injected");
-                return resp;
+                return (resp, None);
             }
         };
         let sid = new_sid();
@@ -206,19 +195,18 @@ impl Filter for InjectFilter {
                 origin: Some(&origin),
             },
         );
-        match scope {
+        let session = match scope {
             Scope::Document => {
                 self.documents.fetch_add(1, Ordering::Relaxed);
-                ctx.state.insert(SessionOf(sid.clone()));
+                sid.clone()
             }
             Scope::Worker => {
                 self.workers.fetch_add(1, Ordering::Relaxed);
-                ctx.state
-                    .insert(SessionOf(parent.unwrap_or_else(|| sid.clone())));
+                parent.unwrap_or_else(|| sid.clone())
             }
-        }
+        };
         tracing::debug!(%url, %sid, ?scope, "hook injected");
-        Response::from_parts(parts, to_body(t.body))
+        (Response::from_parts(parts, to_body(t.body)), Some(session))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Real parts for the sink and inject tests: a test CA and an HTTPS upstream
+//! Real parts for the capture tests: a test CA and an HTTPS upstream
 //! on loopback serving pages, workers and binaries (counting requests per
 //! path), the real proxy on port 0 with the trace sink and inject filter, and
 //! a CONNECT + TLS hyper client and curl.
@@ -24,10 +24,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
+use webinfer_capture::{CaptureOptions, Injection, SinkConfig, TraceSink};
 use webinfer_injector::Injector;
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::inject::{InjectConfig, InjectFilter};
-use webinfer_proxy::sink::{SinkConfig, TraceSink};
 use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
 
 pub type TestBody = BoxBody<Bytes, Infallible>;
@@ -91,6 +90,8 @@ fn full(s: impl Into<Bytes>) -> TestBody {
 /// - `/corrupt.gz`: [`gz_page`] gzip'd then corrupted (Content-Encoding gzip);
 /// - `/worker.js`: [`WORKER`];
 /// - `/models/m.onnx`: 100 KiB of [`binary`];
+/// - `/cut/broken.onnx`: claims 200 KiB, sends 64 KiB of [`binary`], then
+///   the connection breaks;
 /// - `/csp`: [`CSP_PAGE`] under a strict CSP (`default-src 'none'`, scripts
 ///   by `'self'` and a nonce), loading `/app.js`;
 /// - `/app.js`: starts a classic worker (`/worker.js`) and a module worker
@@ -157,6 +158,10 @@ fn route(path: &str) -> Response<TestBody> {
         "/models/m.onnx" => b
             .header("content-type", "application/octet-stream")
             .body(full(binary(100 << 10))),
+        "/cut/broken.onnx" => b
+            .header("content-type", "application/octet-stream")
+            .header("content-length", 200 << 10)
+            .body(full(binary(64 << 10))),
         _ => b
             .status(StatusCode::NOT_FOUND)
             .header("content-type", "text/plain")
@@ -251,13 +256,13 @@ pub struct Harness {
     pub upstream: Upstream,
     pub proxy: ProxyHandle,
     pub sink: Arc<TraceSink>,
-    pub inject: Arc<InjectFilter>,
+    pub inject: Arc<Injection>,
     pub dir: tempfile::TempDir,
 }
 
 impl Harness {
     /// Starts everything with the embedded hook, through
-    /// [`webinfer_proxy::inject::install`]; `tweak` adjusts the sink settings.
+    /// [`webinfer_capture::install`]; `tweak` adjusts the sink settings.
     pub async fn start(tweak: impl FnOnce(&mut SinkConfig)) -> Harness {
         Self::start_inner(None, tweak).await
     }
@@ -274,8 +279,11 @@ impl Harness {
         let upstream = start_upstream().await;
         let dir = tempfile::tempdir().unwrap();
         let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
-        let mut cfg = SinkConfig::new(dir.path().join("traces"));
-        tweak(&mut cfg);
+        let mut opts = CaptureOptions::new(dir.path().join("traces"));
+        tweak(&mut opts.sink);
+        if let Some(injector) = injector {
+            opts.injector = injector;
+        }
         let port = upstream.addr.port();
         let builder = ProxyBuilder::new()
             .ca(ca)
@@ -286,22 +294,8 @@ impl Harness {
                 port,
                 addr: upstream.addr,
             }]);
-        let (builder, sink, inject) = match injector {
-            None => webinfer_proxy::inject::install(builder, cfg, InjectConfig::default()).unwrap(),
-            Some(injector) => {
-                let sink = TraceSink::new(cfg).unwrap();
-                let inject = Arc::new(InjectFilter::new(
-                    injector,
-                    sink.clone(),
-                    InjectConfig::default(),
-                ));
-                (
-                    builder.filter(sink.clone()).filter(inject.clone()),
-                    sink,
-                    inject,
-                )
-            }
-        };
+        let (builder, capture) = webinfer_capture::install(builder, &opts).unwrap();
+        let (sink, inject) = (capture.sink().clone(), capture.injection().clone());
         let proxy = builder.start().await.unwrap();
         Harness {
             upstream,

@@ -1,11 +1,9 @@
 //! The inject filter through the real proxy, against a real HTTPS upstream on
 //! loopback, with a hyper client and curl.
 
-mod sink_support;
-
+use crate::support::*;
 use base64::Engine as _;
 use sha2::Digest as _;
-use sink_support::*;
 
 fn script_text(body: &str) -> &str {
     let start = body.find("<script>").unwrap() + "<script>".len();

@@ -1,5 +1,6 @@
-//! The trace sink: a [`Filter`] that answers the hook's record batches on
-//! every host, locally, and writes one JSON Lines file per session.
+//! The trace sink: answers the hook's record batches on every host, locally
+//! (through the capture filter, [`crate::CaptureFilter`]), and writes one JSON
+//! Lines file per session.
 //!
 //! - `POST /__webinfer__/trace` (the endpoint path; exact match, any host) is
 //!   answered by the proxy and never forwarded. The body is a JSON array of
@@ -35,7 +36,7 @@
 //! - The proxy's own records carry `by: "proxy"` and their own `seq` per
 //!   session: a `session` record for each injected document or worker
 //!   ([`TraceSink::open_session`]) and a `net` record for each forwarded
-//!   exchange (from [`Filter::on_complete`]), attributed to a page by
+//!   exchange (from the capture filter's `on_complete`), attributed to a page by
 //!   [`assoc`]; `ts` is the record's Unix time minus the session's
 //!   `time_origin` (the proxy's clock at injection). Exchanges no page can be
 //!   named for go to `DIR/<label>/_proxy.jsonl` under the session id
@@ -60,14 +61,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::BoxFuture;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use webinfer_format::Record;
 
-use crate::filter::{self, Body, Exchange, Filter, RequestContext, RequestOutcome};
 use guard::{Refusal, Registry};
+use webinfer_proxy::filter::{self, Body, Exchange, RequestContext, RequestOutcome};
 use writer::{Answer, Budget, Cmd, Line};
 
 /// The default endpoint path the hook posts to.
@@ -144,7 +144,7 @@ impl SinkConfig {
 }
 
 /// The sink settings a user sets on the command line (`webinfer proxy` and
-/// `webinfer audit`), carried in [`crate::ProxyOptions::sink_limits`].
+/// `webinfer audit`), applied to a [`SinkConfig`] with [`SinkLimits::apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SinkLimits {
     /// [`SinkConfig::max_bytes`] (`--trace-max-bytes`).
@@ -375,14 +375,8 @@ pub struct SessionStart {
     pub time_origin: f64,
 }
 
-/// Put in [`RequestContext::state`] by the inject filter: the session an
-/// injected exchange belongs to (the document's own sid; for a worker script,
-/// its page's sid when known).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionOf(pub String);
-
-/// The trace sink (see the module docs). Create with [`TraceSink::new`]
-/// and add it to the proxy with `ProxyBuilder::filter(sink.clone())`.
+/// The trace sink (see the module docs). Created by [`crate::install`]
+/// (or [`TraceSink::new`]) and reached through [`crate::Capture::sink`].
 pub struct TraceSink {
     cfg: SinkConfig,
     dir: PathBuf,
@@ -881,19 +875,25 @@ impl TraceSink {
     }
 
     /// Queues the `net` record of a finished exchange (no I/O here).
-    fn record_exchange(&self, ctx: &RequestContext, ex: &Exchange) {
+    /// `session` is the session an injected exchange belongs to (see
+    /// [`crate::inject`]); other exchanges are attributed by their `Referer`
+    /// ([`assoc`]). `sha256` is the digest of a model artifact's body
+    /// ([`crate::model`]).
+    pub(crate) fn record_exchange(
+        &self,
+        ctx: &RequestContext,
+        ex: &Exchange,
+        session: Option<&str>,
+        sha256: Option<&str>,
+    ) {
         if !ex.forwarded {
             return;
         }
         let mut reg = self.registry();
-        let sid = ctx
-            .state
-            .get::<SessionOf>()
-            .map(|s| s.0.clone())
-            .or_else(|| {
-                let referer = ctx.request_headers.get(header::REFERER)?.to_str().ok()?;
-                reg.attribution.lookup(referer).map(str::to_owned)
-            });
+        let sid = session.map(str::to_owned).or_else(|| {
+            let referer = ctx.request_headers.get(header::REFERER)?.to_str().ok()?;
+            reg.attribution.lookup(referer).map(str::to_owned)
+        });
         let sid = sid.unwrap_or_else(|| self.run_sid.clone());
         let mut rec = Record::new(&sid, "net", 0.0)
             .set("url", ex.url.as_str())
@@ -905,8 +905,8 @@ impl TraceSink {
         if let Some(ct) = &ex.content_type {
             rec = rec.set("content_type", ct.as_str());
         }
-        if let Some(h) = &ex.sha256 {
-            rec = rec.set("sha256", h.as_str());
+        if let Some(h) = sha256 {
+            rec = rec.set("sha256", h);
         }
         if let Some(e) = &ex.error {
             rec = rec.set("error", e.as_str());
@@ -961,41 +961,34 @@ fn empty_response(status: StatusCode) -> Response<Body> {
     r
 }
 
-impl Filter for TraceSink {
-    fn on_request<'a>(
-        &'a self,
-        ctx: &'a mut RequestContext,
-        req: Request<Body>,
-    ) -> BoxFuture<'a, RequestOutcome> {
-        Box::pin(async move {
-            let path = ctx.uri.path();
-            if path == self.cfg.endpoint {
-                if ctx.method == Method::POST && upload::is_upload(ctx.uri.query()) {
-                    return RequestOutcome::Respond(self.receive_model(ctx, req).await);
-                }
-                if ctx.method == Method::POST {
-                    return RequestOutcome::Respond(self.receive(ctx, req).await);
-                }
-                self.stats.wrong_method.fetch_add(1, Ordering::Relaxed);
-                let mut r = json_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &json!({ "error": "POST only" }),
-                );
-                r.headers_mut()
-                    .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-                return RequestOutcome::Respond(r);
+impl TraceSink {
+    /// The `on_request` step of the capture filter: answers the endpoint
+    /// (batches, model uploads, other methods) and [`PING_PATH`] locally;
+    /// everything else is forwarded.
+    pub(crate) async fn answer(&self, ctx: &RequestContext, req: Request<Body>) -> RequestOutcome {
+        let path = ctx.uri.path();
+        if path == self.cfg.endpoint {
+            if ctx.method == Method::POST && upload::is_upload(ctx.uri.query()) {
+                return RequestOutcome::Respond(self.receive_model(ctx, req).await);
             }
-            if path == PING_PATH {
-                return RequestOutcome::Respond(json_response(
-                    StatusCode::OK,
-                    &json!({ "webinfer": true, "endpoint": self.cfg.endpoint }),
-                ));
+            if ctx.method == Method::POST {
+                return RequestOutcome::Respond(self.receive(ctx, req).await);
             }
-            RequestOutcome::Forward(req)
-        })
-    }
-
-    fn on_complete(&self, ctx: &RequestContext, ex: &Exchange) {
-        self.record_exchange(ctx, ex);
+            self.stats.wrong_method.fetch_add(1, Ordering::Relaxed);
+            let mut r = json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &json!({ "error": "POST only" }),
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            return RequestOutcome::Respond(r);
+        }
+        if path == PING_PATH {
+            return RequestOutcome::Respond(json_response(
+                StatusCode::OK,
+                &json!({ "webinfer": true, "endpoint": self.cfg.endpoint }),
+            ));
+        }
+        RequestOutcome::Forward(req)
     }
 }

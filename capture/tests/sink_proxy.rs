@@ -1,13 +1,11 @@
 //! The trace sink through the real proxy, against a real HTTPS upstream on
 //! loopback, with a hyper client and curl.
 
-mod sink_support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sink_support::*;
 
 const TRACE: &str = "/__webinfer__/trace";
 

@@ -9,13 +9,11 @@
 //! checks the injector, CSP patching and the sink alone), and with the real
 //! hook embedded from `injector/js/`.
 
-mod sink_support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::Value;
-use sink_support::*;
 use webinfer_injector::{Hook, Injector};
 
 const TEST_HOOK: &str = r#"(function (G) {

@@ -9,7 +9,7 @@
 //!   without the hook filters.
 //! - `proxy-hooks CA_DIR UPSTREAM_CA_PEM PORT_FILE`: the same with the trace
 //!   sink and the injection filter installed as `webinfer proxy` does
-//!   (`inject::install`, traces under `CA_DIR/traces`); the bench bodies are
+//!   (`webinfer_capture::install`, traces under `CA_DIR/traces`); the bench bodies are
 //!   not HTML, so they pass through unrewritten.
 //! - `load URL N C ROOT_PEM... [--proxy ADDR]`: N keep-alive GETs over C
 //!   HTTP/1.1 connections; prints `rps=.. p50_ms=.. p99_ms=..`.
@@ -190,13 +190,8 @@ async fn proxy(ca_dir: &str, upstream_ca: &str, port_file: &str, hooks: bool) {
     let mut builder = opts.builder().unwrap();
     if hooks {
         let traces = std::path::Path::new(ca_dir).join("traces");
-        builder = webinfer_proxy::inject::install(
-            builder,
-            opts.sink_limits.config(&traces),
-            webinfer_proxy::inject::InjectConfig::default(),
-        )
-        .unwrap()
-        .0;
+        let capture = webinfer_capture::CaptureOptions::new(traces);
+        builder = webinfer_capture::install(builder, &capture).unwrap().0;
     }
     let handle = builder.start().await.unwrap();
     std::fs::write(port_file, handle.addr().port().to_string()).unwrap();

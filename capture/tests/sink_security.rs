@@ -12,14 +12,12 @@
 //! - model bytes a page hands over (`--save-models`) are stored by their
 //!   checked SHA-256, from issued sessions of the page's own origin only.
 
-mod sink_support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::{json, Value};
-use sink_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TRACE: &str = "/__webinfer__/trace";
