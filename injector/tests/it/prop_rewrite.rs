@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use proptest::prelude::*;
+use webinfer_testkit::prop::config;
 use webinfer_injector::charset::{self, Source, PRESCAN_LEN};
 use webinfer_injector::csp;
 use webinfer_injector::rewrite::{DocumentOptions, DocumentRewriter};
@@ -453,19 +454,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 #[test]

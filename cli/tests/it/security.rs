@@ -9,7 +9,7 @@
 //! - no session id a page posts makes the proxy write outside `--traces`;
 //! - there is no way to skip upstream TLS verification.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
