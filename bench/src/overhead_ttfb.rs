@@ -36,12 +36,12 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use webinfer_testkit::ca::ALPN_H1;
-use webinfer_testkit::client::tls_connect;
-use webinfer_testkit::{client_tls, connect_tunnel, Origin, TestCa};
 use webinfer_proxy::inject::{InjectConfig, InjectFilter};
 use webinfer_proxy::sink::{SinkConfig, TraceSink};
 use webinfer_proxy::{ProxyHandle, ProxyOptions};
+use webinfer_testkit::ca::ALPN_H1;
+use webinfer_testkit::client::tls_connect;
+use webinfer_testkit::{client_tls, connect_tunnel, Origin, TestCa};
 
 use super::page::{page, Variant};
 use super::rewrite::{check_injected, HOOK_END};

@@ -72,13 +72,16 @@ impl TestCa {
         alpn: &[&[u8]],
     ) -> Arc<rustls::ServerConfig> {
         let key = KeyPair::generate().expect("leaf key");
-        let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("leaf params");
+        let mut params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .expect("leaf params");
         if expired {
             params.not_before = rcgen::date_time_ymd(2020, 1, 1);
             params.not_after = rcgen::date_time_ymd(2021, 1, 1);
         }
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf certificate");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
         server_tls(vec![cert.der().clone(), self.der()], &key, alpn)
     }
 }

@@ -156,7 +156,13 @@ impl Sender {
     /// # Panics
     /// If anything fails, or the proxy negotiated another protocol than the
     /// one offered.
-    pub async fn trusting(proxy: SocketAddr, host: &str, port: u16, root: &[u8], h2: bool) -> Sender {
+    pub async fn trusting(
+        proxy: SocketAddr,
+        host: &str,
+        port: u16,
+        root: &[u8],
+        h2: bool,
+    ) -> Sender {
         let alpn: &[&[u8]] = if h2 { &[b"h2"] } else { &[b"http/1.1"] };
         let s = Sender::open(proxy, host, port, client_tls([root], alpn))
             .await

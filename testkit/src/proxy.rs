@@ -23,7 +23,10 @@ pub fn builder(dir: &Path) -> ProxyBuilder {
 ///
 /// # Panics
 /// If the proxy does not start.
-pub async fn start(dir: &Path, configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder) -> ProxyHandle {
+pub async fn start(
+    dir: &Path,
+    configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
+) -> ProxyHandle {
     configure(builder(dir))
         .start()
         .await

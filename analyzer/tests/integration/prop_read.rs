@@ -21,10 +21,10 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use proptest::prelude::*;
-use webinfer_testkit::prop::config;
 use serde_json::json;
 use webinfer_analyzer::read::{read_all, ReadOptions, ReadStats};
 use webinfer_analyzer::Error;
+use webinfer_testkit::prop::config;
 
 use crate::common::write;
 

@@ -3,7 +3,6 @@
 //! nothing lost, Chromium's background calls refused and never forwarded,
 //! synthetic input delivered, and the `no-simd` variant visible in the trace.
 
-#[path = "common/mod.rs"]
 use crate::common;
 use crate::common_audit;
 

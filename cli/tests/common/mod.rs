@@ -2,7 +2,7 @@
 //! origin and CONNECT + TLS client (HTTP/1.1 or HTTP/2 over hyper), an
 //! origin route table serving deterministic bodies and HTML pages, and the
 //! real proxy binary started on port 0.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

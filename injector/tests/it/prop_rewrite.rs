@@ -23,12 +23,12 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use proptest::prelude::*;
-use webinfer_testkit::prop::config;
 use webinfer_injector::charset::{self, Source, PRESCAN_LEN};
 use webinfer_injector::csp;
 use webinfer_injector::rewrite::{DocumentOptions, DocumentRewriter};
 use webinfer_injector::stream::Transform;
 use webinfer_injector::{Hook, HookConfig, Injector, Kind, Scope, Script, Target};
+use webinfer_testkit::prop::config;
 
 const ORIGIN: &str = "https://app.test";
 const ENDPOINT: &str = "/__webinfer__/trace";

@@ -4,10 +4,7 @@
 //! show`, and names the address the proxy really listens on. The former
 //! name `webinfer.ca` still answers, through the proxy only.
 
-
-
 use std::net::SocketAddr;
-
 
 use crate::support::*;
 use tempfile::TempDir;

@@ -7,17 +7,15 @@
 //! does about it. Timeouts are short (1 s) so the file runs in seconds; waits
 //! are bounded polls, never sleeps standing in for an assertion.
 
-
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use rustls::pki_types::ServerName;
-use crate::support::*;
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -348,7 +346,8 @@ async fn client_request_body_stall_gets_408_after_the_idle_timeout() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await.unwrap();
+    .await
+    .unwrap();
     let t0 = Instant::now();
     let head = format!(
         "POST /hang HTTP/1.1\r\nHost: {HOST}:{}\r\ncontent-length: 1048576\r\n\r\n",
@@ -402,7 +401,8 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await.unwrap();
+    .await
+    .unwrap();
     let req = format!(
         "GET /trickle HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
         origin.port()
@@ -467,7 +467,8 @@ async fn client_that_stops_reading_is_cut_after_the_idle_timeout_and_the_upstrea
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await.unwrap();
+    .await
+    .unwrap();
     let req = format!(
         "GET /endless HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
         origin.port()

@@ -8,8 +8,6 @@
 //!   survive even when the response's `Connection` header names them, while
 //!   true extension hop-by-hop headers named there are still removed.
 
-
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::{ProxyBuilder};
+use webinfer_proxy::ProxyBuilder;
 
 /// A raw HTTP/1.1 origin (plain or TLS) that records each request exactly
 /// as received (head and framed body) and answers with `response`.
@@ -109,7 +107,7 @@ async fn content_length_is_dropped_when_transfer_encoding_is_chunked() {
     )
     .await;
     let dir = TempDir::new().unwrap();
-        let p = webinfer_testkit::proxy::builder(dir.path())
+    let p = webinfer_testkit::proxy::builder(dir.path())
         .start()
         .await
         .unwrap();

@@ -5,8 +5,6 @@
 //! address, letter case, a trailing dot and IDNA (Unicode vs. `xn--`). Each
 //! case must get a 403 and the origin must see no connection at all.
 
-
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +17,7 @@ use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::{ProxyBuilder, ProxyHandle};
 
 async fn proxy(dir: &TempDir, configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder) -> ProxyHandle {
-        let b = webinfer_testkit::proxy::builder(dir.path());
+    let b = webinfer_testkit::proxy::builder(dir.path());
     configure(b).start().await.unwrap()
 }
 

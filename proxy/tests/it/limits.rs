@@ -10,14 +10,12 @@
 //!   one more gets a 503 naming the option, and a slot frees when a
 //!   connection closes.
 
-
-
 use std::net::SocketAddr;
 
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use crate::support::*;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -181,7 +179,9 @@ async fn h2_client(
     tokio::task::JoinHandle<()>,
 ) {
     let root = p.ca().cert_der().to_vec();
-    let tls = tls_through_proxy(p.addr(), HOST, port, &root, &[b"h2"]).await.unwrap();
+    let tls = tls_through_proxy(p.addr(), HOST, port, &root, &[b"h2"])
+        .await
+        .unwrap();
     let (send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
             .await
@@ -255,7 +255,9 @@ async fn an_http2_client_that_stops_answering_pings_is_dropped() {
     )
     .await;
     let root = p.ca().cert_der().to_vec();
-    let tls = tls_through_proxy(p.addr(), HOST, origin.port(), &root, &[b"h2"]).await.unwrap();
+    let tls = tls_through_proxy(p.addr(), HOST, origin.port(), &root, &[b"h2"])
+        .await
+        .unwrap();
     // A raw h2 client whose connection we stop polling: it then answers no
     // PING (nor reads anything) while its request is open.
     let (mut client, conn) = h2::client::handshake(tls).await.unwrap();

@@ -2,19 +2,17 @@
 //! loopback (their own rcgen CA, passed as an upstream root), the proxy on
 //! port 0, and real clients (hyper over CONNECT + TLS, curl, tungstenite).
 
-
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
-use crate::support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use webinfer_proxy::config::ResolveRule;
@@ -283,7 +281,8 @@ async fn websocket_echo_passes_through_interception() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await.unwrap();
+    .await
+    .unwrap();
     let url = format!("wss://upstream.test:{}/ws", env.https.port());
     let (mut ws, resp) = tokio_tungstenite::client_async(url, tls).await.unwrap();
     assert_eq!(resp.status(), 101);
@@ -428,7 +427,10 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
         true,
     )
     .await;
-    let resp = sender.send(get(&allow_env.https_url("/hello"))).await.unwrap();
+    let resp = sender
+        .send(get(&allow_env.https_url("/hello")))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "*.upstream.test covers upstream.test");
 }
 
@@ -469,7 +471,10 @@ async fn model_artifacts_are_hashed_while_streaming_and_saved() {
         true,
     )
     .await;
-    let resp = sender.send(get(&env.https_url("/models/net.onnx"))).await.unwrap();
+    let resp = sender
+        .send(get(&env.https_url("/models/net.onnx")))
+        .await
+        .unwrap();
     let (n, sha) = hash_body(resp).await;
     assert_eq!(n, 3 << 20);
     assert_eq!(sha, stream_sha256(7, 3 << 20));
@@ -493,7 +498,10 @@ async fn model_artifacts_are_hashed_while_streaming_and_saved() {
         false,
     )
     .await;
-    let resp = h1.send(get(&env.https_url("/cut/broken.onnx"))).await.unwrap();
+    let resp = h1
+        .send(get(&env.https_url("/cut/broken.onnx")))
+        .await
+        .unwrap();
     let mut body = resp.into_body();
     while let Some(Ok(_)) = body.frame().await {}
     let ex = env.recorder.exchange("/cut/broken.onnx").await;
@@ -687,7 +695,10 @@ async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
     .iter()
     .enumerate()
     {
-        let resp = sender.send(with_host(host, &format!("/hello?{i}"))).await.unwrap();
+        let resp = sender
+            .send(with_host(host, &format!("/hello?{i}")))
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "Host: {host}");
         assert_eq!(text(resp).await, "hello");
     }

@@ -20,8 +20,8 @@ pub use webinfer_testkit::ca::{http1_only, self_signed_server_config};
 pub use webinfer_testkit::client::{hash_body, text};
 pub use webinfer_testkit::data::{chunk, stream_body, stream_sha256};
 pub use webinfer_testkit::{
-    client_tls, connect_refused, connect_tunnel, full, tls_through_proxy, Origin, Sender,
-    TestBody, TestCa,
+    client_tls, connect_refused, connect_tunnel, full, tls_through_proxy, Origin, Sender, TestBody,
+    TestCa,
 };
 
 /// The upstream servers of these tests are the kit's origins.
@@ -134,7 +134,9 @@ fn websocket_echo(mut req: Request<Incoming>) -> Response<TestBody> {
 
 /// Starts an upstream server ([`route`]); `tls` = None means plain HTTP.
 pub async fn start_upstream(tls: Option<Arc<rustls::ServerConfig>>) -> Upstream {
-    Origin::start(tls, route).await.expect("the upstream starts")
+    Origin::start(tls, route)
+        .await
+        .expect("the upstream starts")
 }
 
 /// A raw TCP echo server (see [`start_echo`]).
