@@ -22,8 +22,8 @@ esac
 # "package target [test binary]": with a test binary, the target is the module
 # `target::` inside it (a crate whose integration tests are one binary).
 all=(
-  "webinfer-injector prop_rewrite"
-  "webinfer-injector prop_csp"
+  "webinfer-injector prop_rewrite tests"
+  "webinfer-injector prop_csp tests"
   "webinfer-analyzer prop_read integration"
   "webinfer-proxy sink_prop"
 )

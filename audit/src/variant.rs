@@ -15,13 +15,13 @@
 //! `--no-enable-sse4-1` makes `WebAssembly.validate` reject SIMD modules as on
 //! such a CPU. Each switch was checked with a page that validates a SIMD
 //! module, reads `crossOriginIsolated`/`typeof SharedArrayBuffer`, and asks for
-//! a WebGL context; `audit/tests/variants.rs` keeps checking them.
+//! a WebGL context; `audit/tests/it/variants.rs` keeps checking them.
 //!
 //! `webgpu`: Chromium 156 on Linux exposes `navigator.gpu` only with `--enable-unsafe-webgpu`;
 //! headless, the adapter is Dawn's SwiftShader (`info.vendor` "google", `architecture`
 //! "swiftshader", `isFallbackAdapter` true): WebGPU pages run, on the CPU, 50–150× slower than
 //! wasm. The hook records the adapter in `env.adapter` (`injector/js/webgpu.js`).
-//! `audit/tests/webgpu_variant.rs` checks that the default variant has no adapter and this one
+//! `audit/tests/it/webgpu_variant.rs` checks that the default variant has no adapter and this one
 //! has. Firefox ESR 153 on Linux gets no WebGPU adapter even with `dom.webgpu.enabled`, so the
 //! variant is refused there rather than run as a copy of `default`.
 //!

@@ -1,12 +1,13 @@
 //! Time to first byte through the rewriter versus passing through.
 //!
-//! A loopback HTTPS origin ([`SlowOrigin`], its own rcgen CA) serves a large
-//! HTML page slowly: `chunk` bytes every `interval`, optionally holding
-//! after a number of bytes until released, and counting the bytes it has
-//! handed to its HTTP stack. The real proxy ([`start_proxy`]) runs as
-//! `webinfer proxy` does (trace sink and inject filter). A hyper HTTP/1.1
-//! client ([`Client`]) over TLS, through a CONNECT tunnel when proxied,
-//! fetches the page three ways with identical client code:
+//! A loopback HTTPS origin ([`SlowOrigin`]: the test kit's origin and its
+//! throw-away CA) serves a large HTML page slowly: `chunk` bytes every
+//! `interval`, optionally holding after a number of bytes until released,
+//! and counting the bytes it has handed to its HTTP stack. The real proxy
+//! ([`start_proxy`]) runs as `webinfer proxy` does (trace sink and inject
+//! filter). A hyper HTTP/1.1 client ([`Client`]) over TLS, through the test
+//! kit's CONNECT tunnel when proxied, fetches the page three ways with
+//! identical client code:
 //!
 //! - `direct`: straight to the origin;
 //! - `proxy, inject`: a navigation (`Sec-Fetch-Dest: document`), so the
@@ -31,16 +32,15 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::CertificateDer;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use webinfer_capture::{Capture, CaptureOptions};
 use webinfer_proxy::{ProxyHandle, ProxyOptions};
+use webinfer_testkit::ca::ALPN_H1;
+use webinfer_testkit::client::tls_connect;
+use webinfer_testkit::{client_tls, connect_tunnel, Origin, TestCa};
 
 use super::page::{page, Variant};
 use super::rewrite::{check_injected, HOOK_END};
@@ -76,18 +76,17 @@ pub struct Progress {
 /// A loopback HTTPS origin serving one page slowly at `/page` (and 1 KiB
 /// at any other path).
 pub struct SlowOrigin {
-    addr: SocketAddr,
     ca_pem: String,
     ca_der: CertificateDer<'static>,
     progress: Arc<Progress>,
     release: watch::Sender<bool>,
     page_len: usize,
-    task: tokio::task::JoinHandle<()>,
+    origin: Origin,
 }
 
 impl Drop for SlowOrigin {
     fn drop(&mut self) {
-        self.task.abort();
+        self.origin.stop();
     }
 }
 
@@ -99,34 +98,8 @@ impl SlowOrigin {
         content_type: &'static str,
         pace: Pace,
     ) -> Result<Self, OverheadError> {
-        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(ctx("CA params"))?;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "overhead bench origin CA");
-        let ca_key = KeyPair::generate().map_err(ctx("CA key"))?;
-        let issuer = CertifiedIssuer::self_signed(params, ca_key).map_err(ctx("CA cert"))?;
-        let key = KeyPair::generate().map_err(ctx("leaf key"))?;
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .map_err(ctx("leaf params"))?
-            .signed_by(&key, &issuer)
-            .map_err(ctx("leaf cert"))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(ctx("TLS versions"))?
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone(), issuer.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .map_err(ctx("TLS server config"))?;
-        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(ctx("binding the origin"))?;
-        let addr = listener.local_addr().map_err(ctx("origin address"))?;
+        let ca = TestCa::new("overhead bench origin");
+        let tls = ca.server_config(&["127.0.0.1", "localhost"]);
         let progress = Arc::new(Progress::default());
         let (release, released) = watch::channel(false);
         let page_len = page.len();
@@ -137,39 +110,25 @@ impl SlowOrigin {
             progress: progress.clone(),
             released,
         });
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let svc = service_fn(move |req: Request<Incoming>| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(shared.respond(&req)) }
-                    });
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .await;
-                });
-            }
-        });
+        let origin = Origin::start(Some(tls), move |req| {
+            let resp = shared.respond(&req);
+            async move { resp }
+        })
+        .await
+        .map_err(ctx("binding the origin"))?;
         Ok(SlowOrigin {
-            addr,
-            ca_pem: issuer.pem(),
-            ca_der: issuer.der().clone(),
+            ca_pem: ca.pem(),
+            ca_der: ca.der(),
             progress,
             release,
             page_len,
-            task,
+            origin,
         })
     }
 
     /// The origin's address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.origin.addr
     }
 
     /// Its CA certificate (PEM), for the proxy's `--upstream-ca`.
@@ -305,47 +264,19 @@ impl Client {
         proxy: Option<SocketAddr>,
     ) -> Result<Self, OverheadError> {
         let authority = origin.to_string();
-        let mut tcp = TcpStream::connect(proxy.unwrap_or(origin))
-            .await
-            .map_err(ctx("connecting"))?;
-        tcp.set_nodelay(true).map_err(ctx("TCP_NODELAY"))?;
-        if proxy.is_some() {
-            tcp.write_all(
-                format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes(),
-            )
-            .await
-            .map_err(ctx("sending CONNECT"))?;
-            let mut head = Vec::new();
-            let mut b = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                let n = tcp.read(&mut b).await.map_err(ctx("reading CONNECT"))?;
-                if n == 0 || head.len() > 8192 {
-                    return Err(OverheadError::new(
-                        "CONNECT",
-                        "proxy closed or sent an oversized answer",
-                    ));
-                }
-                head.push(b[0]);
+        let tcp = match proxy {
+            Some(proxy) => connect_tunnel(proxy, &authority)
+                .await
+                .map_err(ctx("CONNECT"))?,
+            None => {
+                let tcp = TcpStream::connect(origin)
+                    .await
+                    .map_err(ctx("connecting"))?;
+                tcp.set_nodelay(true).map_err(ctx("TCP_NODELAY"))?;
+                tcp
             }
-            if !head.starts_with(b"HTTP/1.1 200") {
-                return Err(OverheadError::new(
-                    "CONNECT",
-                    String::from_utf8_lossy(&head).into_owned(),
-                ));
-            }
-        }
-        let mut store = rustls::RootCertStore::empty();
-        store.add(root).map_err(ctx("trust root"))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(ctx("TLS versions"))?
-            .with_root_certificates(store)
-            .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let name = ServerName::from(origin.ip());
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-            .connect(name, tcp)
+        };
+        let tls = tls_connect(tcp, &origin.ip().to_string(), client_tls([&root], ALPN_H1))
             .await
             .map_err(ctx("TLS handshake"))?;
         let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))

@@ -1,6 +1,6 @@
 //! Benchmark helper for `scripts/bench-proxy.sh` (not a test). Subcommands:
 //!
-//! - `upstream DIR [h1]`: an HTTPS origin on 127.0.0.1 (its own rcgen CA
+//! - `upstream DIR [h1]`: the test kit's HTTPS origin on 127.0.0.1 (its CA
 //!   written to `DIR/upstream-ca.pem`, port to `DIR/upstream.port`); routes
 //!   `/small` (1 KiB) and `/big?n=BYTES` (streamed, generated on the fly).
 //!   ALPN `h2` and `http/1.1`, or with `h1` only `http/1.1`.
@@ -29,12 +29,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::Frame;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::CertificateDer;
+use tokio::net::TcpStream;
+use webinfer_testkit::ca::{http1_only, ALPN_H1};
+use webinfer_testkit::client::tls_connect;
+use webinfer_testkit::{client_tls, connect_tunnel, Origin, TestCa};
 
 type B = BoxBody<Bytes, Infallible>;
 
@@ -87,74 +87,32 @@ fn roots_and_proxy(rest: &[String]) -> (Vec<CertificateDer<'static>>, Option<Soc
 }
 
 async fn upstream(dir: &str, h1_only: bool) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "bench upstream CA");
-    let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone(), issuer.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    cfg.alpn_protocols = if h1_only {
-        vec![b"http/1.1".to_vec()]
-    } else {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    };
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dir = std::path::Path::new(dir);
-    std::fs::write(dir.join("upstream-ca.pem"), issuer.pem()).unwrap();
-    std::fs::write(
-        dir.join("upstream.port"),
-        listener.local_addr().unwrap().port().to_string(),
-    )
-    .unwrap();
-    let small = Bytes::from(vec![b'x'; 1024]);
-    loop {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let small = small.clone();
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let small = small.clone();
-                async move {
-                    let body: B = if req.uri().path() == "/big" {
-                        let n: u64 = req
-                            .uri()
-                            .query()
-                            .and_then(|q| q.strip_prefix("n="))
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(1 << 20);
-                        big_body(n)
-                    } else {
-                        Full::new(small).boxed()
-                    };
-                    Ok::<_, Infallible>(Response::new(body))
-                }
-            });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
-        });
+    let ca = TestCa::new("bench upstream");
+    let mut cfg = ca.server_config(&["127.0.0.1", "localhost"]);
+    if h1_only {
+        cfg = http1_only(cfg);
     }
+    let small = Bytes::from(vec![b'x'; 1024]);
+    let origin = Origin::start(Some(cfg), move |req: Request<hyper::body::Incoming>| {
+        let body: B = if req.uri().path() == "/big" {
+            let n: u64 = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("n="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1 << 20);
+            big_body(n)
+        } else {
+            Full::new(small.clone()).boxed()
+        };
+        async move { Response::new(body) }
+    })
+    .await
+    .unwrap();
+    let dir = std::path::Path::new(dir);
+    ca.write_pem(dir);
+    std::fs::write(dir.join("upstream.port"), origin.port().to_string()).unwrap();
+    std::future::pending::<()>().await
 }
 
 fn big_body(total: u64) -> B {
@@ -208,38 +166,10 @@ async fn open(
     let port = url.port_u16().unwrap_or(443);
     let tcp = match proxy {
         None => TcpStream::connect((host.as_str(), port)).await.unwrap(),
-        Some(p) => {
-            let mut tcp = TcpStream::connect(p).await.unwrap();
-            tcp.write_all(
-                format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").as_bytes(),
-            )
-            .await
-            .unwrap();
-            let mut head = Vec::new();
-            let mut b = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                assert_eq!(tcp.read(&mut b).await.unwrap(), 1, "proxy closed");
-                head.push(b[0]);
-            }
-            assert!(head.starts_with(b"HTTP/1.1 200"), "CONNECT refused");
-            tcp
-        }
+        Some(p) => connect_tunnel(p, &format!("{host}:{port}")).await.unwrap(),
     };
     tcp.set_nodelay(true).unwrap();
-    let mut store = rustls::RootCertStore::empty();
-    for r in roots {
-        store.add(r.clone()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(store)
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let name = ServerName::try_from(host).unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(name, tcp)
+    let tls = tls_connect(tcp, &host, client_tls(roots, ALPN_H1))
         .await
         .unwrap();
     let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))

@@ -144,7 +144,10 @@ async fn one_request(
             .header("sec-fetch-dest", "document")
             .header("accept", "text/html,application/xhtml+xml");
     }
-    let resp = sender.send(req.body(empty()).unwrap()).await?;
+    let resp = sender
+        .send(req.body(empty()).unwrap())
+        .await
+        .map_err(|e| e.to_string())?;
     if resp.status() != 200 {
         return Err(format!("{path}: status {}", resp.status()));
     }
@@ -265,8 +268,8 @@ async fn run_load(name: &'static str, rewrite: bool) -> Outcome {
     let plan = Arc::new(plan);
 
     let ca_der = proxy_ca_der(&ca_dir);
-    let tls_h1 = client_tls(&ca_der, &[b"http/1.1"]);
-    let tls_h2 = client_tls(&ca_der, &[b"h2"]);
+    let tls_h1 = client_tls([&ca_der], &[b"http/1.1"]);
+    let tls_h2 = client_tls([&ca_der], &[b"h2"]);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let counters = Arc::new(Counters {

@@ -24,6 +24,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use webinfer_analyzer::read::{read_all, ReadOptions, ReadStats};
 use webinfer_analyzer::Error;
+use webinfer_testkit::prop::config;
 
 use crate::common::write;
 
@@ -424,19 +425,8 @@ fn gunzip_prefix(packed: &[u8]) -> Vec<u8> {
     }
 }
 
-/// 128 cases unless `PROPTEST_CASES` says otherwise (proptest's default
-/// configuration reads that variable); no failure files.
-fn config() -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = 128;
-    }
-    c.failure_persistence = None;
-    c
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config(128))]
 
     #[test]
     fn every_line_is_read_or_counted_plain_and_gzipped(f in file()) {

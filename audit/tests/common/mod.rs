@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 
 /// The workspace root (the parent of `audit/`).
 pub fn repo_root() -> PathBuf {
@@ -43,11 +43,11 @@ pub fn build_e2e_assets() {
     }
 }
 
-/// Serialises browser runs inside one test binary: the machine has 2 cores, and timing
-/// records of two concurrent Chromiums would measure each other.
-pub fn browser_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+/// Serialises browser runs inside the test binary: the machine has 2 cores, and timing
+/// records of two concurrent Chromiums would measure each other. The same lock as the
+/// async tests' [`crate::common_audit::BROWSER`]; call it outside a Tokio runtime.
+pub fn browser_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    crate::common_audit::BROWSER.blocking_lock()
 }
 
 /// A headless Chromium showing one URL; killed (and its profile deleted) on drop.

@@ -1,7 +1,7 @@
 // MediaPipe Tasks hook (mediapipe.js): the graph-config reader on protobuf bytes encoded here
 // exactly as MediaPipe's task runner writes them, and the ModuleFactory trap on a module that
 // exposes the same C API exports the real wasm module does. The real library runs in Chromium
-// in audit/tests/frameworks_e2e.rs.
+// in audit/tests/it/frameworks_e2e.rs.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

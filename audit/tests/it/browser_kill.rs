@@ -14,7 +14,7 @@
 //! (The e2e pages run their inferences back to back, which leaves the hook's flush timer
 //! no turn until the loop ends; the demo interleaves them with rendering like a real app.)
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

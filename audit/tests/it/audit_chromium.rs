@@ -3,9 +3,8 @@
 //! nothing lost, Chromium's background calls refused and never forwarded,
 //! synthetic input delivered, and the `no-simd` variant visible in the trace.
 
-#[path = "common/mod.rs"]
-mod common;
-mod common_audit;
+use crate::common;
+use crate::common_audit;
 
 use common_audit::{audit_demo, audit_demo_with, check_run, envs, records, BROWSER};
 

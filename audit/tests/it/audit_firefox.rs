@@ -4,7 +4,7 @@
 //! infer, nothing is lost, and whatever background calls Firefox makes are
 //! refused, never forwarded. `--interact` is refused with a clear error.
 
-mod common_audit;
+use crate::common_audit;
 
 use std::time::Duration;
 

@@ -7,23 +7,21 @@
 //! does about it. Timeouts are short (1 s) so the file runs in seconds; waits
 //! are bounded polls, never sleeps standing in for an assertion.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use rustls::pki_types::ServerName;
-use support::*;
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::filter::{Body, Exchange, Filter, RequestContext, RequestOutcome};
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle, Timeouts};
+use webinfer_proxy::{ProxyBuilder, ProxyHandle, Timeouts};
 
 /// The host name the fault origin is reached by.
 const HOST: &str = "faulty.test";
@@ -104,11 +102,8 @@ impl Env {
         configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
     ) -> Env {
         let dir = TempDir::new().unwrap();
-        let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
         let recorder = Arc::new(Recorder::default());
-        let builder = ProxyBuilder::new()
-            .ca(ca)
-            .listen("127.0.0.1:0".parse().unwrap())
+        let builder = webinfer_testkit::proxy::builder(dir.path())
             .upstream_roots(vec![test_ca.der()])
             .resolve(rules)
             .timeouts(timeouts)
@@ -132,7 +127,7 @@ impl Env {
     /// A hyper client inside an intercepted tunnel to `host:port`.
     async fn sender(&self, host: &str, port: u16, h2: bool) -> Sender {
         let der = self.ca_der();
-        let open = Sender::open(self.proxy.addr(), host, port, &der, h2);
+        let open = Sender::trusting(self.proxy.addr(), host, port, &der, h2);
         tokio::time::timeout(BOUND, open)
             .await
             .expect("tunnel opens")
@@ -166,6 +161,7 @@ async fn send(s: &mut Sender, req: Request<TestBody>) -> Response<Incoming> {
     tokio::time::timeout(BOUND, s.send(req))
         .await
         .expect("a response head within the bound")
+        .expect("a response")
 }
 
 /// Reads a body to its end or its first error: (bytes, error).
@@ -350,7 +346,8 @@ async fn client_request_body_stall_gets_408_after_the_idle_timeout() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await;
+    .await
+    .unwrap();
     let t0 = Instant::now();
     let head = format!(
         "POST /hang HTTP/1.1\r\nHost: {HOST}:{}\r\ncontent-length: 1048576\r\n\r\n",
@@ -404,7 +401,8 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await;
+    .await
+    .unwrap();
     let req = format!(
         "GET /trickle HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
         origin.port()
@@ -469,7 +467,8 @@ async fn client_that_stops_reading_is_cut_after_the_idle_timeout_and_the_upstrea
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await;
+    .await
+    .unwrap();
     let req = format!(
         "GET /endless HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
         origin.port()
@@ -575,14 +574,14 @@ async fn slowloris_inside_intercepted_tls_is_cut_after_the_header_timeout() {
     let der = env.ca_der();
     let open = || tls_through_proxy(env.proxy.addr(), HOST, origin.port(), &der, &[b"http/1.1"]);
     let t0 = Instant::now();
-    let tls = open().await;
+    let tls = open().await.unwrap();
     let (got, closed) = slowloris(tls, "GET /ok HTTP/1.1\r\n").await;
     let waited = t0.elapsed();
     assert!(closed, "the proxy must close a slowloris TLS connection");
     assert!(waited >= SHORT, "closed after {waited:?}");
     assert!(!String::from_utf8_lossy(&got).contains(" 200 "), "{got:?}");
     // A client that completes the handshake and then says nothing is cut too.
-    let mut idle = open().await;
+    let mut idle = open().await.unwrap();
     let t0 = Instant::now();
     let (_, closed) = read_until_closed(&mut idle, BOUND).await;
     assert!(closed, "a silent TLS client must be closed");
@@ -648,7 +647,7 @@ async fn truncated_client_hello_is_closed_after_the_tls_timeout_without_reaching
     })
     .await;
     // A real ClientHello, cut in half.
-    let cfg = client_tls(&env.ca_der(), &[b"http/1.1"]);
+    let cfg = client_tls([env.ca_der()], &[b"http/1.1"]);
     let mut conn =
         rustls::ClientConnection::new(cfg, ServerName::try_from(HOST.to_string()).unwrap())
             .unwrap();
@@ -758,17 +757,13 @@ async fn connect_to_a_refused_host_gets_403_and_the_origin_sees_no_connection() 
         b.deny_hosts(vec!["denied.*".into()])
     })
     .await;
-    let refused = connect_tunnel(deny.proxy.addr(), &format!("denied.test:{port}"))
-        .await
-        .unwrap_err();
+    let refused = connect_refused(deny.proxy.addr(), &format!("denied.test:{port}")).await;
     assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     let allow = Env::start(&test_ca, rules, relaxed(), |b| {
         b.allow_hosts(vec!["*.example".into()])
     })
     .await;
-    let refused = connect_tunnel(allow.proxy.addr(), &format!("unlisted.test:{port}"))
-        .await
-        .unwrap_err();
+    let refused = connect_refused(allow.proxy.addr(), &format!("unlisted.test:{port}")).await;
     assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     assert_eq!(origin.connections(), 0, "a refused host is never contacted");
     assert_eq!(deny.proxy.stats().refused.get("denied.test"), Some(&1));

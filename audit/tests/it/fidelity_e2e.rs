@@ -20,7 +20,7 @@
 //! Every page also runs directly (no proxy): outputs must be identical. Set
 //! `WEBINFER_SAMPLE_DIR` to copy the recorded nsfwjs / Transformers.js traces there.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

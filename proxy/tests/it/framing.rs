@@ -8,18 +8,16 @@
 //!   survive even when the response's `Connection` header names them, while
 //!   true extension hop-by-hop headers named there are still removed.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder};
+use webinfer_proxy::ProxyBuilder;
 
 /// A raw HTTP/1.1 origin (plain or TLS) that records each request exactly
 /// as received (head and framed body) and answers with `response`.
@@ -109,10 +107,7 @@ async fn content_length_is_dropped_when_transfer_encoding_is_chunked() {
     )
     .await;
     let dir = TempDir::new().unwrap();
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
-    let p = ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
+    let p = webinfer_testkit::proxy::builder(dir.path())
         .start()
         .await
         .unwrap();
@@ -212,7 +207,7 @@ async fn security_headers_named_in_connection_are_kept() {
     )
     .await;
     let dir = TempDir::new().unwrap();
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let ca = webinfer_testkit::proxy::ca(dir.path());
     let ca_pem = ca.cert_pem_path();
     let p = ProxyBuilder::new()
         .ca(ca)
@@ -264,7 +259,7 @@ async fn a_response_with_both_lengths_reaches_the_client_whole_and_chunked() {
     )
     .await;
     let dir = TempDir::new().unwrap();
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let ca = webinfer_testkit::proxy::ca(dir.path());
     let ca_pem = ca.cert_pem_path();
     let p = ProxyBuilder::new()
         .ca(ca)

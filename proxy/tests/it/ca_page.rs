@@ -4,17 +4,14 @@
 //! show`, and names the address the proxy really listens on. The former
 //! name `webinfer.ca` still answers, through the proxy only.
 
-mod support;
-
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use support::*;
+use crate::support::*;
 use tempfile::TempDir;
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
+use webinfer_proxy::{ProxyBuilder, ProxyHandle};
 
 async fn proxy(dir: &TempDir, listen: &str) -> ProxyHandle {
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let ca = webinfer_testkit::proxy::ca(dir.path());
     ProxyBuilder::new()
         .ca(ca)
         .listen(listen.parse().unwrap())

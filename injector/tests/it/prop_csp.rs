@@ -24,6 +24,7 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_SECURITY_POLICY};
 use proptest::prelude::*;
 use webinfer_injector::csp::{patch_headers, patch_policy, patch_policy_list, Endpoint, Patch};
+use webinfer_testkit::prop::config;
 
 const HASH: &str = "'sha256-PrOp+/TeSt0123456789abcdefghijklmnopqrstu='";
 const PATH: &str = "/__webinfer__/trace";
@@ -322,19 +323,6 @@ fn check_policy(input: &str, output: &str, ep: &str) -> Result<(), TestCaseError
         );
     }
     Ok(())
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 proptest! {

@@ -12,7 +12,7 @@
 //! batch whole. Per framework: `env`, `model_load` (bytes and sha256 of the file on disk) and
 //! `gen` records. Ratios dur / page time are printed (`--nocapture`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! probe page asks `navigator.gpu.requestAdapter()` and posts what it got; the hook's own view of
 //! the adapter (`env.adapter`) is checked by `frameworks_e2e.rs` on real WebGPU pages.
 
-mod common_audit;
+use crate::common_audit;
 
 use std::time::Duration;
 

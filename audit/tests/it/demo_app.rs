@@ -68,6 +68,7 @@ fn check(r: &Value, tfjs: &str, ort: &str, min_tfjs: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_both_frameworks_on_wasm_and_webgl() {
+    let _one = crate::common_audit::BROWSER.lock().await;
     let site = start_demo_site(&web_dir()).await.unwrap();
     let r = run_demo(&site, "tfjs=wasm&ort=wasm", "wasm", 12_000).await;
     check(&r, "wasm", "wasm", 3);
@@ -102,6 +103,7 @@ async fn demo_runs_both_frameworks_on_wasm_and_webgl() {
 /// dir.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_fits_1280px_loads_nothing_and_draws_every_chart() {
+    let _one = crate::common_audit::BROWSER.lock().await;
     use base64::Engine as _;
     use serde_json::json;
     use webinfer_analyzer::analysis::{run, Options};

@@ -31,6 +31,7 @@ const STALL: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_bytes_with_the_hook_arrive_while_the_origin_has_sent_under_10_percent() {
+    let _one = crate::ONE_AT_A_TIME.lock().await;
     let html = page(Variant::Plain, PAGE);
     let hold_after = (html.len() / 20) as u64; // 5%
     let origin = SlowOrigin::start(
@@ -107,6 +108,7 @@ fn concat(v: &[Bytes]) -> Vec<u8> {
 
 #[tokio::test]
 async fn rewrite_benchmark_pages_get_the_hook_once_and_are_otherwise_unchanged() {
+    let _one = crate::ONE_AT_A_TIME.lock().await;
     let injector = Injector::new();
     for variant in [Variant::Plain, Variant::HeavyHead] {
         let html = page(variant, PAGE);
@@ -142,6 +144,7 @@ async fn rewrite_benchmark_pages_get_the_hook_once_and_are_otherwise_unchanged()
 
 #[tokio::test]
 async fn meta_charset_and_meta_csp_page_gets_the_hook_and_its_hash() {
+    let _one = crate::ONE_AT_A_TIME.lock().await;
     let html = page(Variant::MetaCsp, PAGE);
     let out = concat(
         &inject(

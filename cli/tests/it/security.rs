@@ -9,7 +9,7 @@
 //! - no session id a page posts makes the proxy write outside `--traces`;
 //! - there is no way to skip upstream TLS verification.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -113,7 +113,7 @@ async fn raw_in_tunnel(
 ) -> String {
     let tcp = connect_tunnel(proxy, authority).await.unwrap();
     let name = ServerName::try_from(sni.to_string()).unwrap();
-    let mut tls = TlsConnector::from(client_tls(ca_der, &[b"http/1.1"]))
+    let mut tls = TlsConnector::from(client_tls([ca_der], &[b"http/1.1"]))
         .connect(name, tcp)
         .await
         .unwrap();
@@ -477,7 +477,7 @@ async fn trace_endpoint_and_ca_page_never_relay_to_another_host() {
     let tcp = connect_tunnel(proxy.addr, &format!("{ORIGIN_HOST}:{}", a.port()))
         .await
         .unwrap();
-    let tls = TlsConnector::from(client_tls(&ca_der, &[b"h2"]))
+    let tls = TlsConnector::from(client_tls([&ca_der], &[b"h2"]))
         .connect(ServerName::try_from(ORIGIN_HOST).unwrap(), tcp)
         .await
         .unwrap();

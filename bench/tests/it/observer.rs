@@ -17,6 +17,7 @@ use webinfer_bench::observer::{self, ObserverOptions};
 
 #[test]
 fn hook_changes_no_output_and_adds_little_latency_or_frame_loss() {
+    let _one = crate::ONE_AT_A_TIME.blocking_lock();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -10,19 +10,17 @@
 //!   one more gets a 503 naming the option, and a slot frees when a
 //!   connection closes.
 
-mod support;
-
 use std::net::SocketAddr;
-use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle, Timeouts};
+use webinfer_proxy::{ProxyBuilder, ProxyHandle, Timeouts};
 
 const HOST: &str = "limits.test";
 const SHORT: Duration = Duration::from_millis(400);
@@ -47,11 +45,8 @@ async fn proxy(
     timeouts: Timeouts,
     configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
 ) -> ProxyHandle {
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
     let rule: ResolveRule = format!("{HOST}:{port}:127.0.0.1").parse().unwrap();
-    let mut b = ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
+    let mut b = webinfer_testkit::proxy::builder(dir.path())
         .resolve(vec![rule])
         .timeouts(timeouts);
     if let Some(t) = test_ca {
@@ -184,7 +179,9 @@ async fn h2_client(
     tokio::task::JoinHandle<()>,
 ) {
     let root = p.ca().cert_der().to_vec();
-    let tls = tls_through_proxy(p.addr(), HOST, port, &root, &[b"h2"]).await;
+    let tls = tls_through_proxy(p.addr(), HOST, port, &root, &[b"h2"])
+        .await
+        .unwrap();
     let (send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
             .await
@@ -258,7 +255,9 @@ async fn an_http2_client_that_stops_answering_pings_is_dropped() {
     )
     .await;
     let root = p.ca().cert_der().to_vec();
-    let tls = tls_through_proxy(p.addr(), HOST, origin.port(), &root, &[b"h2"]).await;
+    let tls = tls_through_proxy(p.addr(), HOST, origin.port(), &root, &[b"h2"])
+        .await
+        .unwrap();
     // A raw h2 client whose connection we stop polling: it then answers no
     // PING (nor reads anything) while its request is open.
     let (mut client, conn) = h2::client::handshake(tls).await.unwrap();

@@ -4,7 +4,7 @@
 //! SharedArrayBuffer`, and asks for a WebGL context, then posts what it found.
 //! (Firefox has no `no-simd`: it is refused, see `webinfer_audit::variant`.)
 
-mod common_audit;
+use crate::common_audit;
 
 use std::time::Duration;
 

@@ -18,7 +18,7 @@
 //! Pages: web/e2e/*.html (built by web/e2e/build.mjs). Chromium: /usr/bin/chromium or
 //! $CHROMIUM.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -15,18 +15,13 @@
 //!
 //! Needs /usr/bin/chromium (or `$CHROMIUM`) and `npm ci` in web/.
 
-use std::sync::Mutex;
-
 use webinfer_bench::fidelity::{self, Compare, Config, FidelityOptions, Row};
-
-/// One Chromium at a time: concurrent browsers would time each other.
-static BROWSER: Mutex<()> = Mutex::new(());
 
 /// The loose bound of these tests.
 const LOOSE: f64 = 0.25;
 
 fn check(config: Config) {
-    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = crate::ONE_AT_A_TIME.blocking_lock();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -28,6 +28,7 @@ use webinfer_injector::csp;
 use webinfer_injector::rewrite::{DocumentOptions, DocumentRewriter};
 use webinfer_injector::stream::Transform;
 use webinfer_injector::{Hook, HookConfig, Injector, Kind, Scope, Script, Target};
+use webinfer_testkit::prop::config;
 
 const ORIGIN: &str = "https://app.test";
 const ENDPOINT: &str = "/__webinfer__/trace";
@@ -453,19 +454,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! the proxy itself writes whole lines, so SIGKILL alone cannot tear one),
 //! and no record acknowledged after the restart may be lost.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

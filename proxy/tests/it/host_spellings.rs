@@ -5,24 +5,19 @@
 //! address, letter case, a trailing dot and IDNA (Unicode vs. `xn--`). Each
 //! case must get a 403 and the origin must see no connection at all.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
+use webinfer_proxy::{ProxyBuilder, ProxyHandle};
 
 async fn proxy(dir: &TempDir, configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder) -> ProxyHandle {
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
-    let b = ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap());
+    let b = webinfer_testkit::proxy::builder(dir.path());
     configure(b).start().await.unwrap()
 }
 
@@ -50,7 +45,8 @@ async fn get_via(proxy: SocketAddr, host: &str, port: u16) -> String {
 /// through it (a raw tunnel to the origin) and returns what came back.
 async fn connect_via(proxy: SocketAddr, host: &str, port: u16) -> String {
     match connect_tunnel(proxy, &format!("{host}:{port}")).await {
-        Err(status) => status,
+        Err(webinfer_testkit::Error::Refused(status)) => status,
+        Err(e) => panic!("CONNECT {host}:{port}: {e}"),
         Ok(mut tcp) => {
             let _ = tcp
                 .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -233,7 +229,7 @@ async fn an_intercepted_https_request_to_a_name_resolving_to_a_denied_address_ge
     let test_ca = TestCa::new("spellings origin CA");
     let origin = start_upstream(Some(test_ca.server_config(&["localhost"]))).await;
     let dir = TempDir::new().unwrap();
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let ca = webinfer_testkit::proxy::ca(dir.path());
     let root = ca.cert_der().to_vec();
     let p = ProxyBuilder::new()
         .ca(ca)
@@ -244,12 +240,12 @@ async fn an_intercepted_https_request_to_a_name_resolving_to_a_denied_address_ge
         .await
         .unwrap();
     for h2 in [false, true] {
-        let mut sender = Sender::open(p.addr(), "localhost", origin.port(), &root, h2).await;
+        let mut sender = Sender::trusting(p.addr(), "localhost", origin.port(), &root, h2).await;
         let req = http::Request::get("/hello")
             .header("host", format!("localhost:{}", origin.port()))
             .body(http_body_util::BodyExt::boxed(http_body_util::Empty::new()))
             .unwrap();
-        let resp = sender.send(req).await;
+        let resp = sender.send(req).await.unwrap();
         assert_eq!(resp.status(), 403, "h2={h2}");
         let body = text(resp).await;
         assert!(

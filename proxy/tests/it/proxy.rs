@@ -2,23 +2,21 @@
 //! loopback (their own rcgen CA, passed as an upstream root), the proxy on
 //! port 0, and real clients (hyper over CONNECT + TLS, curl, tungstenite).
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::filter::{self, Body, Exchange, Filter, RequestContext, RequestOutcome};
-use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
+use webinfer_proxy::{ProxyBuilder, ProxyHandle};
 
 /// What a filter saw of one request.
 #[derive(Debug, Clone)]
@@ -110,7 +108,7 @@ impl Env {
         let https =
             start_upstream(Some(test_ca.server_config(&["upstream.test", "127.0.0.1"]))).await;
         let plain = start_upstream(None).await;
-        let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+        let ca = webinfer_testkit::proxy::ca(dir.path());
         let recorder = Arc::new(Recorder::default());
         let rules = vec![
             rule("upstream.test", https.port()),
@@ -202,7 +200,7 @@ async fn curl_https_over_http1_and_http2_strips_alt_svc() {
 async fn hyper_client_keeps_alive_over_h1_and_h2_tunnels() {
     let env = Env::start(|b, _| b).await;
     for h2 in [false, true] {
-        let mut sender = Sender::open(
+        let mut sender = Sender::trusting(
             env.proxy.addr(),
             "upstream.test",
             env.https.port(),
@@ -211,7 +209,7 @@ async fn hyper_client_keeps_alive_over_h1_and_h2_tunnels() {
         )
         .await;
         for _ in 0..3 {
-            let resp = sender.send(get(&env.https_url("/hello"))).await;
+            let resp = sender.send(get(&env.https_url("/hello"))).await.unwrap();
             assert_eq!(resp.status(), 200);
             assert!(resp.headers().get("alt-svc").is_none());
             assert_eq!(text(resp).await, "hello");
@@ -282,7 +280,8 @@ async fn websocket_echo_passes_through_interception() {
         &env.ca_der(),
         &[b"http/1.1"],
     )
-    .await;
+    .await
+    .unwrap();
     let url = format!("wss://upstream.test:{}/ws", env.https.port());
     let (mut ws, resp) = tokio_tungstenite::client_async(url, tls).await.unwrap();
     assert_eq!(resp.status(), 101);
@@ -307,7 +306,7 @@ async fn a_200_mb_download_and_a_50_mb_upload_stream_intact() {
     const UP: u64 = 50 * 1024 * 1024;
     let expected_down = tokio::task::spawn_blocking(|| stream_sha256(42, DOWN));
     let expected_up = tokio::task::spawn_blocking(|| stream_sha256(9, UP));
-    let mut sender = Sender::open(
+    let mut sender = Sender::trusting(
         env.proxy.addr(),
         "upstream.test",
         env.https.port(),
@@ -317,7 +316,8 @@ async fn a_200_mb_download_and_a_50_mb_upload_stream_intact() {
     .await;
     let resp = sender
         .send(get(&env.https_url(&format!("/big?n={DOWN}&seed=42"))))
-        .await;
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (n, sha) = hash_body(resp).await;
     assert_eq!(n, DOWN);
@@ -329,7 +329,7 @@ async fn a_200_mb_download_and_a_50_mb_upload_stream_intact() {
     let req = Request::post(env.https_url("/upload"))
         .body(stream_body(9, UP, None))
         .unwrap();
-    let resp = sender.send(req).await;
+    let resp = sender.send(req).await.unwrap();
     assert_eq!(resp.status(), 200);
     let body = text(resp).await;
     assert_eq!(body, format!("{UP} {}", expected_up.await.unwrap()));
@@ -374,9 +374,7 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
     })
     .await;
     // CONNECT is refused before any tunnel exists.
-    let refused = connect_tunnel(env.proxy.addr(), &format!("denied.test:{dp}"))
-        .await
-        .unwrap_err();
+    let refused = connect_refused(env.proxy.addr(), &format!("denied.test:{dp}")).await;
     assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     // curl sees the refusal too.
     let cacert = env.proxy_ca_pem.to_str().unwrap().to_string();
@@ -420,7 +418,7 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
         "{out}"
     );
     assert_eq!(other.connections(), 0);
-    let mut sender = Sender::open(
+    let mut sender = Sender::trusting(
         allow_env.proxy.addr(),
         "upstream.test",
         allow_env.https.port(),
@@ -428,7 +426,10 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
         true,
     )
     .await;
-    let resp = sender.send(get(&allow_env.https_url("/hello"))).await;
+    let resp = sender
+        .send(get(&allow_env.https_url("/hello")))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "*.upstream.test covers upstream.test");
 }
 
@@ -461,7 +462,7 @@ async fn filters_answer_locally_without_forwarding_for_every_flavour() {
     let env = Env::start(|b, _| b).await;
     // Intercepted HTTPS over h2 and h1.
     for h2 in [true, false] {
-        let mut s = Sender::open(
+        let mut s = Sender::trusting(
             env.proxy.addr(),
             "upstream.test",
             env.https.port(),
@@ -469,7 +470,7 @@ async fn filters_answer_locally_without_forwarding_for_every_flavour() {
             h2,
         )
         .await;
-        let resp = s.send(get(&env.https_url("/__local__"))).await;
+        let resp = s.send(get(&env.https_url("/__local__"))).await.unwrap();
         assert!(resp.headers().get("x-filtered").is_none());
         assert_eq!(text(resp).await, "answered locally");
     }
@@ -572,7 +573,7 @@ async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
     let h2_origin =
         start_upstream(Some(test_ca.server_config(&["upstream.test", "127.0.0.1"]))).await;
     let h1_origin = start_upstream(Some(http1_only(test_ca.server_config(&["h1.test"])))).await;
-    let ca = Arc::new(CertificateAuthority::load_or_create(&dir.path().join("ca")).unwrap());
+    let ca = webinfer_testkit::proxy::ca(dir.path());
     let proxy = ProxyBuilder::new()
         .ca(ca.clone())
         .listen("127.0.0.1:0".parse().unwrap())
@@ -589,9 +590,9 @@ async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
         let url = format!("https://{host}:{}/hello", origin.port());
         for i in 0..6 {
             let mut sender =
-                Sender::open(proxy.addr(), host, origin.port(), &ca_der, i % 2 == 1).await;
+                Sender::trusting(proxy.addr(), host, origin.port(), &ca_der, i % 2 == 1).await;
             for _ in 0..5 {
-                let resp = sender.send(get(&url)).await;
+                let resp = sender.send(get(&url)).await.unwrap();
                 assert_eq!(resp.status(), 200, "{host}");
                 assert_eq!(text(resp).await, "hello");
             }
@@ -615,7 +616,7 @@ async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
 async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
     let env = Env::start(|b, _| b).await;
     let port = env.https.port();
-    let mut sender = Sender::open(
+    let mut sender = Sender::trusting(
         env.proxy.addr(),
         "upstream.test",
         port,
@@ -637,12 +638,15 @@ async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
     .iter()
     .enumerate()
     {
-        let resp = sender.send(with_host(host, &format!("/hello?{i}"))).await;
+        let resp = sender
+            .send(with_host(host, &format!("/hello?{i}")))
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "Host: {host}");
         assert_eq!(text(resp).await, "hello");
     }
     for host in ["other.test", "upstream.test.evil.test", "upstream.testx:1"] {
-        let resp = sender.send(with_host(host, "/hello")).await;
+        let resp = sender.send(with_host(host, "/hello")).await.unwrap();
         assert_eq!(resp.status(), 400, "Host: {host}");
         let body = text(resp).await;
         assert!(body.contains("is not forwarded"), "Host: {host}: {body}");
