@@ -89,3 +89,42 @@ impl AuditFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_wait_for_a_page_and_go_relative_to_its_origin() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit-x.jsonl");
+        let mut f = AuditFile::new(path.clone());
+        f.sample(1_000.0, 300, 4, Some(100));
+        f.sample(1_500.0, 500, 5, None);
+        f.flush().unwrap();
+        assert!(!path.exists(), "nothing is written before a page session");
+        assert_eq!((f.written, f.peak), (0, 500));
+        f.push("p", Record::new("p", "session", 0.0)).unwrap();
+        f.drain_to("p", 1_200.0).unwrap();
+        f.close().unwrap();
+        assert_eq!(f.written, 2);
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        for (i, l) in lines.iter().enumerate() {
+            assert_eq!(l["seq"], i as u64);
+            assert_eq!(l["by"], "audit");
+            assert_eq!(l["sid"], "p");
+        }
+        assert_eq!(lines[1]["kind"], "mem");
+        assert_eq!(lines[1]["ts"], -200.0);
+        assert_eq!(lines[1]["rss"], 300);
+        assert_eq!(lines[1]["processes"], 4);
+        assert_eq!(lines[1]["renderer_rss"], 100);
+        assert_eq!(lines[2]["ts"], 300.0);
+        assert!(lines[2].get("renderer_rss").is_none());
+    }
+}
