@@ -35,8 +35,8 @@ const TARGETS_JS: &str = r#"(() => {
     .filter(p => p.x >= 0 && p.y >= 0 && p.x < innerWidth && p.y < innerHeight);
 })()"#;
 
-/// What an interaction loop did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What an interaction loop did (`{clicks, keys, errors}` in `audit-summary.json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InteractStats {
     /// Clicks dispatched.
     pub clicks: u64,

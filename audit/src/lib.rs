@@ -14,7 +14,8 @@
 //! - [`devtools_trace`]: `--devtools-trace`, the browser's own timeline through CDP.
 //! - [`memory`]: browser process RSS from `/proc`.
 //! - [`tail`]: following a run's trace files.
-//! - [`run`]: one audit: every URL × variant × repeat.
+//! - [`run`]: one audit: every URL × variant × repeat (plan, proxy start, sampler, audit
+//!   file, summary, progress events).
 
 pub mod allow;
 pub mod browser;
@@ -33,4 +34,4 @@ pub mod tail;
 pub mod variant;
 
 pub use error::AuditError;
-pub use run::{audit, AuditOptions, AuditReport, RunSummary, StopReason};
+pub use run::{audit, AuditOptions, AuditReport, OnProgress, Progress, RunSummary, StopReason};

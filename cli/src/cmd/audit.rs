@@ -1,14 +1,15 @@
 //! `webinfer audit`: drive real browsers through the proxy and collect traces
-//! (the logic is in the `webinfer-audit` crate; this is argument parsing and
-//! printing).
+//! (the logic is in the `webinfer-audit` crate; this is argument parsing, the
+//! progress bar drawn from the audit's progress events, and printing).
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args as _, FromArgMatches as _};
-use webinfer_audit::run::{cancel_on_ctrl_c, parse_duration, read_url_list, report_json};
-use webinfer_audit::{AuditOptions, AuditReport};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use webinfer_audit::run::{cancel_on_ctrl_c, parse_duration, read_url_list};
+use webinfer_audit::{AuditOptions, AuditReport, OnProgress, Progress};
 use webinfer_proxy::ProxyOptions;
 
 use super::proxy::ProxyArgs;
@@ -114,21 +115,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(w) = args.web_dir {
         opts.web_dir = w;
     }
-    opts.progress = true;
+    let bar = Bar::default();
+    opts.progress = Some(bar.on_progress());
     opts.native = !args.no_native && (args.native || opts.urls.is_empty());
 
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report =
-        rt.block_on(async move { webinfer_audit::audit(opts, cancel_on_ctrl_c()).await })?;
+    let report = rt.block_on(async move { webinfer_audit::audit(opts, cancel_on_ctrl_c()).await });
+    bar.clear();
+    let report = report?;
     print_summary(&report);
     print_native(&report);
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let path = out.join("audit-summary.json");
-        std::fs::write(&path, serde_json_pretty(&report))
+        std::fs::write(&path, summary_json(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
         if report.runs.iter().any(|r| !r.files.is_empty()) {
-            analyze(&report.trace_dir, out)?;
+            let opts = super::analyze::AnalyzeOptions {
+                paths: vec![report.trace_dir.clone()],
+                out: out.clone(),
+                ..Default::default()
+            };
+            super::analyze::analyze(&opts).context("analyzing the audit's traces")?;
         }
     } else {
         println!(
@@ -145,27 +153,74 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serde_json_pretty(report: &AuditReport) -> String {
-    let v = report_json(report);
-    let mut s = format!("{v:#}");
-    s.push('\n');
-    s
+/// `audit-summary.json`: the report as pretty JSON (keys sorted), with a final newline.
+fn summary_json(report: &AuditReport) -> anyhow::Result<String> {
+    let v = serde_json::to_value(report).context("serializing the audit summary")?;
+    Ok(format!("{v:#}\n"))
 }
 
-/// Hands the traces to `webinfer analyze` with its default options.
-fn analyze(trace_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
-    let cmd = super::analyze::Args::augment_args(clap::Command::new("analyze"));
-    let matches = cmd
-        .try_get_matches_from([
-            std::ffi::OsStr::new("analyze"),
-            trace_dir.as_os_str(),
-            std::ffi::OsStr::new("--out"),
-            out.as_os_str(),
-        ])
-        .context("preparing the analysis")?;
-    let args =
-        super::analyze::Args::from_arg_matches(&matches).context("preparing the analysis")?;
-    super::analyze::run(args).context("analyzing the audit's traces")
+/// The progress bar on stderr, drawn from the audit's [`Progress`] events.
+#[derive(Clone, Default)]
+struct Bar(Arc<OnceLock<ProgressBar>>);
+
+impl Bar {
+    /// The callback for [`AuditOptions::progress`].
+    fn on_progress(&self) -> OnProgress {
+        let cell = self.0.clone();
+        OnProgress::new(move |p| match p {
+            Progress::Planned { runs } => {
+                let bar = ProgressBar::with_draw_target(Some(*runs), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix("audit");
+                let _ = cell.set(bar);
+            }
+            Progress::Launched(r) => {
+                if let Some(bar) = cell.get() {
+                    bar.set_message(format!(
+                        "{} {} #{} {}",
+                        r.browser, r.variant, r.repeat, r.url
+                    ));
+                }
+            }
+            Progress::Sampled {
+                run: r,
+                elapsed,
+                infers,
+            } => {
+                if let Some(bar) = cell.get() {
+                    bar.set_message(format!(
+                        "{} {} #{} {:.0}s {infers} infers {}",
+                        r.browser,
+                        r.variant,
+                        r.repeat,
+                        elapsed.as_secs_f64(),
+                        r.url
+                    ));
+                }
+            }
+            Progress::RunDone => {
+                if let Some(bar) = cell.get() {
+                    bar.inc(1);
+                }
+            }
+            Progress::Finished => {
+                if let Some(bar) = cell.get() {
+                    bar.finish_and_clear();
+                }
+            }
+        })
+    }
+
+    /// Clears the bar (also when the audit failed mid-run).
+    fn clear(&self) {
+        if let Some(bar) = self.0.get() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn print_native(r: &AuditReport) {
