@@ -244,34 +244,34 @@ impl Tensor {
         self.len() == 0
     }
 
+    /// A tensor of `dtype` from its elements' little-endian bytes, one
+    /// `N`-byte array an element.
+    fn from_elems<const N: usize>(
+        dtype: DType,
+        dims: Vec<usize>,
+        elems: impl ExactSizeIterator<Item = [u8; N]>,
+    ) -> Tensor {
+        debug_assert_eq!(dims.iter().product::<usize>(), elems.len());
+        Tensor {
+            dtype,
+            dims,
+            bytes: elems.flatten().collect(),
+        }
+    }
+
     /// A float32 tensor.
     pub fn f32(dims: Vec<usize>, values: &[f32]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::F32,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::F32, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// An int64 tensor.
     pub fn i64(dims: Vec<usize>, values: &[i64]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::I64,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::I64, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// An int32 tensor.
     pub fn i32(dims: Vec<usize>, values: &[i32]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::I32,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::I32, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// A 1-D int64 tensor.
