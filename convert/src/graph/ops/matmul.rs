@@ -17,7 +17,7 @@ use super::transpose;
 use super::OpMapping;
 use crate::graph::node::TfNode;
 use crate::graph::Ctx;
-use crate::ir::{attrs, Attr, Graph};
+use crate::ir::Graph;
 use crate::tensor::DType;
 
 /// The matrix products mapped here.
