@@ -21,6 +21,9 @@
 //! policy comes back byte for byte, and that `Content-Security-Policy-Report-Only`
 //! headers are never touched.
 
+mod common;
+
+use common::config;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_SECURITY_POLICY};
 use proptest::prelude::*;
 use webinfer_injector::csp::{patch_headers, patch_policy, patch_policy_list, Endpoint, Patch};
@@ -322,19 +325,6 @@ fn check_policy(input: &str, output: &str, ep: &str) -> Result<(), TestCaseError
         );
     }
     Ok(())
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 proptest! {

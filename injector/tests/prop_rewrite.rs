@@ -17,6 +17,9 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 128 here; `scripts/fuzz.sh` runs many more).
 
+mod common;
+
+use common::config;
 use std::io::Write;
 
 use bytes::Bytes;
@@ -453,19 +456,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 #[test]
