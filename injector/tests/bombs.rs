@@ -6,17 +6,17 @@
 
 mod common;
 
-use common::{cfg, chunked, injector};
 use std::time::Duration;
 
 use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder};
 use async_compression::zstd::CParameter;
 use async_compression::Level;
-use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::StreamExt;
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use tokio::io::AsyncReadExt;
-use webinfer_injector::{ByteStream, Hook, HookConfig, Injector, Kind, Scope, Target};
+use webinfer_injector::{Injector, Kind, Target};
+
+use common::{cfg, chunked, injector};
 
 /// The bound the proxy uses unless told otherwise (documented in
 /// docs/proxy.md, `--max-decoded-bytes`).

@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::{cfg, chunked, injector};
 use std::time::Duration;
 
 use async_compression::tokio::bufread::{
@@ -13,9 +12,9 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use tokio::io::AsyncReadExt;
-use webinfer_injector::{
-    ByteStream, Hook, HookConfig, Injector, Kind, Scope, SyncByteStream, Target,
-};
+use webinfer_injector::{HookConfig, Injector, Kind, Scope, SyncByteStream, Target};
+
+use common::{cfg, chunked, injector};
 
 async fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -23,10 +23,11 @@
 
 mod common;
 
-use common::config;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_SECURITY_POLICY};
 use proptest::prelude::*;
 use webinfer_injector::csp::{patch_headers, patch_policy, patch_policy_list, Endpoint, Patch};
+
+use common::config;
 
 const HASH: &str = "'sha256-PrOp+/TeSt0123456789abcdefghijklmnopqrstu='";
 const PATH: &str = "/__webinfer__/trace";

@@ -19,7 +19,6 @@
 
 mod common;
 
-use common::config;
 use std::io::Write;
 
 use bytes::Bytes;
@@ -31,6 +30,8 @@ use webinfer_injector::csp;
 use webinfer_injector::rewrite::{DocumentOptions, DocumentRewriter};
 use webinfer_injector::stream::Transform;
 use webinfer_injector::{Hook, HookConfig, Injector, Kind, Scope, Script, Target};
+
+use common::config;
 
 const ORIGIN: &str = "https://app.test";
 const ENDPOINT: &str = "/__webinfer__/trace";
