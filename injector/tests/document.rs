@@ -56,6 +56,18 @@ async fn assert_output(inj: &Injector, ct: &str, chunks: Vec<Vec<u8>>, want: &st
     assert_eq!(String::from_utf8(out).unwrap(), want, "{what} ({ct})");
 }
 
+/// `body` (which starts with `<head>`) with the hook script right after `<head>`.
+fn script_after_head(inj: &Injector, body: &[u8]) -> Vec<u8> {
+    let head = b"<head>";
+    assert!(body.starts_with(head));
+    [
+        head.as_slice(),
+        script_html(inj).as_bytes(),
+        &body[head.len()..],
+    ]
+    .concat()
+}
+
 fn script_html(inj: &Injector) -> String {
     inj.script(&cfg()).html()
 }
@@ -337,10 +349,7 @@ async fn windows_1252_from_header_round_trips_byte_exact() {
     assert!(body.iter().any(|&b| b >= 0x80));
     let mut h = html_headers("text/html; charset=windows-1252");
     let out = run(&inj, &mut h, vec![body.clone()]).await;
-    let mut want = b"<head>".to_vec();
-    want.extend_from_slice(script_html(&inj).as_bytes());
-    want.extend_from_slice(&body[6..]);
-    assert_eq!(out, want);
+    assert_eq!(out, script_after_head(&inj, &body));
 }
 
 #[tokio::test]
@@ -350,10 +359,7 @@ async fn invalid_utf8_in_undeclared_document_passes_byte_exact() {
         b"<head><title>\xff\xfe\x80 broken \xc3</title></head><body>\xe9t\xe9</body>".to_vec();
     let mut h = html_headers("text/html");
     let out = run(&inj, &mut h, body.chunks(3).map(<[u8]>::to_vec).collect()).await;
-    let mut want = b"<head>".to_vec();
-    want.extend_from_slice(script_html(&inj).as_bytes());
-    want.extend_from_slice(&body[6..]);
-    assert_eq!(out, want);
+    assert_eq!(out, script_after_head(&inj, &body));
 }
 
 #[tokio::test]

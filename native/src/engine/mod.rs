@@ -153,6 +153,20 @@ impl Output {
             tensor: Some(t),
         }
     }
+
+    /// The output `name` from `t`, or, where the engine could not hand its
+    /// values over (`None`), with its name and `shape` only.
+    pub fn from_tensor_or_shape(name: String, t: Option<HostTensor>, shape: Vec<usize>) -> Output {
+        match t {
+            Some(t) => Output::from_tensor(name, t),
+            None => Output {
+                name,
+                shape,
+                data: Vec::new(),
+                tensor: None,
+            },
+        }
+    }
 }
 
 /// One timed call of the engine.

@@ -200,15 +200,11 @@ impl LoadedModel for OrtModel {
         let mut out = Vec::new();
         if collect {
             for (name, value) in outputs.iter() {
-                out.push(match from_ort(&value) {
-                    Some(t) => Output::from_tensor(name.to_owned(), t),
-                    None => Output {
-                        name: name.to_owned(),
-                        shape: Vec::new(),
-                        data: Vec::new(),
-                        tensor: None,
-                    },
-                });
+                out.push(Output::from_tensor_or_shape(
+                    name.to_owned(),
+                    from_ort(&value),
+                    Vec::new(),
+                ));
             }
         }
         Ok(RunResult {

@@ -200,15 +200,11 @@ impl LoadedModel for TractModel {
                     || plan.model().node(outlet.node).name.clone(),
                     str::to_owned,
                 );
-                out.push(match from_tract(value) {
-                    Some(t) => Output::from_tensor(name, t),
-                    None => Output {
-                        name,
-                        shape: value.shape().to_vec(),
-                        data: Vec::new(),
-                        tensor: None,
-                    },
-                });
+                out.push(Output::from_tensor_or_shape(
+                    name,
+                    from_tract(value),
+                    value.shape().to_vec(),
+                ));
             }
         }
         Ok(RunResult {
