@@ -46,6 +46,16 @@ rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1
 wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.2f", s}' "$1"; }
 
 rows=()
+# row LOG WHAT: appends the table row of WHAT, from its `/usr/bin/time -v` LOG, for
+# $records records of $gb GB: wall and CPU seconds, records/s (per core, per CPU second), peak RSS.
+row() {
+  local w m c rps rpc rpcpu
+  w=$(wall_s "$1"); m=$(rss_mb "$1"); c=$(cpu_s "$1")
+  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
+  rows+=("| ${gb} GB | $records | $2 | $w | $c | $rps | $rpc | $rpcpu | $m |")
+}
 for gb in "${sizes[@]}"; do
   dir="$TMP/traces-${gb}g"
   bytes=$(python3 -c "print(int(float('$gb') * 1e9))")
@@ -58,42 +68,26 @@ for gb in "${sizes[@]}"; do
   # a cold-ish page cache is not guaranteed; both tools read the same warm files
   /usr/bin/time -v "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv 2> "$TMP/time.log" || { cat "$TMP/time.log"; exit 1; }
   grep -E '^(Read|analyzed)' "$TMP/time.log" || true
-  w=$(wall_s "$TMP/time.log"); m=$(rss_mb "$TMP/time.log"); c=$(cpu_s "$TMP/time.log")
-  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
-  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
-  rows+=("| ${gb} GB | $records | webinfer analyze ($(basename "$bins"), $CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  row "$TMP/time.log" "webinfer analyze ($(basename "$bins"), $CORES threads)"
   if [ "$have_duckdb" = 1 ]; then
     /usr/bin/time -v python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES" > "$TMP/duck.out" 2> "$TMP/duck.log" || { cat "$TMP/duck.log"; exit 1; }
     cat "$TMP/duck.out"
-    w=$(wall_s "$TMP/duck.log"); m=$(rss_mb "$TMP/duck.log"); c=$(cpu_s "$TMP/duck.log")
-    rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
-    rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-    rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
     ver=$(python3 -c 'import duckdb; print(duckdb.__version__)')
-    rows+=("| ${gb} GB | $records | DuckDB $ver, same core SQL ($CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+    row "$TMP/duck.log" "DuckDB $ver, same core SQL ($CORES threads)"
   else
     rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – | – | – |")
   fi
   # every metric table: webinfer's Parquet export, then the SQL of `--sql-dir` in each engine
   /usr/bin/time -v "$BIN" export parquet "$dir" --out "$TMP/pq-${gb}g" --partition-by label 2> "$TMP/export.log" || { cat "$TMP/export.log"; exit 1; }
   grep -E 'records of' "$TMP/export.log" || true
-  w=$(wall_s "$TMP/export.log"); m=$(rss_mb "$TMP/export.log"); c=$(cpu_s "$TMP/export.log")
-  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
-  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
-  rows+=("| ${gb} GB | $records | webinfer export parquet ($(du -sh "$TMP/pq-${gb}g" | cut -f1) written) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  row "$TMP/export.log" "webinfer export parquet ($(du -sh "$TMP/pq-${gb}g" | cut -f1) written)"
   for engine in duckdb datafusion; do
     python3 -c "import $engine" 2>/dev/null || continue
     "$BIN" analyze --sql-dir "$TMP/sql-$engine" --sql-dialect "$engine" --sql-source "$TMP/pq-${gb}g" 2>/dev/null
     /usr/bin/time -v python3 scripts/bench_sql_tables.py "$engine" "$TMP/sql-$engine" "$CORES" > "$TMP/sql.out" 2> "$TMP/sql.log" || { cat "$TMP/sql.log"; exit 1; }
     cat "$TMP/sql.out"
-    w=$(wall_s "$TMP/sql.log"); m=$(rss_mb "$TMP/sql.log"); c=$(cpu_s "$TMP/sql.log")
-    rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
-    rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
-    rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
     ver=$(python3 -c "import $engine; print($engine.__version__)")
-    rows+=("| ${gb} GB | $records | $engine $ver, all 8 metric tables on the export ($CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
+    row "$TMP/sql.log" "$engine $ver, all 8 metric tables on the export ($CORES threads)"
   done
   rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/pq-${gb}g"
 done

@@ -19,22 +19,9 @@ BIG_MB=${BIG_MB:-500}
 SMALL_MB=${SMALL_MB:-50}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-if [ -z "${BENCH:-}" ]; then
-    echo "building (release)..." >&2
-    cargo build --release -q -p webinfer-capture --example bench
-    BENCH=$CARGO_TARGET_DIR/release/examples/bench
-fi
+# BENCH, WORK, PIDS (killed on exit), wait_file.
+source scripts/proxy-bench-lib.sh
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
 wait_port() { for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "timeout waiting for port $1" >&2; exit 1; }
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # CPU time of a process so far in ms, user and system: "USER SYS".

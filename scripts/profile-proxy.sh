@@ -26,25 +26,13 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 
-if [ -z "${BENCH:-}" ]; then
-    echo "building (release)..." >&2
-    cargo build --release -q -p webinfer-capture --example bench
-    BENCH=$CARGO_TARGET_DIR/release/examples/bench
-fi
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_file() { for _ in $(seq 600); do [ -s "$1" ] && return 0; sleep 0.1; done; echo "timeout waiting for $1" >&2; exit 1; }
+# BENCH, WORK, PIDS (killed on exit), wait_file (here up to 60 s: callgrind is slow).
+source scripts/proxy-bench-lib.sh
+wait_callgrind() { wait_file "$1" 600 0.1; }
 CG=(valgrind --tool=callgrind --dump-instr=no --collect-jumps=no -q)
 
 "$BENCH" upstream "$WORK" ${ORIGIN_H1:+h1} & PIDS+=($!)
-wait_file "$WORK/upstream.port"
+wait_callgrind "$WORK/upstream.port"
 UP=$(cat "$WORK/upstream.port")
 SMALL_URL="https://127.0.0.1:$UP/small"
 BIG_URL="https://127.0.0.1:$UP/big?n=$((MB * 1000 * 1000))"
@@ -55,7 +43,7 @@ MODE=proxy
 "${CG[@]}" --callgrind-out-file="$OUT/proxy.%p.out" "$BENCH" "$MODE" "$WORK/ca" "$UPCA" "$WORK/proxy.port" \
     2>"$OUT/proxy.valgrind.log" & VPID=$!
 PIDS+=("$VPID")
-wait_file "$WORK/proxy.port"
+wait_callgrind "$WORK/proxy.port"
 PORT=$(cat "$WORK/proxy.port")
 PCA=$WORK/ca/webinfer-ca.pem
 
@@ -78,7 +66,7 @@ if [ -n "${SIDES:-}" ]; then
     "${CG[@]}" --callgrind-out-file="$OUT/origin.%p.out" "$BENCH" upstream "$WORK" \
         2>"$OUT/origin.valgrind.log" & OPID=$!
     PIDS+=("$OPID")
-    wait_file "$WORK/upstream.port"
+    wait_callgrind "$WORK/upstream.port"
     UP=$(cat "$WORK/upstream.port")
     SMALL_URL="https://127.0.0.1:$UP/small"
     BIG_URL="https://127.0.0.1:$UP/big?n=$((MB * 1000 * 1000))"

@@ -10,15 +10,9 @@ MB=${MB:-100}
 N=${N:-2000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 command -v strace >/dev/null || { echo "strace is needed (apt-get install strace)" >&2; exit 1; }
-if [ -z "${BENCH:-}" ]; then
-    cargo build --release -q -p webinfer-capture --example bench
-    BENCH=$CARGO_TARGET_DIR/release/examples/bench
-fi
-W=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
-trap cleanup EXIT
-wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
+# BENCH, WORK, PIDS (killed on exit), wait_file.
+source scripts/proxy-bench-lib.sh
+W=$WORK
 "$BENCH" upstream "$W" & PIDS+=($!)
 wait_file "$W/upstream.port"
 UP=$(cat "$W/upstream.port")

@@ -95,3 +95,13 @@ pub enum ConvertError {
         reason: String,
     },
 }
+
+impl ConvertError {
+    /// Makes the [`ConvertError::Topology`] errors of `model` from their reasons.
+    pub fn topology(model: &str) -> impl Fn(String) -> ConvertError + '_ {
+        move |reason| ConvertError::Topology {
+            model: model.to_owned(),
+            reason,
+        }
+    }
+}

@@ -1,8 +1,11 @@
 //! Element types and dense constant tensors (weights, attribute values), as
 //! the converter holds them between reading TF.js weights and writing ONNX
 //! initializers: an element type, dimensions and little-endian bytes.
+//! [`DType`] is also the element type of `webinfer-native`'s host tensors
+//! (which never hold strings).
 
 use std::fmt;
+use std::str::FromStr;
 
 /// An element type, with its TF (`DT_*`), TF.js and ONNX names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +39,23 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every type, numeric ones first.
+    pub const ALL: [DType; 13] = [
+        DType::F32,
+        DType::F16,
+        DType::F64,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::Bool,
+        DType::String,
+    ];
+
     /// The `TensorProto.DataType` number.
     pub fn onnx(self) -> i32 {
         match self {
@@ -142,11 +162,50 @@ impl DType {
             DType::String => "string",
         }
     }
+
+    /// The safetensors dtype name (`F32`, `I64`, `BOOL`, …; `None` for
+    /// strings, which safetensors cannot hold).
+    pub fn safetensors_name(self) -> Option<&'static str> {
+        Some(match self {
+            DType::F32 => "F32",
+            DType::F16 => "F16",
+            DType::F64 => "F64",
+            DType::I8 => "I8",
+            DType::I16 => "I16",
+            DType::I32 => "I32",
+            DType::I64 => "I64",
+            DType::U8 => "U8",
+            DType::U16 => "U16",
+            DType::U32 => "U32",
+            DType::U64 => "U64",
+            DType::Bool => "BOOL",
+            DType::String => return None,
+        })
+    }
+
+    /// The type of a safetensors dtype name.
+    pub fn from_safetensors(s: &str) -> Option<DType> {
+        DType::ALL
+            .into_iter()
+            .find(|t| t.safetensors_name() == Some(s))
+    }
 }
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DType {
+    type Err = String;
+
+    /// The inverse of [`DType::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown element type `{s}`"))
     }
 }
 
@@ -185,34 +244,34 @@ impl Tensor {
         self.len() == 0
     }
 
+    /// A tensor of `dtype` from its elements' little-endian bytes, one
+    /// `N`-byte array an element.
+    fn from_elems<const N: usize>(
+        dtype: DType,
+        dims: Vec<usize>,
+        elems: impl ExactSizeIterator<Item = [u8; N]>,
+    ) -> Tensor {
+        debug_assert_eq!(dims.iter().product::<usize>(), elems.len());
+        Tensor {
+            dtype,
+            dims,
+            bytes: elems.flatten().collect(),
+        }
+    }
+
     /// A float32 tensor.
     pub fn f32(dims: Vec<usize>, values: &[f32]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::F32,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::F32, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// An int64 tensor.
     pub fn i64(dims: Vec<usize>, values: &[i64]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::I64,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::I64, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// An int32 tensor.
     pub fn i32(dims: Vec<usize>, values: &[i32]) -> Tensor {
-        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Tensor {
-            dtype: DType::I32,
-            dims,
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        }
+        Tensor::from_elems(DType::I32, dims, values.iter().map(|v| v.to_le_bytes()))
     }
 
     /// A 1-D int64 tensor.
@@ -395,6 +454,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in DType::ALL {
+            assert_eq!(t.as_str().parse::<DType>(), Ok(t));
+            if let Some(name) = t.safetensors_name() {
+                assert_eq!(DType::from_safetensors(name), Some(t));
+            }
+        }
+        assert_eq!(DType::String.safetensors_name(), None);
+        assert!("float8".parse::<DType>().is_err());
     }
 
     #[test]

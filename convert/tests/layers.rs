@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{check, layers_dir, report};
+use crate::common::{assert_every_case_tested, check, layers_dir, report};
 
 fn case(name: &str) {
     let dir = layers_dir().join(name);
@@ -70,12 +70,7 @@ layer_cases! {
 
 #[test]
 fn every_layers_case_is_tested() {
-    let made: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(layers_dir().join("cases.json")).unwrap())
-            .unwrap();
-    let made: BTreeSet<&str> = made.iter().map(String::as_str).collect();
-    let tested: BTreeSet<&str> = CASES.iter().copied().collect();
-    assert_eq!(made, tested, "fixture cases vs tests");
+    assert_every_case_tested(layers_dir(), CASES);
 }
 
 #[test]

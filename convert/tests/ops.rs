@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{check, ops_dir, report};
+use crate::common::{assert_every_case_tested, check, ops_dir, report};
 
 /// Cases tract 0.23 cannot run, with its error; they run on ONNX Runtime
 /// only (the mapping is the same ONNX either way).
@@ -205,12 +205,7 @@ op_cases! {
 
 #[test]
 fn every_fixture_case_is_tested() {
-    let made: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(ops_dir().join("cases.json")).unwrap())
-            .unwrap();
-    let made: BTreeSet<&str> = made.iter().map(String::as_str).collect();
-    let tested: BTreeSet<&str> = CASES.iter().copied().collect();
-    assert_eq!(made, tested, "fixture cases vs tests");
+    assert_every_case_tested(ops_dir(), CASES);
 }
 
 #[test]

@@ -125,42 +125,18 @@ async fn main() {
         );
     };
     row("copy", base, n, base);
-    let (t, n) = time(async {
-        let t = inj.transform(
-            &Kind::Document,
-            &mut html(None),
-            body(&with_body),
-            &cfg,
-            target,
-        );
-        drain(t.body).await
-    })
-    .await;
-    row("document, <body> early", t, n, base);
-    let (t, n) = time(async {
-        let t = inj.transform(
-            &Kind::Document,
-            &mut html(None),
-            body(&no_body),
-            &cfg,
-            target,
-        );
-        drain(t.body).await
-    })
-    .await;
-    row("document, no <body> tag", t, n, base);
-    let (t, n) = time(async {
-        let t = inj.transform(
-            &Kind::Document,
-            &mut html(None),
-            body(&all_head),
-            &cfg,
-            target,
-        );
-        drain(t.body).await
-    })
-    .await;
-    row("document, all head", t, n, base);
+    for (name, doc) in [
+        ("document, <body> early", &with_body),
+        ("document, no <body> tag", &no_body),
+        ("document, all head", &all_head),
+    ] {
+        let (t, n) = time(async {
+            let t = inj.transform(&Kind::Document, &mut html(None), body(doc), &cfg, target);
+            drain(t.body).await
+        })
+        .await;
+        row(name, t, n, base);
+    }
     let (gz_base, n) = time(drain(decode::decode(
         &[decode::Coding::Gzip],
         body(&gz),

@@ -277,24 +277,35 @@
         };
       });
     }
-    O.wrapped.push([IS.prototype, 'run']);
-    W.wrapMethod(IS.prototype, 'run', function (orig) {
-      return function (feeds) {
-        var self = this;
-        var rec = W.safe('ort run', function () { return startRecord(self, feeds, 'InferenceSession.run'); });
-        O.highRun++;
-        var r;
-        try { r = orig.apply(this, arguments); } catch (e) { O.highRun--; throw e; }
-        var done = function () {
-          O.highRun--;
-          if (rec) W.safe('ort ran', function () { finishRun(rec, self, feeds); });
-        };
-        if (W.isThenable(r)) { try { r.then(done, function () { O.highRun--; }); } catch (e) { O.highRun--; } } else done();
-        return r;
-      };
+    wrapRun(IS.prototype, 'highRun', 'ort', function (self, feeds) {
+      return startRecord(self, feeds, 'InferenceSession.run');
     });
     return true;
   };
+
+  /**
+   * Wrap `proto.run`: `O[counter]` counts the calls running; `start(session, feeds)` opens the
+   * call's record (null: not recorded), finished when the result settles. `label` names the
+   * layer in internal errors.
+   */
+  function wrapRun(proto, counter, label, start) {
+    O.wrapped.push([proto, 'run']);
+    W.wrapMethod(proto, 'run', function (orig) {
+      return function (feeds) {
+        var self = this;
+        var rec = W.safe(label + ' run', function () { return start(self, feeds); });
+        O[counter]++;
+        var r;
+        try { r = orig.apply(this, arguments); } catch (e) { O[counter]--; throw e; }
+        var done = function () {
+          O[counter]--;
+          if (rec) W.safe(label + ' ran', function () { finishRun(rec, self, feeds); });
+        };
+        if (W.isThenable(r)) { try { r.then(done, function () { O[counter]--; }); } catch (e) { O[counter]--; } } else done();
+        return r;
+      };
+    });
+  }
 
   /** Patch a global `ort` namespace (UMD). */
   O.hookOrt = function (ort) {
@@ -310,21 +321,8 @@
   function patchHandlerProto(proto) {
     if (Object.prototype.hasOwnProperty.call(proto, '__webinfer')) return;
     try { Object.defineProperty(proto, '__webinfer', { value: true }); } catch (e) { return; }
-    O.wrapped.push([proto, 'run']);
-    W.wrapMethod(proto, 'run', function (orig) {
-      return function (feeds) {
-        var self = this;
-        var rec = O.highRun > 0 ? null : W.safe('ort handler run', function () { return startRecord(self, feeds, 'SessionHandler.run'); });
-        O.midRun++;
-        var r;
-        try { r = orig.apply(this, arguments); } catch (e) { O.midRun--; throw e; }
-        var done = function () {
-          O.midRun--;
-          if (rec) W.safe('ort handler ran', function () { finishRun(rec, self, feeds); });
-        };
-        if (W.isThenable(r)) { try { r.then(done, function () { O.midRun--; }); } catch (e) { O.midRun--; } } else done();
-        return r;
-      };
+    wrapRun(proto, 'midRun', 'ort handler', function (self, feeds) {
+      return O.highRun > 0 ? null : startRecord(self, feeds, 'SessionHandler.run');
     });
   }
 

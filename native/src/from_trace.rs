@@ -114,15 +114,26 @@ impl BrowserTrace {
     /// The page's shapes for the model file with this SHA-256 and file name
     /// (see the module doc), or `None` if the trace has no such `infer`.
     pub fn shapes_for(&self, sha256: &str, file_name: &str) -> Option<PageShapes> {
+        self.by_model(sha256, file_name, |ids| {
+            most_frequent(self.infers.iter().filter(|(m, _)| ids(m)).map(|(_, s)| s))
+        })
+    }
+
+    /// `pick` applied to the model ids whose `model_load`/`net` digest is
+    /// `sha256`, or, when that finds nothing, to the ids whose last path
+    /// segment is `file_name`.
+    fn by_model<T>(
+        &self,
+        sha256: &str,
+        file_name: &str,
+        pick: impl Fn(&dyn Fn(&str) -> bool) -> Option<T>,
+    ) -> Option<T> {
         let by_digest: HashSet<&str> = self
             .digests
             .iter()
             .filter(|(_, h)| h == sha256)
             .map(|(m, _)| m.as_str())
             .collect();
-        let pick = |ids: &dyn Fn(&str) -> bool| {
-            most_frequent(self.infers.iter().filter(|(m, _)| ids(m)).map(|(_, s)| s))
-        };
         pick(&|m| by_digest.contains(m)).or_else(|| pick(&|m| last_segment(m) == file_name))
     }
 }
@@ -138,19 +149,12 @@ impl BrowserTrace {
     /// model file with this SHA-256 and file name, matched like [`Self::shapes_for`];
     /// the first captured call wins.
     pub fn inputs_for(&self, sha256: &str, file_name: &str) -> Option<String> {
-        let by_digest: HashSet<&str> = self
-            .digests
-            .iter()
-            .filter(|(_, h)| h == sha256)
-            .map(|(m, _)| m.as_str())
-            .collect();
-        let find = |ids: &dyn Fn(&str) -> bool| {
+        self.by_model(sha256, file_name, |ids| {
             self.captured
                 .iter()
                 .find(|(m, _)| ids(m))
                 .map(|(_, x)| x.clone())
-        };
-        find(&|m| by_digest.contains(m)).or_else(|| find(&|m| last_segment(m) == file_name))
+        })
     }
 }
 

@@ -59,11 +59,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, HostTensor>, 
             .get("dtype")
             .and_then(Value::as_str)
             .ok_or_else(|| err(format!("tensor `{name}` has no dtype")))?;
-        let elem = ElemType::from_safetensors(dtype).ok_or_else(|| {
-            err(format!(
-                "tensor `{name}` has dtype {dtype}, which cannot be fed"
-            ))
-        })?;
+        let (elem, size) = ElemType::from_safetensors(dtype)
+            .and_then(|t| Some((t, t.size()?)))
+            .ok_or_else(|| {
+                err(format!(
+                    "tensor `{name}` has dtype {dtype}, which cannot be fed"
+                ))
+            })?;
         let shape: Vec<usize> = t
             .get("shape")
             .and_then(Value::as_array)
@@ -99,10 +101,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, HostTensor>, 
                 ))
             })?;
         let count: usize = shape.iter().product();
-        if raw.len() != count * elem.size() {
+        if raw.len() != count * size {
             return Err(err(format!(
                 "tensor `{name}` ({dtype} {shape:?}) needs {} bytes, has {}",
-                count * elem.size(),
+                count * size,
                 raw.len()
             )));
         }

@@ -1,138 +1,18 @@
 //! Host tensors of any element type the engines take as inputs and give as
-//! outputs: float32/16/64, signed and unsigned integers, bool.
+//! outputs: float32/16/64, signed and unsigned integers, bool. The element
+//! type is the converter's [`ElemType`] (`webinfer_convert::tensor::DType`);
+//! its `string` type has no [`TensorData`] variant, so no host tensor holds
+//! strings.
 
-use std::fmt;
-use std::str::FromStr;
+pub use webinfer_convert::tensor::DType as ElemType;
+use webinfer_convert::tfjs::float16::f16_to_f32;
 
-/// An element type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ElemType {
-    /// 32-bit float.
-    F32,
-    /// 16-bit IEEE float (held as its bits).
-    F16,
-    /// 64-bit float.
-    F64,
-    /// Signed 8-bit.
-    I8,
-    /// Signed 16-bit.
-    I16,
-    /// Signed 32-bit.
-    I32,
-    /// Signed 64-bit.
-    I64,
-    /// Unsigned 8-bit.
-    U8,
-    /// Unsigned 16-bit.
-    U16,
-    /// Unsigned 32-bit.
-    U32,
-    /// Unsigned 64-bit.
-    U64,
-    /// Boolean.
-    Bool,
-}
-
-impl ElemType {
-    /// The lower-case name (`float32`, `int64`, `bool`, …), as in traces.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ElemType::F32 => "float32",
-            ElemType::F16 => "float16",
-            ElemType::F64 => "float64",
-            ElemType::I8 => "int8",
-            ElemType::I16 => "int16",
-            ElemType::I32 => "int32",
-            ElemType::I64 => "int64",
-            ElemType::U8 => "uint8",
-            ElemType::U16 => "uint16",
-            ElemType::U32 => "uint32",
-            ElemType::U64 => "uint64",
-            ElemType::Bool => "bool",
-        }
-    }
-
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            ElemType::I8 | ElemType::U8 | ElemType::Bool => 1,
-            ElemType::F16 | ElemType::I16 | ElemType::U16 => 2,
-            ElemType::F32 | ElemType::I32 | ElemType::U32 => 4,
-            ElemType::F64 | ElemType::I64 | ElemType::U64 => 8,
-        }
-    }
-
-    /// Whether this is a floating-point type.
-    pub fn is_float(self) -> bool {
-        matches!(self, ElemType::F32 | ElemType::F16 | ElemType::F64)
-    }
-
-    /// The safetensors dtype name (`F32`, `I64`, `BOOL`, …).
-    pub fn safetensors_name(self) -> &'static str {
-        match self {
-            ElemType::F32 => "F32",
-            ElemType::F16 => "F16",
-            ElemType::F64 => "F64",
-            ElemType::I8 => "I8",
-            ElemType::I16 => "I16",
-            ElemType::I32 => "I32",
-            ElemType::I64 => "I64",
-            ElemType::U8 => "U8",
-            ElemType::U16 => "U16",
-            ElemType::U32 => "U32",
-            ElemType::U64 => "U64",
-            ElemType::Bool => "BOOL",
-        }
-    }
-
-    /// The type of a safetensors dtype name.
-    pub fn from_safetensors(s: &str) -> Option<ElemType> {
-        Some(match s {
-            "F32" => ElemType::F32,
-            "F16" => ElemType::F16,
-            "F64" => ElemType::F64,
-            "I8" => ElemType::I8,
-            "I16" => ElemType::I16,
-            "I32" => ElemType::I32,
-            "I64" => ElemType::I64,
-            "U8" => ElemType::U8,
-            "U16" => ElemType::U16,
-            "U32" => ElemType::U32,
-            "U64" => ElemType::U64,
-            "BOOL" => ElemType::Bool,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for ElemType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ElemType {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            ElemType::F32,
-            ElemType::F16,
-            ElemType::F64,
-            ElemType::I8,
-            ElemType::I16,
-            ElemType::I32,
-            ElemType::I64,
-            ElemType::U8,
-            ElemType::U16,
-            ElemType::U32,
-            ElemType::U64,
-            ElemType::Bool,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-        .ok_or_else(|| format!("unknown element type `{s}`"))
-    }
+/// The element type a host tensor can have named `name` (`float32`,
+/// `int64`, …): `None` for an unknown name and for `string`.
+pub fn host_elem(name: &str) -> Option<ElemType> {
+    name.parse::<ElemType>()
+        .ok()
+        .filter(|t| *t != ElemType::String)
 }
 
 /// Element values, one variant per type.
@@ -171,28 +51,6 @@ pub struct HostTensor {
     pub shape: Vec<usize>,
     /// The values.
     pub data: TensorData,
-}
-
-/// The float32 value of half-precision bits (IEEE 754).
-pub fn f16_bits_to_f32(h: u16) -> f32 {
-    let sign = (u32::from(h) & 0x8000) << 16;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let mant = u32::from(h & 0x3ff);
-    let bits = match exp {
-        0 if mant == 0 => sign,
-        0 => {
-            let mut e: i32 = 113;
-            let mut m = mant;
-            while m & 0x400 == 0 {
-                m <<= 1;
-                e -= 1;
-            }
-            sign | ((e as u32) << 23) | ((m & 0x3ff) << 13)
-        }
-        0x1f => sign | 0x7f80_0000 | (mant << 13),
-        _ => sign | ((exp + 112) << 23) | (mant << 13),
-    };
-    f32::from_bits(bits)
 }
 
 macro_rules! each {
@@ -247,7 +105,7 @@ impl TensorData {
     pub fn to_f64(&self) -> Vec<f64> {
         match self {
             TensorData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            TensorData::F16(v) => v.iter().map(|&x| f64::from(f16_bits_to_f32(x))).collect(),
+            TensorData::F16(v) => v.iter().map(|&x| f64::from(f16_to_f32(x))).collect(),
             TensorData::F64(v) => v.clone(),
             TensorData::I8(v) => v.iter().map(|&x| f64::from(x)).collect(),
             TensorData::I16(v) => v.iter().map(|&x| f64::from(x)).collect(),
@@ -281,9 +139,9 @@ impl TensorData {
     }
 
     /// Values of type `t` from little-endian bytes; `None` if the length
-    /// is not a multiple of the element size.
+    /// is not a multiple of the element size, or `t` is `string`.
     pub fn from_le_bytes(t: ElemType, b: &[u8]) -> Option<TensorData> {
-        if !b.len().is_multiple_of(t.size()) {
+        if !b.len().is_multiple_of(t.size()?) {
             return None;
         }
         macro_rules! chunks {
@@ -306,6 +164,7 @@ impl TensorData {
             ElemType::U32 => TensorData::U32(chunks!(u32, 4)),
             ElemType::U64 => TensorData::U64(chunks!(u64, 8)),
             ElemType::Bool => TensorData::Bool(b.iter().map(|&x| x != 0).collect()),
+            ElemType::String => return None,
         })
     }
 }
@@ -358,9 +217,15 @@ mod tests {
             let back = TensorData::from_le_bytes(t, &d.to_le_bytes()).unwrap();
             assert_eq!(back, d, "{t}");
             assert_eq!(t.as_str().parse::<ElemType>().unwrap(), t);
-            assert_eq!(ElemType::from_safetensors(t.safetensors_name()), Some(t));
+            assert_eq!(
+                t.safetensors_name().and_then(ElemType::from_safetensors),
+                Some(t)
+            );
         }
         assert_eq!(TensorData::F16(vec![0x3c00, 0x0001]).to_f64()[0], 1.0);
-        assert_eq!(f16_bits_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(TensorData::F16(vec![0x0001]).to_f64()[0], 2f64.powi(-24));
+        assert_eq!(TensorData::from_le_bytes(ElemType::String, &[]), None);
+        assert_eq!(host_elem("string"), None);
+        assert_eq!(host_elem("uint16"), Some(ElemType::U16));
     }
 }

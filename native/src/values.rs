@@ -39,6 +39,7 @@ use tract_onnx::pb;
 use crate::input::Xorshift32;
 use crate::shapes::InputSpec;
 use crate::tensor::{ElemType, HostTensor, TensorData};
+use webinfer_convert::tfjs::float16::f32_to_f16;
 
 /// What the graph says about its inputs' valid values.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -219,31 +220,6 @@ fn ints(t: ElemType, v: Vec<i64>) -> TensorData {
     }
 }
 
-fn f32_to_f16_bits(v: f32) -> u16 {
-    let x = v.to_bits();
-    let sign = ((x >> 16) & 0x8000) as u16;
-    let exp = ((x >> 23) & 0xff) as i32 - 127 + 15;
-    let mant = x & 0x7f_ffff;
-    if exp <= 0 {
-        // [0, 1) inputs: subnormal or zero halves.
-        let m = mant | 0x80_0000;
-        let shift = (14 - exp) as u32;
-        if shift > 24 {
-            return sign;
-        }
-        let r = m >> shift;
-        let rem = m & ((1 << shift) - 1);
-        let half = 1 << (shift - 1);
-        return sign | (r + u32::from(rem > half || (rem == half && r & 1 == 1))) as u16;
-    }
-    let mut r = ((exp as u32) << 10) | (mant >> 13);
-    let rem = mant & 0x1fff;
-    if rem > 0x1000 || (rem == 0x1000 && r & 1 == 1) {
-        r += 1;
-    }
-    sign | r as u16
-}
-
 /// Chooses every input's values (see the module doc). `dims` are the
 /// resolved shapes, `file` the `--inputs` tensors.
 pub fn choose(
@@ -276,7 +252,7 @@ pub fn choose(
         if elem.is_float() {
             let v: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
             let data = match elem {
-                ElemType::F16 => TensorData::F16(v.iter().map(|&x| f32_to_f16_bits(x)).collect()),
+                ElemType::F16 => TensorData::F16(v.iter().map(|&x| f32_to_f16(x)).collect()),
                 ElemType::F64 => TensorData::F64(v.iter().map(|&x| f64::from(x)).collect()),
                 _ => TensorData::F32(v),
             };
@@ -443,10 +419,10 @@ mod tests {
 
     #[test]
     fn half_inputs_are_rounded_floats() {
-        assert_eq!(f32_to_f16_bits(0.5), 0x3800);
-        assert_eq!(f32_to_f16_bits(0.0), 0);
+        assert_eq!(f32_to_f16(0.5), 0x3800);
+        assert_eq!(f32_to_f16(0.0), 0);
         for v in [0.1f32, 0.333, 0.999, 1e-5] {
-            let back = crate::tensor::f16_bits_to_f32(f32_to_f16_bits(v));
+            let back = webinfer_convert::tfjs::float16::f16_to_f32(f32_to_f16(v));
             // Half precision: 11 significant bits, subnormals below 2^-14.
             assert!(
                 (back - v).abs() <= (v * 1e-3).max(2f32.powi(-25)),

@@ -479,6 +479,19 @@ fn chart(name: String, title: String, alt: String, plot: Plot<'_>) -> Result<Cha
     })
 }
 
+/// Adds the bar chart `b` named `name` to `out`, unless it has no bars.
+fn push_bars(out: &mut Vec<Chart>, name: &str, b: &Bars) -> Result<(), Error> {
+    if b.count() > 0 {
+        out.push(chart(
+            name.into(),
+            b.title.clone(),
+            bars_alt(b),
+            Plot::Bars(b),
+        )?);
+    }
+    Ok(())
+}
+
 fn pctl(v: &[f64], p: f64) -> f64 {
     crate::stats::percentile(v, p).unwrap_or(0.0)
 }
@@ -666,14 +679,7 @@ fn comparison(a: &Analysis) -> Result<Vec<Chart>, Error> {
             values: per_model(m),
             reference,
         };
-        if b.count() > 0 {
-            out.push(chart(
-                name.into(),
-                title.into(),
-                bars_alt(&b),
-                Plot::Bars(&b),
-            )?);
-        }
+        push_bars(&mut out, name, &b)?;
     }
     // per page group: categories = page groups, series = outside / inside
     let pairs = [
@@ -702,14 +708,7 @@ fn comparison(a: &Analysis) -> Result<Vec<Chart>, Error> {
                 .collect(),
             reference: None,
         };
-        if b.count() > 0 {
-            out.push(chart(
-                name.into(),
-                title.into(),
-                bars_alt(&b),
-                Plot::Bars(&b),
-            )?);
-        }
+        push_bars(&mut out, name, &b)?;
     }
     let b = Bars {
         title: "Memory attributable to inference (MiB, JS heap + wasm + GPU growth), by page group"
@@ -723,14 +722,7 @@ fn comparison(a: &Analysis) -> Result<Vec<Chart>, Error> {
             .collect(),
         reference: None,
     };
-    if b.count() > 0 {
-        out.push(chart(
-            "cmp-memory".into(),
-            b.title.clone(),
-            bars_alt(&b),
-            Plot::Bars(&b),
-        )?);
-    }
+    push_bars(&mut out, "cmp-memory", &b)?;
     Ok(out)
 }
 

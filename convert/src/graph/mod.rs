@@ -215,10 +215,7 @@ pub fn convert(
     weights: &HashMap<String, Tensor>,
     model: &str,
 ) -> Result<Graph, ConvertError> {
-    let topo = |reason: String| ConvertError::Topology {
-        model: model.to_owned(),
-        reason,
-    };
+    let topo = &ConvertError::topology(model);
     let list = m
         .topology
         .get("node")

@@ -179,21 +179,19 @@ impl TfNode {
     /// float32, int32 and bool tensors, so `DT_HALF`/`DT_DOUBLE` are float32
     /// and every integer type (`DT_INT64`, `DT_UINT8`, …) is int32 in a page.
     pub fn dtype(&self, name: &str) -> Option<DType> {
-        self.attr
-            .get(name)?
-            .get("type")
-            .and_then(Value::as_str)
+        self.type_attr(name)
             .and_then(DType::from_tf)
             .map(tfjs_runtime)
     }
 
     /// The raw name of a type attribute (for messages about unknown types).
     pub fn dtype_name(&self, name: &str) -> Option<String> {
-        self.attr
-            .get(name)?
-            .get("type")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        self.type_attr(name).map(str::to_owned)
+    }
+
+    /// The `type` value (`DT_FLOAT`, …) of attribute `name`.
+    fn type_attr(&self, name: &str) -> Option<&str> {
+        self.attr.get(name)?.get("type").and_then(Value::as_str)
     }
 
     fn list(&self, name: &str, key: &str) -> Option<Vec<Value>> {

@@ -204,10 +204,7 @@ pub fn convert(
     weights: &HashMap<String, Tensor>,
     model: &str,
 ) -> Result<Graph, ConvertError> {
-    let topo = |reason: String| ConvertError::Topology {
-        model: model.to_owned(),
-        reason,
-    };
+    let topo = &ConvertError::topology(model);
     let top = m.topology.get("model_config").unwrap_or(&m.topology);
     let class = top
         .get("class_name")

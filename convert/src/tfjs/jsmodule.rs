@@ -138,77 +138,67 @@ impl Parser<'_> {
     }
 
     fn object(&mut self) -> Result<(), String> {
-        self.i += 1;
-        self.out.push('{');
-        let mut first = true;
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(b'}') {
-                self.i += 1;
-                self.out.push('}');
-                return Ok(());
-            }
-            if !first {
-                if self.peek() != Some(b',') {
-                    return self.err("expected `,` or `}`");
-                }
-                self.i += 1;
-                self.skip_ws();
-                if self.peek() == Some(b'}') {
-                    continue;
-                }
-                self.out.push(',');
-            }
-            first = false;
-            let key = match self.peek() {
-                Some(b'"' | b'\'') => self.string_value()?,
+        self.list(b'{', b'}', |p| {
+            let key = match p.peek() {
+                Some(b'"' | b'\'') => p.string_value()?,
                 Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' => {
-                    let start = self.i;
-                    while self.peek().is_some_and(|c| {
+                    let start = p.i;
+                    while p.peek().is_some_and(|c| {
                         c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c == b'.'
                     }) {
-                        self.i += 1;
+                        p.i += 1;
                     }
-                    String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
+                    String::from_utf8_lossy(&p.s[start..p.i]).into_owned()
                 }
-                _ => return self.err("expected an object key"),
+                _ => return p.err("expected an object key"),
             };
-            self.out
+            p.out
                 .push_str(&serde_json::to_string(&key).expect("string"));
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                return self.err("expected `:`");
+            p.skip_ws();
+            if p.peek() != Some(b':') {
+                return p.err("expected `:`");
             }
-            self.i += 1;
-            self.out.push(':');
-            self.value()?;
-        }
+            p.i += 1;
+            p.out.push(':');
+            p.value()
+        })
     }
 
     fn array(&mut self) -> Result<(), String> {
+        self.list(b'[', b']', Self::value)
+    }
+
+    /// A `open … close` list of comma-separated `item`s (a trailing comma
+    /// allowed, as in JavaScript), copied to the output as JSON.
+    fn list(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), String>,
+    ) -> Result<(), String> {
         self.i += 1;
-        self.out.push('[');
+        self.out.push(char::from(open));
         let mut first = true;
         loop {
             self.skip_ws();
-            if self.peek() == Some(b']') {
+            if self.peek() == Some(close) {
                 self.i += 1;
-                self.out.push(']');
+                self.out.push(char::from(close));
                 return Ok(());
             }
             if !first {
                 if self.peek() != Some(b',') {
-                    return self.err("expected `,` or `]`");
+                    return self.err(&format!("expected `,` or `{}`", char::from(close)));
                 }
                 self.i += 1;
                 self.skip_ws();
-                if self.peek() == Some(b']') {
+                if self.peek() == Some(close) {
                     continue;
                 }
                 self.out.push(',');
             }
             first = false;
-            self.value()?;
+            item(self)?;
         }
     }
 

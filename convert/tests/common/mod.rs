@@ -18,7 +18,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -72,24 +72,36 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The `kind` cases' directory, made by the fixture script once per test
+/// run (`cell` keeps it).
+fn cases(cell: &'static OnceLock<PathBuf>, kind: &str) -> &'static Path {
+    cell.get_or_init(|| {
+        let dir = fresh_dir(kind);
+        run_node(&[kind, dir.to_str().unwrap()]);
+        dir.join(kind)
+    })
+}
+
+/// Asserts that the cases the fixture script made in `dir` (its
+/// `cases.json`) are exactly the `tested` ones.
+pub fn assert_every_case_tested(dir: &Path, tested: &[&str]) {
+    let made: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let made: BTreeSet<&str> = made.iter().map(String::as_str).collect();
+    let tested: BTreeSet<&str> = tested.iter().copied().collect();
+    assert_eq!(made, tested, "fixture cases vs tests");
+}
+
 /// The directory with every per-op case, made once per test run.
 pub fn ops_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = fresh_dir("ops");
-        run_node(&["ops", dir.to_str().unwrap()]);
-        dir.join("ops")
-    })
+    cases(&DIR, "ops")
 }
 
 /// The directory with every layers-model case, made once per test run.
 pub fn layers_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = fresh_dir("layers");
-        run_node(&["layers", dir.to_str().unwrap()]);
-        dir.join("layers")
-    })
+    cases(&DIR, "layers")
 }
 
 /// TF.js's inputs and outputs for one real model (runs TF.js for it).

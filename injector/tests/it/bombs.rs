@@ -4,36 +4,23 @@
 //! with an error once its decoded output passes the per-response bound,
 //! instead of being decoded to the end.
 
+mod common;
+
 use std::time::Duration;
 
 use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder};
 use async_compression::zstd::CParameter;
 use async_compression::Level;
-use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::StreamExt;
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use tokio::io::AsyncReadExt;
-use webinfer_injector::{ByteStream, Hook, HookConfig, Injector, Kind, Scope, Target};
+use webinfer_injector::{Injector, Kind, Target};
+
+use common::{cfg, chunked, injector};
 
 /// The bound the proxy uses unless told otherwise (documented in
 /// docs/proxy.md, `--max-decoded-bytes`).
 const DEFAULT_BOUND: u64 = 256 * 1024 * 1024;
-
-fn injector() -> Injector {
-    Injector::with_hook(Hook::from_source("(function(){})();"))
-}
-
-fn cfg() -> HookConfig {
-    HookConfig::new("s1", Scope::Document, 0.0)
-}
-
-fn chunked(data: Vec<u8>, size: usize) -> ByteStream {
-    let chunks: Vec<std::io::Result<Bytes>> = data
-        .chunks(size)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    stream::iter(chunks).boxed()
-}
 
 /// Runs `data` with `Content-Encoding: coding` through the document
 /// transform; returns how many bytes came out and the error that ended the

@@ -48,6 +48,26 @@ async fn run(inj: &Injector, headers: &mut HeaderMap, chunks: Vec<Vec<u8>>) -> V
     out
 }
 
+/// Runs a `ct` document given as `chunks` and asserts the output is `want`
+/// (`what` says which case failed).
+async fn assert_output(inj: &Injector, ct: &str, chunks: Vec<Vec<u8>>, want: &str, what: &str) {
+    let mut h = html_headers(ct);
+    let out = run(inj, &mut h, chunks).await;
+    assert_eq!(String::from_utf8(out).unwrap(), want, "{what} ({ct})");
+}
+
+/// `body` (which starts with `<head>`) with the hook script right after `<head>`.
+fn script_after_head(inj: &Injector, body: &[u8]) -> Vec<u8> {
+    let head = b"<head>";
+    assert!(body.starts_with(head));
+    [
+        head.as_slice(),
+        script_html(inj).as_bytes(),
+        &body[head.len()..],
+    ]
+    .concat()
+}
+
 fn script_html(inj: &Injector) -> String {
     inj.script(&cfg()).html()
 }
@@ -86,39 +106,12 @@ async fn every_split_point_and_one_byte_chunks_give_the_same_output() {
     for ct in ["text/html; charset=utf-8", "text/html"] {
         let bytes = DOC.as_bytes();
         for split in 0..=bytes.len() {
-            let mut h = html_headers(ct);
-            let out = run(
-                &inj,
-                &mut h,
-                vec![bytes[..split].to_vec(), bytes[split..].to_vec()],
-            )
-            .await;
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                expected,
-                "split at {split} ({ct})"
-            );
+            let chunks = vec![bytes[..split].to_vec(), bytes[split..].to_vec()];
+            assert_output(&inj, ct, chunks, &expected, &format!("split at {split}")).await;
         }
-        let mut h = html_headers(ct);
-        let out = run(&inj, &mut h, bytes.iter().map(|&b| vec![b]).collect()).await;
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            expected,
-            "1-byte chunks ({ct})"
-        );
-        for size in [2, 3, 7, 64, 500] {
-            let mut h = html_headers(ct);
-            let out = run(
-                &inj,
-                &mut h,
-                bytes.chunks(size).map(<[u8]>::to_vec).collect(),
-            )
-            .await;
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                expected,
-                "{size}-byte chunks ({ct})"
-            );
+        for size in [1, 2, 3, 7, 64, 500] {
+            let chunks = bytes.chunks(size).map(<[u8]>::to_vec).collect();
+            assert_output(&inj, ct, chunks, &expected, &format!("{size}-byte chunks")).await;
         }
     }
 }
@@ -163,20 +156,11 @@ async fn documents_without_head_or_html() {
     ];
     for (input, want) in cases {
         for ct in ["text/html", "text/html;charset=utf-8"] {
-            let mut h = html_headers(ct);
-            let out = run(&inj, &mut h, vec![input.as_bytes().to_vec()]).await;
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                want,
-                "input {input:?} ({ct})"
-            );
-            let mut h = html_headers(ct);
-            let out = run(&inj, &mut h, input.bytes().map(|b| vec![b]).collect()).await;
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                want,
-                "input {input:?} in 1-byte chunks ({ct})"
-            );
+            let whole = vec![input.as_bytes().to_vec()];
+            assert_output(&inj, ct, whole, &want, &format!("input {input:?}")).await;
+            let bytes = input.bytes().map(|b| vec![b]).collect();
+            let what = format!("input {input:?} in 1-byte chunks");
+            assert_output(&inj, ct, bytes, &want, &what).await;
         }
     }
 }
@@ -365,10 +349,7 @@ async fn windows_1252_from_header_round_trips_byte_exact() {
     assert!(body.iter().any(|&b| b >= 0x80));
     let mut h = html_headers("text/html; charset=windows-1252");
     let out = run(&inj, &mut h, vec![body.clone()]).await;
-    let mut want = b"<head>".to_vec();
-    want.extend_from_slice(script_html(&inj).as_bytes());
-    want.extend_from_slice(&body[6..]);
-    assert_eq!(out, want);
+    assert_eq!(out, script_after_head(&inj, &body));
 }
 
 #[tokio::test]
@@ -378,10 +359,7 @@ async fn invalid_utf8_in_undeclared_document_passes_byte_exact() {
         b"<head><title>\xff\xfe\x80 broken \xc3</title></head><body>\xe9t\xe9</body>".to_vec();
     let mut h = html_headers("text/html");
     let out = run(&inj, &mut h, body.chunks(3).map(<[u8]>::to_vec).collect()).await;
-    let mut want = b"<head>".to_vec();
-    want.extend_from_slice(script_html(&inj).as_bytes());
-    want.extend_from_slice(&body[6..]);
-    assert_eq!(out, want);
+    assert_eq!(out, script_after_head(&inj, &body));
 }
 
 #[tokio::test]

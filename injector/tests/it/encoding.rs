@@ -1,6 +1,8 @@
 //! Content codings: every supported coding round-trips through the
 //! transform (sent as identity), broken streams end with an error.
 
+mod common;
+
 use std::time::Duration;
 
 use async_compression::tokio::bufread::{
@@ -10,17 +12,9 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use tokio::io::AsyncReadExt;
-use webinfer_injector::{
-    ByteStream, Hook, HookConfig, Injector, Kind, Scope, SyncByteStream, Target,
-};
+use webinfer_injector::{HookConfig, Injector, Kind, Scope, SyncByteStream, Target};
 
-fn injector() -> Injector {
-    Injector::with_hook(Hook::from_source("(function(){})();"))
-}
-
-fn cfg() -> HookConfig {
-    HookConfig::new("s1", Scope::Document, 0.0)
-}
+use common::{cfg, chunked, injector};
 
 async fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -49,14 +43,6 @@ fn document() -> Vec<u8> {
     }
     doc.extend_from_slice(b"</body></html>");
     doc
-}
-
-fn chunked(data: Vec<u8>, size: usize) -> ByteStream {
-    let chunks: Vec<std::io::Result<Bytes>> = data
-        .chunks(size)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    stream::iter(chunks).boxed()
 }
 
 async fn collect(mut body: SyncByteStream) -> Result<Vec<u8>, std::io::Error> {

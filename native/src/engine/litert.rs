@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::{EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
-use crate::tensor::{ElemType, HostTensor, TensorData};
+use crate::tensor::{host_elem, HostTensor, TensorData};
 
 const DRIVER: &str = include_str!("litert_driver.py");
 
@@ -132,7 +132,7 @@ fn parse_inputs(v: &Value) -> Result<Vec<InputSpec>, EngineError> {
                 name: i["name"].as_str().unwrap_or("").to_owned(),
                 dims,
                 is_f32: dtype == "float32",
-                elem: dtype.parse::<ElemType>().ok(),
+                elem: host_elem(&dtype),
                 dtype,
             })
         })
@@ -196,7 +196,7 @@ fn output_of(o: &Value) -> Result<Output, EngineError> {
         .flatten()
         .filter_map(|d| d.as_u64().map(|d| d as usize))
         .collect();
-    let elem = o["dtype"].as_str().and_then(|d| d.parse::<ElemType>().ok());
+    let elem = o["dtype"].as_str().and_then(host_elem);
     let (Some(elem), Some(h)) = (elem, o["hex"].as_str()) else {
         return Ok(Output {
             name,
@@ -230,7 +230,7 @@ mod tests {
         assert!(got[0].is_f32);
         assert_eq!(got[1].dims, vec![None, Some(16)]);
         assert!(!got[1].is_f32);
-        assert_eq!(got[1].elem, Some(ElemType::I64));
+        assert_eq!(got[1].elem, Some(crate::tensor::ElemType::I64));
         assert!(parse_inputs(&json!({"ok": true})).is_err());
     }
 

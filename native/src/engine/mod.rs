@@ -86,6 +86,34 @@ impl FromStr for EngineKind {
     }
 }
 
+/// The [`TensorData`] of element type `$elem` (an [`ElemType`](crate::tensor::ElemType)),
+/// from an engine's output: `$get!(T)` gives the values as an iterator of
+/// `T` (`half::f16` for float16). A `string` output makes the enclosing
+/// function return `None`, as an output of a type the engine cannot hand
+/// over does.
+macro_rules! tensor_data {
+    ($elem:expr, $get:ident) => {
+        match $elem {
+            $crate::tensor::ElemType::F32 => TensorData::F32($get!(f32).collect()),
+            $crate::tensor::ElemType::F16 => {
+                TensorData::F16($get!(half::f16).map(|h| h.to_bits()).collect())
+            }
+            $crate::tensor::ElemType::F64 => TensorData::F64($get!(f64).collect()),
+            $crate::tensor::ElemType::I8 => TensorData::I8($get!(i8).collect()),
+            $crate::tensor::ElemType::I16 => TensorData::I16($get!(i16).collect()),
+            $crate::tensor::ElemType::I32 => TensorData::I32($get!(i32).collect()),
+            $crate::tensor::ElemType::I64 => TensorData::I64($get!(i64).collect()),
+            $crate::tensor::ElemType::U8 => TensorData::U8($get!(u8).collect()),
+            $crate::tensor::ElemType::U16 => TensorData::U16($get!(u16).collect()),
+            $crate::tensor::ElemType::U32 => TensorData::U32($get!(u32).collect()),
+            $crate::tensor::ElemType::U64 => TensorData::U64($get!(u64).collect()),
+            $crate::tensor::ElemType::Bool => TensorData::Bool($get!(bool).collect()),
+            $crate::tensor::ElemType::String => return None,
+        }
+    };
+}
+pub(crate) use tensor_data;
+
 /// What an engine reported when it failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -123,6 +151,20 @@ impl Output {
                 _ => Vec::new(),
             },
             tensor: Some(t),
+        }
+    }
+
+    /// The output `name` from `t`, or, where the engine could not hand its
+    /// values over (`None`), with its name and `shape` only.
+    pub fn from_tensor_or_shape(name: String, t: Option<HostTensor>, shape: Vec<usize>) -> Output {
+        match t {
+            Some(t) => Output::from_tensor(name, t),
+            None => Output {
+                name,
+                shape,
+                data: Vec::new(),
+                tensor: None,
+            },
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 
-use super::{EngineError, LoadedModel, Output, RunResult};
+use super::{tensor_data, EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
 use crate::tensor::{ElemType, HostTensor, TensorData};
 
@@ -123,35 +123,16 @@ fn from_ort(value: &DynValue) -> Option<HostTensor> {
     let ValueType::Tensor { ty, .. } = value.dtype() else {
         return None;
     };
-    macro_rules! ex {
-        ($t:ty, $variant:ident) => {{
-            let (shape, data) = value.try_extract_tensor::<$t>().ok()?;
-            HostTensor {
-                shape: shape.iter().map(|&d| d as usize).collect(),
-                data: TensorData::$variant(data.to_vec()),
-            }
+    let shape: Vec<usize>;
+    macro_rules! get {
+        ($t:ty) => {{
+            let (s, data) = value.try_extract_tensor::<$t>().ok()?;
+            shape = s.iter().map(|&d| d as usize).collect();
+            data.iter().copied()
         }};
     }
-    Some(match elem_of(*ty)? {
-        ElemType::F32 => ex!(f32, F32),
-        ElemType::F16 => {
-            let (shape, data) = value.try_extract_tensor::<half::f16>().ok()?;
-            HostTensor {
-                shape: shape.iter().map(|&d| d as usize).collect(),
-                data: TensorData::F16(data.iter().map(|h| h.to_bits()).collect()),
-            }
-        }
-        ElemType::F64 => ex!(f64, F64),
-        ElemType::I8 => ex!(i8, I8),
-        ElemType::I16 => ex!(i16, I16),
-        ElemType::I32 => ex!(i32, I32),
-        ElemType::I64 => ex!(i64, I64),
-        ElemType::U8 => ex!(u8, U8),
-        ElemType::U16 => ex!(u16, U16),
-        ElemType::U32 => ex!(u32, U32),
-        ElemType::U64 => ex!(u64, U64),
-        ElemType::Bool => ex!(bool, Bool),
-    })
+    let data = tensor_data!(elem_of(*ty)?, get);
+    Some(HostTensor { shape, data })
 }
 
 impl OrtModel {
@@ -219,15 +200,11 @@ impl LoadedModel for OrtModel {
         let mut out = Vec::new();
         if collect {
             for (name, value) in outputs.iter() {
-                out.push(match from_ort(&value) {
-                    Some(t) => Output::from_tensor(name.to_owned(), t),
-                    None => Output {
-                        name: name.to_owned(),
-                        shape: Vec::new(),
-                        data: Vec::new(),
-                        tensor: None,
-                    },
-                });
+                out.push(Output::from_tensor_or_shape(
+                    name.to_owned(),
+                    from_ort(&value),
+                    Vec::new(),
+                ));
             }
         }
         Ok(RunResult {

@@ -9,7 +9,7 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use super::{EngineError, LoadedModel, Output, RunResult};
+use super::{tensor_data, EngineError, LoadedModel, Output, RunResult};
 use crate::shapes::InputSpec;
 use crate::tensor::{ElemType, HostTensor, TensorData};
 
@@ -71,6 +71,7 @@ fn datum_of(t: ElemType) -> DatumType {
         ElemType::U32 => DatumType::U32,
         ElemType::U64 => DatumType::U64,
         ElemType::Bool => DatumType::Bool,
+        ElemType::String => DatumType::String,
     }
 }
 
@@ -96,37 +97,12 @@ fn to_tract(t: &HostTensor) -> Result<Tensor, EngineError> {
 }
 
 fn from_tract(v: &Tensor) -> Option<HostTensor> {
-    macro_rules! ex {
-        ($t:ty, $variant:ident) => {
-            TensorData::$variant(
-                v.to_plain_array_view::<$t>()
-                    .ok()?
-                    .iter()
-                    .copied()
-                    .collect(),
-            )
+    macro_rules! get {
+        ($t:ty) => {
+            v.to_plain_array_view::<$t>().ok()?.iter().copied()
         };
     }
-    let data = match elem_of(v.datum_type())? {
-        ElemType::F32 => ex!(f32, F32),
-        ElemType::F16 => TensorData::F16(
-            v.to_plain_array_view::<f16>()
-                .ok()?
-                .iter()
-                .map(|h| h.to_bits())
-                .collect(),
-        ),
-        ElemType::F64 => ex!(f64, F64),
-        ElemType::I8 => ex!(i8, I8),
-        ElemType::I16 => ex!(i16, I16),
-        ElemType::I32 => ex!(i32, I32),
-        ElemType::I64 => ex!(i64, I64),
-        ElemType::U8 => ex!(u8, U8),
-        ElemType::U16 => ex!(u16, U16),
-        ElemType::U32 => ex!(u32, U32),
-        ElemType::U64 => ex!(u64, U64),
-        ElemType::Bool => ex!(bool, Bool),
-    };
+    let data = tensor_data!(elem_of(v.datum_type())?, get);
     Some(HostTensor {
         shape: v.shape().to_vec(),
         data,
@@ -224,15 +200,11 @@ impl LoadedModel for TractModel {
                     || plan.model().node(outlet.node).name.clone(),
                     str::to_owned,
                 );
-                out.push(match from_tract(value) {
-                    Some(t) => Output::from_tensor(name, t),
-                    None => Output {
-                        name,
-                        shape: value.shape().to_vec(),
-                        data: Vec::new(),
-                        tensor: None,
-                    },
-                });
+                out.push(Output::from_tensor_or_shape(
+                    name,
+                    from_tract(value),
+                    value.shape().to_vec(),
+                ));
             }
         }
         Ok(RunResult {

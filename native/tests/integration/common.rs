@@ -1,9 +1,52 @@
-//! Helpers shared by the integration tests: fixture paths and the
-//! onnxruntime-web output fixtures made by `fixtures/make_web_outputs.mjs`.
+//! Helpers shared by the integration tests: fixture paths, fixture scripts,
+//! run options, and the onnxruntime-web output fixtures made by
+//! `fixtures/make_web_outputs.mjs`.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
+use webinfer_native::{EngineKind, Options};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `program script args…` (a fixture script of the repository, by its
+/// path from the root) and returns its stdout; panics with its stderr if it fails.
+pub fn run_script(program: &str, script: &str, args: &[&OsStr]) -> Vec<u8> {
+    let script = repo_root().join(script);
+    let out = Command::new(program)
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed for {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Options for `models` on `engine`: one thread, one warm-up and `runs`
+/// measured calls, no shapes, trace or inputs given, appending to `out`.
+pub fn options(models: Vec<PathBuf>, engine: EngineKind, runs: usize, out: &Path) -> Options {
+    Options {
+        models,
+        engine,
+        threads: 1,
+        runs,
+        warmup: 1,
+        input_shapes: Vec::new(),
+        from_trace: None,
+        inputs: None,
+        out: out.to_path_buf(),
+    }
+}
 
 /// `native/tests/fixtures/<name>`.
 pub fn fixture_path(name: &str) -> PathBuf {

@@ -18,7 +18,6 @@ use super::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -29,10 +28,6 @@ use webinfer_native::shapes::{self, ShapeArg};
 use webinfer_native::tensor::HostTensor;
 use webinfer_native::values::{self, InputFacts};
 use webinfer_native::{EngineKind as Engine, Options};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -48,24 +43,14 @@ fn bert() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tmp("bert");
-        let script = root().join("native/tests/fixtures/make_bert_model.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .expect("python3 is needed for the BERT fixture");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let script = "native/tests/fixtures/make_bert_model.py";
+        common::run_script("python3", script, &[dir.as_os_str()]);
         dir
     })
 }
 
 fn vad(name: &str) -> PathBuf {
-    let p = root()
+    let p = common::repo_root()
         .join("web/node_modules/@ricky0123/vad-web/dist")
         .join(name);
     assert!(
@@ -77,7 +62,7 @@ fn vad(name: &str) -> PathBuf {
 }
 
 fn npm(path: &str) -> PathBuf {
-    let p = root().join("web/node_modules").join(path);
+    let p = common::repo_root().join("web/node_modules").join(path);
     assert!(
         p.exists(),
         "{} is missing: run `npm ci` in web/",
@@ -97,20 +82,8 @@ fn ort_web(
         dir.join("web_outputs.safetensors"),
     );
     std::fs::write(&i, inputs_file::encode(inputs)).unwrap();
-    let script = root().join("native/tests/fixtures/ort_web_run.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(model)
-        .arg(&i)
-        .arg(&o)
-        .output()
-        .expect("node is needed for onnxruntime-web");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [model.as_os_str(), i.as_os_str(), o.as_os_str()];
+    common::run_script("node", "native/tests/fixtures/ort_web_run.mjs", &args);
     inputs_file::read(&o).unwrap()
 }
 
@@ -163,18 +136,11 @@ fn agree(
 
 fn options(model: PathBuf, engine: EngineKind, out: &Path, shapes: &[&str]) -> Options {
     Options {
-        models: vec![model],
-        engine,
-        threads: 1,
-        runs: 2,
-        warmup: 1,
         input_shapes: shapes
             .iter()
             .map(|s| s.parse::<ShapeArg>().unwrap())
             .collect(),
-        from_trace: None,
-        inputs: None,
-        out: out.to_path_buf(),
+        ..common::options(vec![model], engine, 2, out)
     }
 }
 

@@ -3,32 +3,17 @@
 //! subprocess driver. Needs python3 with `ai-edge-litert` and `flatbuffers` (scripts/setup.sh).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use webinfer_native::{EngineKind, Options};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use webinfer_native::EngineKind;
 
 /// The MediaPipe test models, generated into `dir`.
 fn models(dir: &Path) -> Vec<PathBuf> {
-    let script = repo().join("web/fixtures/mediapipe_models.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(dir)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
+    crate::common::run_script(
+        "python3",
+        "web/fixtures/mediapipe_models.py",
+        &[dir.as_os_str()],
     );
     [
         "face_detection_short_range.tflite",
@@ -44,17 +29,7 @@ fn litert_runs_the_mediapipe_face_models() {
     let dir = tempfile::tempdir().unwrap();
     let files = models(dir.path());
     let out = dir.path().join("native.jsonl");
-    let opts = Options {
-        models: files.clone(),
-        engine: EngineKind::Litert,
-        threads: 1,
-        runs: 5,
-        warmup: 1,
-        input_shapes: Vec::new(),
-        from_trace: None,
-        inputs: None,
-        out: out.clone(),
-    };
+    let opts = crate::common::options(files.clone(), EngineKind::Litert, 5, &out);
     let report = webinfer_native::run(&opts).expect("native run");
     assert!(!report.engine_version.is_empty());
     let schema: Value = serde_json::from_str(webinfer_format::SCHEMA).unwrap();

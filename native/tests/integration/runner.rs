@@ -11,17 +11,7 @@ use sha2::{Digest, Sha256};
 use webinfer_native::{EngineKind, ModelError, Options};
 
 fn options(models: Vec<PathBuf>, engine: EngineKind, out: &Path) -> Options {
-    Options {
-        models,
-        engine,
-        threads: 1,
-        runs: 5,
-        warmup: 1,
-        input_shapes: Vec::new(),
-        from_trace: None,
-        inputs: None,
-        out: out.to_path_buf(),
-    }
+    crate::common::options(models, engine, 5, out)
 }
 
 /// Reads a trace, checks every line against the format's JSON Schema and

@@ -163,20 +163,63 @@ pub struct Fused {
     pub leaky: f32,
 }
 
+/// The `fused_ops` (lower case) and `num_args` of a fused node, as
+/// `_FusedConv2D`, `FusedDepthwiseConv2dNative` and `_FusedMatMul` carry them.
+pub struct FusedOps {
+    /// The fused ops: an extra op, then an activation.
+    pub ops: Vec<String>,
+    /// How many `args` inputs follow the two operands.
+    pub num_args: usize,
+}
+
+impl FusedOps {
+    /// Reads them from `n`.
+    pub fn read(n: &TfNode) -> FusedOps {
+        FusedOps {
+            ops: n
+                .strings("fused_ops")
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+            num_args: n.int("num_args").unwrap_or(0).max(0) as usize,
+        }
+    }
+
+    /// The extra op (`biasadd`, …; empty if none).
+    pub fn extra(&self) -> &str {
+        self.ops.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The activation (`linear` if none).
+    pub fn activation(&self) -> String {
+        self.ops.get(1).cloned().unwrap_or_else(|| "linear".into())
+    }
+
+    /// For a `BiasAdd` extra op: checks the args are the bias, and the
+    /// PReLU slope when the activation is `prelu`.
+    pub fn check_bias_args(&self) -> Result<(), String> {
+        let prelu = self.activation() == "prelu";
+        if prelu && self.num_args != 2 {
+            return Err("BiasAdd and Prelu need two args (bias, alpha)".into());
+        }
+        if !prelu && self.num_args != 1 {
+            return Err("BiasAdd needs one arg (bias)".into());
+        }
+        Ok(())
+    }
+
+    /// The `args` inputs (from input 2 on).
+    pub fn args(&self, c: &Ctx<'_>, n: &TfNode) -> Result<Vec<String>, String> {
+        (0..self.num_args).map(|i| c.input(n, 2 + i)).collect()
+    }
+}
+
 /// Reads `fused_ops`, `num_args` and the `args` inputs (from input 2 on).
 pub fn fused(c: &Ctx<'_>, n: &TfNode) -> Result<Fused, String> {
-    let ops: Vec<String> = n
-        .strings("fused_ops")
-        .unwrap_or_default()
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
-    let num_args = n.int("num_args").unwrap_or(0).max(0) as usize;
-    let args: Vec<String> = (0..num_args)
-        .map(|i| c.input(n, 2 + i))
-        .collect::<Result<_, _>>()?;
-    let extra = ops.first().map(String::as_str).unwrap_or("");
-    let activation = ops.get(1).cloned().unwrap_or_else(|| "linear".into());
+    let f = FusedOps::read(n);
+    let args = f.args(c, n)?;
+    let (ops, extra, activation) = (&f.ops, f.extra(), f.activation());
     if extra == "fusedbatchnorm" {
         return Err("fused_ops FusedBatchNorm: TF.js does not run it either".into());
     }
@@ -186,12 +229,7 @@ pub fn fused(c: &Ctx<'_>, n: &TfNode) -> Result<Fused, String> {
         ));
     }
     let (bias, alpha) = if extra == "biasadd" {
-        if activation == "prelu" && num_args != 2 {
-            return Err("BiasAdd and Prelu need two args (bias, alpha)".into());
-        }
-        if activation != "prelu" && num_args != 1 {
-            return Err("BiasAdd needs one arg (bias)".into());
-        }
+        f.check_bias_args()?;
         (args.first().cloned(), args.get(1).cloned())
     } else {
         (None, args.first().cloned())

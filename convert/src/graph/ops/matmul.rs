@@ -12,10 +12,12 @@
 //!   ([`super::activation::apply_fused`]).
 
 use super::activation::apply_fused;
+use super::conv::FusedOps;
+use super::transpose;
 use super::OpMapping;
 use crate::graph::node::TfNode;
 use crate::graph::Ctx;
-use crate::ir::{attrs, Attr, Graph};
+use crate::ir::Graph;
 use crate::tensor::DType;
 
 /// The matrix products mapped here.
@@ -56,12 +58,10 @@ fn swap_last(g: &mut Graph, x: &str, base: &str) -> Result<String, String> {
         let t = t.transposed(&perm);
         return Ok(g.constant(&format!("{base}/transposed"), t));
     }
-    let dt = g.dtype(x).unwrap_or(DType::F32);
-    let y = g.node(
-        "Transpose",
-        &[x],
-        attrs(&[("perm", Attr::Ints(perm.iter().map(|&p| p as i64).collect()))]),
-        dt,
+    let y = transpose(
+        g,
+        x,
+        perm.iter().map(|&p| p as i64).collect(),
         &format!("{base}/transpose"),
     );
     if let Some(s) = g.shape(x).cloned() {
@@ -105,30 +105,17 @@ fn batch_matmul(c: &mut Ctx<'_>, n: &TfNode) -> Result<Vec<String>, String> {
 }
 
 fn fused_matmul(c: &mut Ctx<'_>, n: &TfNode) -> Result<Vec<String>, String> {
-    let ops: Vec<String> = n
-        .strings("fused_ops")
-        .unwrap_or_default()
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
-    let num_args = n.int("num_args").unwrap_or(0).max(0) as usize;
-    let extra = ops.first().map(String::as_str).unwrap_or("");
-    let activation = ops.get(1).cloned().unwrap_or_else(|| "linear".into());
+    let f = FusedOps::read(n);
+    let (extra, activation) = (f.extra(), f.activation());
     if extra == "biasadd" {
-        if activation == "prelu" && num_args != 2 {
-            return Err("BiasAdd and Prelu need two args (bias, alpha)".into());
-        }
-        if activation != "prelu" && num_args != 1 {
-            return Err("BiasAdd needs one arg (bias)".into());
-        }
+        f.check_bias_args()?;
     } else if !extra.is_empty() {
         return Err(format!(
-            "fused_ops {ops:?}: only BiasAdd is read as the extra op"
+            "fused_ops {:?}: only BiasAdd is read as the extra op",
+            f.ops
         ));
     }
-    let args: Vec<String> = (0..num_args)
-        .map(|i| c.input(n, 2 + i))
-        .collect::<Result<_, _>>()?;
+    let args = f.args(c, n)?;
     let (ta, tb) = (n.bool("transpose_a"), n.bool("transpose_b"));
     let mut y = product(c, n, ta, tb)?;
     let g = &mut c.g;

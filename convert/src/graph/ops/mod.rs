@@ -84,28 +84,25 @@ pub fn markdown_table() -> String {
     out
 }
 
-/// NHWC → NCHW: `Transpose(perm = [0, 3, 1, 2])`.
-pub fn to_nchw(g: &mut Graph, x: &str, base: &str) -> String {
-    let dt = g.dtype(x).unwrap_or(DType::F32);
-    g.node(
+/// `Transpose(perm)` of `x`, named `name`, of `x`'s type.
+pub fn transpose(g: &mut Graph, x: &str, perm: Vec<i64>, name: &str) -> String {
+    same_type(
+        g,
         "Transpose",
         &[x],
-        attrs(&[("perm", Attr::Ints(vec![0, 3, 1, 2]))]),
-        dt,
-        &format!("{base}/to_nchw"),
+        attrs(&[("perm", Attr::Ints(perm))]),
+        name,
     )
+}
+
+/// NHWC → NCHW: `Transpose(perm = [0, 3, 1, 2])`.
+pub fn to_nchw(g: &mut Graph, x: &str, base: &str) -> String {
+    transpose(g, x, vec![0, 3, 1, 2], &format!("{base}/to_nchw"))
 }
 
 /// NCHW → NHWC: `Transpose(perm = [0, 2, 3, 1])`.
 pub fn to_nhwc(g: &mut Graph, x: &str, base: &str) -> String {
-    let dt = g.dtype(x).unwrap_or(DType::F32);
-    g.node(
-        "Transpose",
-        &[x],
-        attrs(&[("perm", Attr::Ints(vec![0, 2, 3, 1]))]),
-        dt,
-        &format!("{base}/to_nhwc"),
-    )
+    transpose(g, x, vec![0, 2, 3, 1], &format!("{base}/to_nhwc"))
 }
 
 /// `x` as int64 (ONNX shape-like inputs must be int64): a converted copy
