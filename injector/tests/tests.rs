@@ -2,6 +2,8 @@
 //! (`huge.rs` stays a binary of its own: its counting global allocator
 //! must see no other test's allocations).
 
+mod common;
+
 mod it {
     mod bombs;
     mod csp_endpoint;

@@ -1,26 +1,10 @@
-//! Helpers shared by the injector's integration tests (each test file is
-//! its own binary and uses a part of them, hence the `dead_code` allowance):
-//! the proptest case count, and the empty hook, config and chunked bodies of
-//! the encoding and bomb tests.
-#![allow(dead_code)]
+//! Helpers shared by the injector's integration tests: the empty hook,
+//! config and chunked bodies of the encoding and bomb tests (the proptest
+//! configuration is the test kit's, `webinfer_testkit::prop::config`).
 
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
-use proptest::test_runner::Config as ProptestConfig;
 use webinfer_injector::{ByteStream, Hook, HookConfig, Injector, Scope};
-
-/// Cases unless `PROPTEST_CASES` says otherwise.
-pub fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// An injector with an empty hook script.
 pub fn injector() -> Injector {

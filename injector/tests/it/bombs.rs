@@ -4,7 +4,7 @@
 //! with an error once its decoded output passes the per-response bound,
 //! instead of being decoded to the end.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Content codings: every supported coding round-trips through the
 //! transform (sent as identity), broken streams end with an error.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -17,7 +17,6 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 128 here; `scripts/fuzz.sh` runs many more).
 
-mod common;
 
 use std::io::Write;
 
@@ -32,7 +31,6 @@ use webinfer_injector::stream::Transform;
 use webinfer_injector::{Hook, HookConfig, Injector, Kind, Scope, Script, Target};
 use webinfer_testkit::prop::config;
 
-use common::config;
 
 const ORIGIN: &str = "https://app.test";
 const ENDPOINT: &str = "/__webinfer__/trace";
