@@ -5,16 +5,24 @@
 #
 # For each size: generates that many GB of synthetic JSONL traces into a
 # temporary folder on disk (one page file + one proxy file per session,
-# 60 s sessions with kernel records), prints the size, runs the release
-# build of `webinfer analyze` under /usr/bin/time -v (records/s, records/s
-# divided by the cores, records per CPU second (user + system), peak RSS), runs the same core aggregation with DuckDB
-# (scripts/bench_analyze_duckdb.py, the SQL from `webinfer analyze
-# --print-sql --sql-table core`) when `python3 -c 'import duckdb'` works, prints a table and
-# deletes the traces. It then exports the traces with `webinfer export parquet`
+# 60 s sessions with kernel records), prints the size, then runs, alternating
+# on the same files BENCH_REPEATS times (default 3), the release build of
+# `webinfer analyze` (the full report: md + csv) and the core aggregation in
+# DuckDB over the same JSONL (scripts/bench_analyze_duckdb.py, the SQL from
+# `webinfer analyze --print-sql --sql-table core`, when `python3 -c 'import
+# duckdb'` works), each under /usr/bin/time -v: wall time, CPU time (user +
+# system, getrusage of the process), records/s, records/s divided by the
+# cores, records per CPU second and peak RSS. With BENCH_BASELINE_BIN=PATH an
+# older `webinfer` binary runs in the same rounds (before/after; its
+# metrics.csv must be identical). The last table gives the medians and the
+# ratios webinfer / DuckDB: records/s, and per core = records per CPU second
+# (the number of cores a tool keeps busy does not enter it).
+# Unless BENCH_SQL=0 it then exports the traces with `webinfer export parquet`
 # and runs every metric table of `webinfer analyze --sql-dir` on the export in
 # DuckDB and DataFusion (scripts/bench_sql_tables.py; query time only, the
-# export's own time is its row). Targets: >= 1 M records/s per core, peak RSS < 2 GB
-# at 10 GB of input. BENCH_TMP=DIR chooses where the traces go.
+# export's own time is its row). Targets: >= 2x DuckDB and >= 1 M records per
+# CPU second, peak RSS < 2 GB at 10 GB of input. BENCH_TMP=DIR chooses where the
+# traces go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -45,17 +53,26 @@ cpu_s() { awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$
 rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
 wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.2f", s}' "$1"; }
 
-rows=()
-# row LOG WHAT: appends the table row of WHAT, from its `/usr/bin/time -v` LOG, for
-# $records records of $gb GB: wall and CPU seconds, records/s (per core, per CPU second), peak RSS.
-row() {
-  local w m c rps rpc rpcpu
-  w=$(wall_s "$1"); m=$(rss_mb "$1"); c=$(cpu_s "$1")
+# one measured run: "$1" = label, rest = the command; appends a row, sets w c
+REPEATS="${BENCH_REPEATS:-3}"
+run_one() {
+  local tool="$1"; shift
+  /usr/bin/time -v "$@" > "$TMP/run.out" 2> "$TMP/run.log" || { cat "$TMP/run.log"; exit 1; }
+  grep -hE '^(duckdb|analyzed)' "$TMP/run.out" "$TMP/run.log" | tail -1 || true
+  w=$(wall_s "$TMP/run.log"); m=$(rss_mb "$TMP/run.log"); c=$(cpu_s "$TMP/run.log")
+  local rps rpc rpcpu
   rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
   rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
   rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
-  rows+=("| ${gb} GB | $records | $2 | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  rows+=("| ${gb} GB | $records | $tool | $w | $c | $rps | $rpc | $rpcpu | $m |")
+  # the median over the repeats goes into the ratio table
+  vals_rps["$tool"]+="$(python3 -c "print($records / $w)") "
+  vals_cpu["$tool"]+="$(python3 -c "print($records / max($c, 1e-9))") "
 }
+median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+
+rows=()
+ratios=()
 for gb in "${sizes[@]}"; do
   dir="$TMP/traces-${gb}g"
   bytes=$(python3 -c "print(int(float('$gb') * 1e9))")
@@ -65,31 +82,56 @@ for gb in "${sizes[@]}"; do
   records=$(sed -E 's/.*records=([0-9]+).*/\1/' <<<"$gen_out")
   size=$(du -sb "$dir" | cut -f1)
   echo "input: $(du -sh "$dir" | cut -f1) ($size bytes, $(find "$dir" -type f | wc -l) files)"
-  # a cold-ish page cache is not guaranteed; both tools read the same warm files
-  /usr/bin/time -v "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv 2> "$TMP/time.log" || { cat "$TMP/time.log"; exit 1; }
-  grep -E '^(Read|analyzed)' "$TMP/time.log" || true
-  row "$TMP/time.log" "webinfer analyze ($(basename "$bins"), $CORES threads)"
-  if [ "$have_duckdb" = 1 ]; then
-    /usr/bin/time -v python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES" > "$TMP/duck.out" 2> "$TMP/duck.log" || { cat "$TMP/duck.log"; exit 1; }
-    cat "$TMP/duck.out"
-    ver=$(python3 -c 'import duckdb; print(duckdb.__version__)')
-    row "$TMP/duck.log" "DuckDB $ver, same core SQL ($CORES threads)"
-  else
-    rows+=("| ${gb} GB | $records | DuckDB not installed (pip install duckdb) | – | – | – | – | – | – |")
+  declare -A vals_rps=() vals_cpu=()
+  wi="webinfer analyze, full report ($(basename "$bins"), $CORES threads)"
+  base_tool="webinfer analyze before (BENCH_BASELINE_BIN)"
+  duck=""
+  [ "$have_duckdb" = 1 ] && duck="DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)'), core SQL on the JSONL ($CORES threads)"
+  # the tools alternate on the same (warm) files, BENCH_REPEATS times
+  for ((r = 1; r <= REPEATS; r++)); do
+    echo "-- round $r of $REPEATS"
+    run_one "$wi" "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv
+    if [ -n "$duck" ]; then
+      run_one "$duck" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES"
+    fi
+    if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
+      run_one "$base_tool" "$BENCH_BASELINE_BIN" analyze "$dir" --out "$TMP/report-base-${gb}g" --format md,csv
+      cmp -s "$TMP/report-${gb}g/metrics.csv" "$TMP/report-base-${gb}g/metrics.csv" \
+        || { echo "metrics.csv differs between $BIN and $BENCH_BASELINE_BIN"; exit 1; }
+    fi
+  done
+  for tool in "$wi" "$base_tool"; do
+    [ -n "${vals_rps[$tool]:-}" ] || continue
+    [ -n "$duck" ] || continue
+    a=$(median "${vals_rps[$tool]}"); b=$(median "${vals_rps[$duck]}")
+    ac=$(median "${vals_cpu[$tool]}"); bc=$(median "${vals_cpu[$duck]}")
+    ratios+=("$(python3 -c "print(f'| ${gb} GB | $tool | {$a:,.0f} | {$b:,.0f} | {$a / $b:.2f}x | {$ac:,.0f} | {$bc:,.0f} | {$ac / $bc:.2f}x |')")")
+  done
+  if [ "${BENCH_SQL:-1}" = 0 ]; then
+    rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/report-base-${gb}g"
+    continue
   fi
   # every metric table: webinfer's Parquet export, then the SQL of `--sql-dir` in each engine
   /usr/bin/time -v "$BIN" export parquet "$dir" --out "$TMP/pq-${gb}g" --partition-by label 2> "$TMP/export.log" || { cat "$TMP/export.log"; exit 1; }
   grep -E 'records of' "$TMP/export.log" || true
-  row "$TMP/export.log" "webinfer export parquet ($(du -sh "$TMP/pq-${gb}g" | cut -f1) written)"
+  w=$(wall_s "$TMP/export.log"); m=$(rss_mb "$TMP/export.log"); c=$(cpu_s "$TMP/export.log")
+  rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+  rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+  rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
+  rows+=("| ${gb} GB | $records | webinfer export parquet ($(du -sh "$TMP/pq-${gb}g" | cut -f1) written) | $w | $c | $rps | $rpc | $rpcpu | $m |")
   for engine in duckdb datafusion; do
     python3 -c "import $engine" 2>/dev/null || continue
     "$BIN" analyze --sql-dir "$TMP/sql-$engine" --sql-dialect "$engine" --sql-source "$TMP/pq-${gb}g" 2>/dev/null
     /usr/bin/time -v python3 scripts/bench_sql_tables.py "$engine" "$TMP/sql-$engine" "$CORES" > "$TMP/sql.out" 2> "$TMP/sql.log" || { cat "$TMP/sql.log"; exit 1; }
     cat "$TMP/sql.out"
+    w=$(wall_s "$TMP/sql.log"); m=$(rss_mb "$TMP/sql.log"); c=$(cpu_s "$TMP/sql.log")
+    rps=$(python3 -c "print(f'{$records / $w:,.0f}')")
+    rpc=$(python3 -c "print(f'{$records / $w / $CORES:,.0f}')")
+    rpcpu=$(python3 -c "print(f'{$records / max($c, 1e-9):,.0f}')")
     ver=$(python3 -c "import $engine; print($engine.__version__)")
-    row "$TMP/sql.log" "$engine $ver, all 8 metric tables on the export ($CORES threads)"
+    rows+=("| ${gb} GB | $records | $engine $ver, all 8 metric tables on the export ($CORES threads) | $w | $c | $rps | $rpc | $rpcpu | $m |")
   done
-  rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/pq-${gb}g"
+  rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/report-base-${gb}g" "$TMP/pq-${gb}g"
 done
 
 echo
@@ -97,3 +139,10 @@ echo "machine: $CORES cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /
 echo "| input | records | tool | wall s | CPU s | records/s | records/s ÷ cores | records per CPU s | peak RSS MB |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
+if [ ${#ratios[@]} -gt 0 ]; then
+  echo
+  echo "medians of $REPEATS alternating rounds; per core = records per CPU second (user + system, getrusage of the process via /usr/bin/time)"
+  echo "| input | webinfer | records/s | DuckDB records/s | ratio | records per CPU s | DuckDB records per CPU s | ratio per core |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  printf '%s\n' "${ratios[@]}"
+fi

@@ -13,6 +13,7 @@ mod error;
 pub mod export_schema;
 pub mod generate;
 pub mod identity;
+pub mod line_scan;
 pub mod metrics;
 pub mod parquet_in;
 pub mod parquet_out;

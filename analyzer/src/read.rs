@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use rustc_hash::FxHashMap;
+
 use crate::session::{parse_line, Ingest, Interner, SessionData};
 use crate::Error;
 
@@ -328,7 +330,7 @@ fn scan_sids(path: &Path) -> Result<HashSet<String>, Error> {
 
 /// The sessions found in one file and what reading it cost.
 struct FilePart {
-    sessions: HashMap<String, SessionData>,
+    sessions: FxHashMap<String, SessionData>,
     stats: ReadStats,
 }
 
@@ -341,7 +343,8 @@ fn short(e: &serde_json::Error) -> String {
 /// also a torn last line.
 fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePart, Error> {
     tracing::debug!(file = %path.display(), "reading trace");
-    let mut sessions: HashMap<String, SessionData> = HashMap::new();
+    // looked up once per line: an Fx hash, not SipHash
+    let mut sessions: FxHashMap<String, SessionData> = FxHashMap::default();
     let mut stats = ReadStats {
         files: 1,
         ..Default::default()

@@ -9,7 +9,6 @@
 //! ([`WriterSeqs`]).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use webinfer_format::session::Browser;
@@ -80,9 +79,14 @@ webinfer_format::record_struct! {
 
 /// Parses one line: the [`Line`], and for a `session` record its
 /// [`SessionFields`] as well (a line whose session fields have the wrong
-/// types is not a record).
+/// types is not a record). The common case goes through the fast path of
+/// [`crate::line_scan`]; any line it is not sure about through
+/// `serde_json`, whose error is the one returned.
 pub fn parse_line(line: &[u8]) -> Result<(Line<'_>, Option<SessionFields>), serde_json::Error> {
-    let rec: Line = serde_json::from_slice(line)?;
+    let rec: Line = match crate::line_scan::scan(line) {
+        Some(rec) => rec,
+        None => serde_json::from_slice(line)?,
+    };
     let session = match rec.kind {
         Kind::Session => Some(SessionFields::parse(line)?),
         _ => None,
@@ -341,9 +345,9 @@ pub struct SessionData {
 }
 
 /// Shares repeated strings (framework, model, backend, kernel names) within
-/// one reader.
+/// one reader (an Fx hash: several lookups per record).
 #[derive(Debug, Default)]
-pub struct Interner(HashMap<String, Arc<str>>);
+pub struct Interner(rustc_hash::FxHashMap<String, Arc<str>>);
 
 impl Interner {
     /// The shared copy of `s`.
