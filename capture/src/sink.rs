@@ -40,7 +40,7 @@
 //!   [`assoc`]; `ts` is the record's Unix time minus the session's
 //!   `time_origin` (the proxy's clock at injection). Exchanges no page can be
 //!   named for go to `DIR/<label>/_proxy.jsonl` under the session id
-//!   `_proxy-<run start Unix ms>` (one per proxy run; ts from the run start).
+//!   `_proxy-<run start Unix ms>-<8 random hex digits>` (one per proxy run; ts from the run start).
 //! - [`SinkStats`] counts stored records per kind (the `infer` count is what
 //!   `webinfer audit --until-infers` polls), malformed bodies, invalid,
 //!   unknown-sid, forged, cross-site, rate-limited and over-budget records,
@@ -429,7 +429,13 @@ impl TraceSink {
             source,
         })?;
         let run_start_ms = unix_ms();
-        let run_sid = format!("{PROXY_FILE}-{}", run_start_ms as u64);
+        // The start time and 32 random bits: proxies on several machines (sharded audits
+        // writing one traces folder) never share a run session id.
+        let run_sid = format!(
+            "{PROXY_FILE}-{}-{}",
+            run_start_ms as u64,
+            &crate::inject::new_sid()[..8]
+        );
         // One file of the budget is the run's own `_proxy.jsonl`.
         let max_sessions = usize::try_from(cfg.max_files.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut registry = Registry::new(max_sessions);
@@ -990,5 +996,29 @@ impl TraceSink {
             ));
         }
         RequestOutcome::Forward(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two proxy runs started in the same millisecond (as two machines of a
+    /// sharded audit may) still get different `_proxy` session ids.
+    #[test]
+    fn run_session_ids_differ() {
+        let dir = tempfile::tempdir().unwrap();
+        let sinks: Vec<_> = (0..8)
+            .map(|_| TraceSink::new(SinkConfig::new(dir.path())).unwrap())
+            .collect();
+        let ids: BTreeSet<&str> = sinks.iter().map(|s| s.run_sid()).collect();
+        assert_eq!(ids.len(), sinks.len(), "{ids:?}");
+        for id in ids {
+            let rest = id.strip_prefix("_proxy-").expect(id);
+            let (ms, random) = rest.split_once('-').expect(id);
+            assert!(ms.parse::<u64>().is_ok(), "{id}");
+            assert_eq!(random.len(), 8, "{id}");
+            assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use webinfer_format::Record;
 use webinfer_capture::sink::unix_ms;
+use webinfer_format::Record;
 
 use super::audit_file::AuditFile;
 use super::options::url_host;

@@ -21,12 +21,10 @@
 //! policy comes back byte for byte, and that `Content-Security-Policy-Report-Only`
 //! headers are never touched.
 
-
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_SECURITY_POLICY};
 use proptest::prelude::*;
 use webinfer_injector::csp::{patch_headers, patch_policy, patch_policy_list, Endpoint, Patch};
 use webinfer_testkit::prop::config;
-
 
 const HASH: &str = "'sha256-PrOp+/TeSt0123456789abcdefghijklmnopqrstu='";
 const PATH: &str = "/__webinfer__/trace";

@@ -17,7 +17,6 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 128 here; `scripts/fuzz.sh` runs many more).
 
-
 use std::io::Write;
 
 use bytes::Bytes;
@@ -30,7 +29,6 @@ use webinfer_injector::rewrite::{DocumentOptions, DocumentRewriter};
 use webinfer_injector::stream::Transform;
 use webinfer_injector::{Hook, HookConfig, Injector, Kind, Scope, Script, Target};
 use webinfer_testkit::prop::config;
-
 
 const ORIGIN: &str = "https://app.test";
 const ENDPOINT: &str = "/__webinfer__/trace";
