@@ -89,7 +89,10 @@ impl Filter for CaptureFilter {
         };
         let (resp, session) = self.inject.rewrite(ctx, resp);
         state.session = session;
-        ctx.state.insert(state);
+        // Most exchanges carry neither: no per-request allocation for them.
+        if state.session.is_some() || state.model.is_some() {
+            ctx.state.insert(state);
+        }
         resp
     }
 
