@@ -158,9 +158,15 @@ pub fn check_run(run: &RunSummary) {
             Some(x)
         })
         .collect();
+    // Samples taken before the page existed (negative `ts`: a slow browser start) have no
+    // page renderer to name yet.
+    let while_page_ran = rss
+        .iter()
+        .filter(|r| r["ts"].as_f64().is_some_and(|t| t >= 0.0))
+        .count();
     assert!(
-        renderer.len() * 2 >= rss.len(),
-        "renderer_rss in most samples: {renderer:?}"
+        renderer.len() * 2 >= while_page_ran,
+        "renderer_rss in most of the {while_page_ran} samples taken while the page ran: {renderer:?}"
     );
     assert!(
         *renderer.iter().max().unwrap() > 20 << 20,
