@@ -51,6 +51,7 @@
 pub mod assoc;
 pub mod batch;
 pub mod guard;
+mod net;
 pub mod redact;
 pub mod upload;
 pub mod writer;
@@ -583,29 +584,45 @@ impl TraceSink {
     /// Queues a record of the proxy's own for `sid` (`by: "proxy"`, the
     /// proxy's `seq` for that session, `ts` from `now_ms`, URLs scrubbed).
     fn write_proxy(&self, reg: &mut Registry, sid: &str, rec: Record, now_ms: f64) {
-        let (stem, key) = if reg.session_mut(sid).is_some() && sid != self.run_sid {
-            (sid.to_owned(), sid.to_owned())
+        let redact_query = !self.cfg.keep_query_secrets;
+        let kind = rec.kind().to_owned();
+        self.write_proxy_line(reg, sid, kind, now_ms, |sid, seq, ts| {
+            let mut rec = rec.set("by", "proxy").set("ts", ts).set("sid", sid);
+            rec.set_seq(seq);
+            let mut text = redact::scrub_record(rec, redact_query).to_line();
+            text.push('\n');
+            text
+        });
+    }
+
+    /// Queues the line `text(sid, seq, ts)` of one of the proxy's own
+    /// records: a session this proxy opened gets it in its own file with the
+    /// next proxy `seq` of that session; any other goes to `_proxy.jsonl`
+    /// under the run's session id.
+    fn write_proxy_line(
+        &self,
+        reg: &mut Registry,
+        sid: &str,
+        kind: String,
+        now_ms: f64,
+        text: impl FnOnce(&str, u64, f64) -> String,
+    ) {
+        let own = sid != self.run_sid && reg.session_mut(sid).is_some();
+        let (stem, key) = if own {
+            (sid, sid)
         } else {
-            (PROXY_FILE.to_owned(), self.run_sid.clone())
+            (PROXY_FILE, self.run_sid.as_str())
         };
-        let Some(info) = reg.session_mut(&key) else {
+        let Some(info) = reg.session_mut(key) else {
             return;
         };
         let seq = info.proxy_seq;
         info.proxy_seq += 1;
         let ts = now_ms - info.time_origin;
-        let mut rec = rec.set("by", "proxy").set("ts", ts);
-        if stem == PROXY_FILE {
-            rec = rec.set("sid", self.run_sid.as_str());
-        }
-        rec.set_seq(seq);
-        let rec = redact::scrub_record(rec, !self.cfg.keep_query_secrets);
-        let mut text = rec.to_line();
-        text.push('\n');
         let line = Line {
-            stem,
-            kind: rec.kind().to_owned(),
-            text,
+            stem: stem.to_owned(),
+            kind,
+            text: text(key, seq, ts),
             end: false,
             seq: None,
         };
@@ -900,24 +917,26 @@ impl TraceSink {
             let referer = ctx.request_headers.get(header::REFERER)?.to_str().ok()?;
             reg.attribution.lookup(referer).map(str::to_owned)
         });
-        let sid = sid.unwrap_or_else(|| self.run_sid.clone());
-        let mut rec = Record::new(&sid, "net", 0.0)
-            .set("url", ex.url.as_str())
-            .set("method", ex.method.as_str())
-            .set("status", ex.status)
-            .set("bytes", ex.bytes)
-            .set("start_unix_ms", ex.start_unix_ms)
-            .set("dur", ex.dur_ms);
-        if let Some(ct) = &ex.content_type {
-            rec = rec.set("content_type", ct.as_str());
-        }
-        if let Some(h) = sha256 {
-            rec = rec.set("sha256", h);
-        }
-        if let Some(e) = &ex.error {
-            rec = rec.set("error", e.as_str());
-        }
-        self.write_proxy(&mut reg, &sid, rec, unix_ms());
+        let sid = sid.as_deref().unwrap_or(&self.run_sid);
+        let fields = net::NetFields {
+            url: &ex.url,
+            method: ex.method.as_str(),
+            status: ex.status,
+            bytes: ex.bytes,
+            start_unix_ms: ex.start_unix_ms,
+            dur: ex.dur_ms,
+            content_type: ex.content_type.as_deref(),
+            sha256,
+            error: ex.error.as_deref(),
+        };
+        let redact_query = !self.cfg.keep_query_secrets;
+        self.write_proxy_line(
+            &mut reg,
+            sid,
+            "net".to_owned(),
+            unix_ms(),
+            |sid, seq, ts| net::line(&fields, sid, seq, ts, redact_query),
+        );
     }
 }
 

@@ -77,7 +77,7 @@ pub fn is_secret(name: &str, value: &str) -> bool {
 }
 
 /// Whether `s` starts with a scheme whose URLs are scrubbed.
-fn is_absolute_url(s: &str) -> bool {
+pub(crate) fn is_absolute_url(s: &str) -> bool {
     let l = s.get(..8).unwrap_or(s).to_ascii_lowercase();
     ["http://", "https://", "ws://", "wss://", "blob:"]
         .iter()
