@@ -10,12 +10,14 @@
 # `webinfer analyze` (the full report: md + csv) and the core aggregation in
 # DuckDB over the same JSONL (scripts/bench_analyze_duckdb.py, the SQL from
 # `webinfer analyze --print-sql --sql-table core`, when `python3 -c 'import
-# duckdb'` works), each under /usr/bin/time -v: wall time, CPU time (user +
+# duckdb'` works) and every metric table of the report in DuckDB over the
+# same JSONL (the same script with the SQL of `--sql-dir`: the same input and
+# the same tables as the full report), each under /usr/bin/time -v: wall time, CPU time (user +
 # system, getrusage of the process), records/s, records/s divided by the
 # cores, records per CPU second and peak RSS. With BENCH_BASELINE_BIN=PATH an
 # older `webinfer` binary runs in the same rounds (before/after; its
 # metrics.csv must be identical). The last table gives the medians and the
-# ratios webinfer / DuckDB: records/s, and per core = records per CPU second
+# ratios webinfer / DuckDB (both DuckDB runs): records/s, and per core = records per CPU second
 # (the number of cores a tool keeps busy does not enter it).
 # Unless BENCH_SQL=0 it then exports the traces with `webinfer export parquet`
 # and runs every metric table of `webinfer analyze --sql-dir` on the export in
@@ -46,6 +48,8 @@ base="${BENCH_TMP:-/var/tmp}"
 TMP=$(mktemp -d "$base/webinfer-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 "$BIN" analyze --print-sql --sql-table core > "$TMP/core.sql"
+# every metric table of the report, for DuckDB over the same JSONL (its setup is not used)
+"$BIN" analyze --sql-dir "$TMP/sql-jsonl" --sql-dialect duckdb --sql-source "$TMP/none" > /dev/null
 have_duckdb=0
 python3 -c 'import duckdb' 2>/dev/null && have_duckdb=1
 
@@ -85,14 +89,19 @@ for gb in "${sizes[@]}"; do
   declare -A vals_rps=() vals_cpu=()
   wi="webinfer analyze, full report ($(basename "$bins"), $CORES threads)"
   base_tool="webinfer analyze before (BENCH_BASELINE_BIN)"
-  duck=""
-  [ "$have_duckdb" = 1 ] && duck="DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)'), core SQL on the JSONL ($CORES threads)"
+  duck="" duck_all=""
+  if [ "$have_duckdb" = 1 ]; then
+    dv=$(python3 -c 'import duckdb; print(duckdb.__version__)')
+    duck="DuckDB $dv, core SQL on the JSONL ($CORES threads)"
+    duck_all="DuckDB $dv, all 8 metric tables on the JSONL ($CORES threads)"
+  fi
   # the tools alternate on the same (warm) files, BENCH_REPEATS times
   for ((r = 1; r <= REPEATS; r++)); do
     echo "-- round $r of $REPEATS"
     run_one "$wi" "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv
     if [ -n "$duck" ]; then
       run_one "$duck" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES"
+      run_one "$duck_all" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/sql-jsonl" "$CORES"
     fi
     if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
       run_one "$base_tool" "$BENCH_BASELINE_BIN" analyze "$dir" --out "$TMP/report-base-${gb}g" --format md,csv
@@ -102,10 +111,12 @@ for gb in "${sizes[@]}"; do
   done
   for tool in "$wi" "$base_tool"; do
     [ -n "${vals_rps[$tool]:-}" ] || continue
-    [ -n "$duck" ] || continue
-    a=$(median "${vals_rps[$tool]}"); b=$(median "${vals_rps[$duck]}")
-    ac=$(median "${vals_cpu[$tool]}"); bc=$(median "${vals_cpu[$duck]}")
-    ratios+=("$(python3 -c "print(f'| ${gb} GB | $tool | {$a:,.0f} | {$b:,.0f} | {$a / $b:.2f}x | {$ac:,.0f} | {$bc:,.0f} | {$ac / $bc:.2f}x |')")")
+    for d in "$duck_all" "$duck"; do
+      [ -n "$d" ] || continue
+      a=$(median "${vals_rps[$tool]}"); b=$(median "${vals_rps[$d]}")
+      ac=$(median "${vals_cpu[$tool]}"); bc=$(median "${vals_cpu[$d]}")
+      ratios+=("$(python3 -c "print(f'| ${gb} GB | $tool | $d | {$a:,.0f} | {$b:,.0f} | {$a / $b:.2f}x | {$ac:,.0f} | {$bc:,.0f} | {$ac / $bc:.2f}x |')")")
+    done
   done
   if [ "${BENCH_SQL:-1}" = 0 ]; then
     rm -rf "$dir" "$TMP/report-${gb}g" "$TMP/report-base-${gb}g"
@@ -142,7 +153,7 @@ printf '%s\n' "${rows[@]}"
 if [ ${#ratios[@]} -gt 0 ]; then
   echo
   echo "medians of $REPEATS alternating rounds; per core = records per CPU second (user + system, getrusage of the process via /usr/bin/time)"
-  echo "| input | webinfer | records/s | DuckDB records/s | ratio | records per CPU s | DuckDB records per CPU s | ratio per core |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| input | webinfer | DuckDB | records/s | DuckDB records/s | ratio | records per CPU s | DuckDB records per CPU s | ratio per core |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${ratios[@]}"
 fi

@@ -9,7 +9,9 @@
 #     each in a fresh proxy process.
 # Release build. Usage: scripts/bench-proxy.sh   (env: N, C, BIG_MB, SMALL_MB,
 # CARGO_TARGET_DIR, MITMDUMP=/path/to/mitmdump, NO_MITM=1 to skip mitmproxy,
-# BENCH=a prebuilt capture/examples/bench binary, e.g. to compare two builds)
+# BENCH=a prebuilt capture/examples/bench binary, e.g. to compare two builds;
+# ORIGIN_H1=1 makes the origin speak HTTP/1.1 only, so the proxy pools h1
+# upstream connections instead of multiplexing on one h2 connection)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +31,7 @@ TCK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TCK" '{printf "%d %d", $14 * 1000 / t, $15 * 1000 / t}' "/proc/$1/stat"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-"$BENCH" upstream "$WORK" & OPID=$!; PIDS+=("$OPID")
+"$BENCH" upstream "$WORK" ${ORIGIN_H1:+h1} & OPID=$!; PIDS+=("$OPID")
 wait_file "$WORK/upstream.port"
 UP=$(cat "$WORK/upstream.port")
 SMALL_URL="https://127.0.0.1:$UP/small"
