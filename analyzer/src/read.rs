@@ -250,17 +250,19 @@ fn for_each_line(
     compressed: bool,
     mut each: impl FnMut(&[u8], bool),
 ) -> Result<Streamed, Error> {
-    let mut buf = Vec::with_capacity(64 * 1024);
+    // Lines are handed out where they lie in the reader's buffer; only a
+    // line that crosses the end of the buffer is copied (into `carry`).
+    let mut carry: Vec<u8> = Vec::new();
     let mut bytes = 0u64;
     loop {
-        buf.clear();
-        let n = match r.read_until(b'\n', &mut buf) {
-            Ok(n) => n,
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) if compressed => {
-                // `read_until` keeps what it read before the error.
-                bytes += buf.len() as u64;
-                if !buf.is_empty() {
-                    each(&buf, false);
+                // The bytes decoded before the error: the last ones as an
+                // unterminated line.
+                if !carry.is_empty() {
+                    each(&carry, false);
                 }
                 tracing::warn!(file = %path.display(), "compressed trace cut short: {e}");
                 return Ok(Streamed {
@@ -270,20 +272,40 @@ fn for_each_line(
             }
             Err(e) => return Err(Error::io(path)(e)),
         };
-        if n == 0 {
+        if avail.is_empty() {
+            if !carry.is_empty() {
+                each(&carry, false);
+            }
             return Ok(Streamed {
                 bytes,
                 cut_short: None,
             });
         }
-        bytes += n as u64;
-        let terminated = buf.last() == Some(&b'\n');
-        let line = if terminated {
-            &buf[..buf.len() - 1]
-        } else {
-            &buf[..]
-        };
-        each(line, terminated);
+        let len = avail.len();
+        bytes += len as u64;
+        let mut start = 0;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', avail) {
+                Some(i) => {
+                    carry.extend_from_slice(&avail[..i]);
+                    each(&carry, true);
+                    carry.clear();
+                    start = i + 1;
+                }
+                None => {
+                    carry.extend_from_slice(avail);
+                    r.consume(len);
+                    continue;
+                }
+            }
+        }
+        let base = start;
+        for i in memchr::memchr_iter(b'\n', &avail[base..]) {
+            each(&avail[start..base + i], true);
+            start = base + i + 1;
+        }
+        carry.extend_from_slice(&avail[start..]);
+        r.consume(len);
     }
 }
 
@@ -559,4 +581,43 @@ pub fn read_all(
     let stats = read_sessions(&files, opts, |s| out.push(s))?;
     out.sort_by(|a, b| a.sid.cmp(&b.sid));
     Ok((out, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines `for_each_line` hands out, with a reader buffer of `cap` bytes.
+    fn lines(data: &[u8], cap: usize) -> (Vec<(String, bool)>, u64) {
+        let mut out = Vec::new();
+        let r = BufReader::with_capacity(cap, data);
+        let s = for_each_line(r, Path::new("t.jsonl"), false, |l, t| {
+            out.push((String::from_utf8(l.to_vec()).unwrap(), t))
+        })
+        .unwrap();
+        (out, s.bytes)
+    }
+
+    #[test]
+    fn lines_are_the_same_whatever_the_buffer_size() {
+        let data = b"{\"a\":1}\n\n{\"bb\":22}\nx\n{\"ccc\":333} tail";
+        let want: Vec<(String, bool)> = [
+            ("{\"a\":1}", true),
+            ("", true),
+            ("{\"bb\":22}", true),
+            ("x", true),
+            ("{\"ccc\":333} tail", false),
+        ]
+        .iter()
+        .map(|(l, t)| (l.to_string(), *t))
+        .collect();
+        for cap in [1, 2, 3, 5, 7, 8, 9, 16, 64 * 1024] {
+            let (got, bytes) = lines(data, cap);
+            assert_eq!(got, want, "buffer of {cap} bytes");
+            assert_eq!(bytes, data.len() as u64);
+        }
+        let (got, _) = lines(b"a\nb\n", 1);
+        assert_eq!(got, vec![("a".into(), true), ("b".into(), true)]);
+        assert!(lines(b"", 4).0.is_empty());
+    }
 }

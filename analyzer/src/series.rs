@@ -3,6 +3,7 @@
 //! representative session. Memory stays bounded whatever the input size.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::generate::Rng;
 use crate::metrics::responsiveness::probe_delays;
@@ -93,13 +94,27 @@ impl Series {
     /// excluded).
     pub fn observe(&mut self, s: &SessionData, model_bytes: Option<f64>) {
         let at = crate::table::attribute(s);
+        // grouped by (model, backend) first: the chart key is made once per
+        // group, not once per call
+        let mut groups: Vec<((Arc<str>, Arc<str>), Vec<f64>)> = Vec::new();
         for i in at
             .infers
             .iter()
             .filter(|i| i.call > 1 && !at.helpers.contains(&i.model))
         {
-            let key = format!("{} · {}", short_model(&i.model), s.backend_of(i));
-            self.latency.entry(key).or_default().push(i.dur);
+            let backend = s.backend_of(i);
+            match groups
+                .iter_mut()
+                .find(|((m, b), _)| *m == i.model && *b == backend)
+            {
+                Some((_, durs)) => durs.push(i.dur),
+                None => groups.push(((i.model.clone(), backend), vec![i.dur])),
+            }
+        }
+        for ((model, backend), durs) in groups {
+            let key = format!("{} · {backend}", short_model(&model));
+            let r = self.latency.entry(key).or_default();
+            durs.into_iter().for_each(|d| r.push(d));
         }
         let native = s.meta.is_native();
         let windows = Windows::from_infers(at.infers.iter().copied());

@@ -124,7 +124,10 @@ impl<'a> Header<'a> {
 /// record with `serde_json` (compact, no spaces), so this finds their ids.
 pub fn quick_sid(line: &[u8]) -> Option<&str> {
     const KEY: &[u8] = b"\"sid\":\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    // Built once: building a searcher costs more than searching one line.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
+    let at = FINDER.find(line)? + KEY.len();
     let rest = &line[at..];
     let end = memchr::memchr2(b'"', b'\\', rest)?;
     if rest[end] == b'\\' {
