@@ -17,7 +17,8 @@
 # cores, records per CPU second and peak RSS. With BENCH_BASELINE_BIN=PATH an
 # older `webinfer` binary runs in the same rounds (before/after; its
 # metrics.csv must be identical). The last table gives the medians and the
-# ratios webinfer / DuckDB (both DuckDB runs): records/s, and per core = records per CPU second
+# ratios webinfer / DuckDB (both DuckDB runs; BENCH_DUCK_ALL=0 skips the
+# all-tables one, which holds the parsed JSONL in memory: about 6 GB per GB): records/s, and per core = records per CPU second
 # (the number of cores a tool keeps busy does not enter it).
 # Unless BENCH_SQL=0 it then exports the traces with `webinfer export parquet`
 # and runs every metric table of `webinfer analyze --sql-dir` on the export in
@@ -93,7 +94,7 @@ for gb in "${sizes[@]}"; do
   if [ "$have_duckdb" = 1 ]; then
     dv=$(python3 -c 'import duckdb; print(duckdb.__version__)')
     duck="DuckDB $dv, core SQL on the JSONL ($CORES threads)"
-    duck_all="DuckDB $dv, all 8 metric tables on the JSONL ($CORES threads)"
+    [ "${BENCH_DUCK_ALL:-1}" = 0 ] || duck_all="DuckDB $dv, all 8 metric tables on the JSONL ($CORES threads)"
   fi
   # the tools alternate on the same (warm) files, BENCH_REPEATS times
   for ((r = 1; r <= REPEATS; r++)); do
@@ -101,7 +102,7 @@ for gb in "${sizes[@]}"; do
     run_one "$wi" "$BIN" analyze "$dir" --out "$TMP/report-${gb}g" --format md,csv
     if [ -n "$duck" ]; then
       run_one "$duck" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/core.sql" "$CORES"
-      run_one "$duck_all" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/sql-jsonl" "$CORES"
+      [ -z "$duck_all" ] || run_one "$duck_all" python3 scripts/bench_analyze_duckdb.py "$dir" "$TMP/sql-jsonl" "$CORES"
     fi
     if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
       run_one "$base_tool" "$BENCH_BASELINE_BIN" analyze "$dir" --out "$TMP/report-base-${gb}g" --format md,csv
