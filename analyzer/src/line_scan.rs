@@ -410,7 +410,7 @@ macro_rules! once {
 }
 
 /// An empty [`Line`] (every optional field absent).
-fn empty<'a>() -> Line<'a> {
+pub(crate) fn empty<'a>() -> Line<'a> {
     Line {
         v: 0,
         sid: Cow::Borrowed(""),
@@ -515,11 +515,20 @@ pub const FIELDS: [&str; 46] = [
 /// Parses `line` into a [`Line`] when that is certain to agree with
 /// `serde_json` (see the module docs); `None` otherwise.
 pub fn scan(line: &[u8]) -> Option<Line<'_>> {
+    let mut l = empty();
+    scan_into(line, &mut l)?;
+    Some(l)
+}
+
+/// [`scan`] into `l`, which must come from [`empty`]: the record is built
+/// where the caller keeps it (a [`Line`] is a large struct; returning it by
+/// value copies it). On `None`, `l` holds part of the line and must be
+/// overwritten (the caller parses the line with `serde_json` into it).
+pub(crate) fn scan_into<'a>(line: &'a [u8], l: &mut Line<'a>) -> Option<()> {
     if !line.is_ascii() && std::str::from_utf8(line).is_err() {
         return None;
     }
     let mut p = P { s: line, i: 0 };
-    let mut l = empty();
     let mut seen: u64 = 0;
     p.ws();
     p.eat(b'{')?;
@@ -614,7 +623,7 @@ pub fn scan(line: &[u8]) -> Option<Line<'_>> {
     if seen & 0b1_1111 != 0b1_1111 {
         return None;
     }
-    Some(l)
+    Some(())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use std::sync::mpsc;
 
 use rustc_hash::FxHashMap;
 
-use crate::session::{parse_line, Ingest, Interner, SessionData};
+use crate::session::{parse_line_into, Ingest, Interner, SessionData};
 use crate::Error;
 
 /// Counts of lines read and skipped, with the reasons.
@@ -389,8 +389,9 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
             }
         }
         stats.lines += 1;
-        let (rec, session) = match parse_line(line) {
-            Ok(r) => r,
+        let mut rec = crate::line_scan::empty();
+        let session = match parse_line_into(line, &mut rec) {
+            Ok(s) => s,
             Err(e) => {
                 let complete_json = || serde_json::from_slice::<serde_json::Value>(line).is_ok();
                 if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete_json()))

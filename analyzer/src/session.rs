@@ -83,15 +83,25 @@ webinfer_format::record_struct! {
 /// [`crate::line_scan`]; any line it is not sure about through
 /// `serde_json`, whose error is the one returned.
 pub fn parse_line(line: &[u8]) -> Result<(Line<'_>, Option<SessionFields>), serde_json::Error> {
-    let rec: Line = match crate::line_scan::scan(line) {
-        Some(rec) => rec,
-        None => serde_json::from_slice(line)?,
-    };
-    let session = match rec.kind {
+    let mut rec = crate::line_scan::empty();
+    let session = parse_line_into(line, &mut rec)?;
+    Ok((rec, session))
+}
+
+/// [`parse_line`] into `rec`, which must be [`crate::line_scan::empty`]
+/// (the reader's hot path: the record is not moved). On an error `rec` is
+/// unspecified.
+pub(crate) fn parse_line_into<'a>(
+    line: &'a [u8],
+    rec: &mut Line<'a>,
+) -> Result<Option<SessionFields>, serde_json::Error> {
+    if crate::line_scan::scan_into(line, rec).is_none() {
+        *rec = serde_json::from_slice(line)?;
+    }
+    Ok(match rec.kind {
         Kind::Session => Some(SessionFields::parse(line)?),
         _ => None,
-    };
-    Ok((rec, session))
+    })
 }
 
 /// The browser (or native engine) name used for grouping: `browser.name`,
