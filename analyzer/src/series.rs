@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A model and the backend it ran on.
+type ModelBackend = (Arc<str>, Arc<str>);
+
 use crate::generate::Rng;
 use crate::metrics::responsiveness::probe_delays;
 use crate::metrics::windows::Windows;
@@ -96,7 +99,7 @@ impl Series {
         let at = crate::table::attribute(s);
         // grouped by (model, backend) first: the chart key is made once per
         // group, not once per call
-        let mut groups: Vec<((Arc<str>, Arc<str>), Vec<f64>)> = Vec::new();
+        let mut groups: Vec<(ModelBackend, Vec<f64>)> = Vec::new();
         for i in at
             .infers
             .iter()
