@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A model and the backend it ran on.
-type ModelBackend = (Arc<str>, Arc<str>);
-
 use crate::generate::Rng;
 use crate::metrics::responsiveness::probe_delays;
 use crate::metrics::windows::Windows;
 use crate::session::SessionData;
+
+/// A model and the backend it ran on.
+type ModelBackend = (Arc<str>, Arc<str>);
 
 /// Largest sample kept per latency group and per probe side.
 pub const SAMPLE_CAP: usize = 20_000;
