@@ -33,7 +33,7 @@
 //!   acknowledged; records the proxy writes itself are flushed within a
 //!   second. An `end` record flushes and closes the file; files idle for
 //!   [`SinkConfig::idle_close`] are closed.
-//! - The proxy's own records ([`records`]) carry `by: "proxy"` and their own `seq` per
+//! - The proxy's own records (`records`) carry `by: "proxy"` and their own `seq` per
 //!   session: a `session` record for each injected document or worker
 //!   ([`TraceSink::open_session`]) and a `net` record for each forwarded
 //!   exchange (from the capture filter's `on_complete`), attributed to a page by
