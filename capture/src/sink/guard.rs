@@ -26,13 +26,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use webinfer_format::Record;
 
 use super::assoc::{self, Attribution};
 use super::batch;
+use super::rate::RateLimiter;
 
 /// Most derived sids (`<issued>-w<hex>`) accepted per issued sid.
 pub const MAX_DERIVED: u32 = 64;
@@ -64,8 +64,6 @@ pub struct Session {
     pub proxy_seq: u64,
     /// Derived sids accepted under this one (`None` for a derived sid).
     derived: Option<u32>,
-    /// Per-second window of accepted page records.
-    window: Option<(Instant, u64)>,
 }
 
 /// The origin (normalized) of an absolute URL.
@@ -104,6 +102,9 @@ pub struct Registry {
     sessions: HashMap<String, Session>,
     /// Page/worker URL → session, for the `net` records.
     pub attribution: Attribution,
+    /// The sessions' rate windows (kept under the registry's lock, so a
+    /// batch is admitted and charged at once).
+    pub rate: RateLimiter,
     max_sessions: usize,
 }
 
@@ -123,6 +124,7 @@ impl Registry {
         Registry {
             sessions: HashMap::new(),
             attribution: Attribution::default(),
+            rate: RateLimiter::default(),
             max_sessions,
         }
     }
@@ -169,7 +171,6 @@ impl Registry {
                     time_origin,
                     proxy_seq: 0,
                     derived: Some(0),
-                    window: None,
                 },
             );
             n += 1;
@@ -183,6 +184,7 @@ impl Registry {
         if self.sessions.len() >= self.max_sessions && !self.sessions.contains_key(sid) {
             return false;
         }
+        self.rate.forget(sid);
         self.sessions.insert(
             sid.to_owned(),
             Session {
@@ -190,7 +192,6 @@ impl Registry {
                 time_origin,
                 proxy_seq: 0,
                 derived: Some(0),
-                window: None,
             },
         );
         true
@@ -211,7 +212,6 @@ impl Registry {
                 time_origin,
                 proxy_seq: 0,
                 derived: None,
-                window: None,
             },
         );
         self.max_sessions += 1;
@@ -291,43 +291,8 @@ impl Registry {
             time_origin: parent.time_origin,
             proxy_seq: 0,
             derived: None,
-            window: None,
         };
         self.sessions.insert(sid.to_owned(), s);
-        Ok(())
-    }
-
-    /// The per-session rate limit, all or nothing for a batch: `Err(sids)`
-    /// when a session that already has records in its current one-second
-    /// window would go over `limit` (the first batch of each window is always
-    /// taken); otherwise the windows are charged.
-    pub fn charge(&mut self, per_sid: &HashMap<&str, u64>, limit: u64) -> Result<(), Vec<String>> {
-        let now = Instant::now();
-        let sec = Duration::from_secs(1);
-        let over: Vec<String> = per_sid
-            .iter()
-            .filter(|(sid, n)| {
-                self.sessions
-                    .get(**sid)
-                    .and_then(|s| s.window)
-                    .is_some_and(|(start, count)| {
-                        now.duration_since(start) < sec && count > 0 && count + **n > limit
-                    })
-            })
-            .map(|(sid, _)| (*sid).to_owned())
-            .collect();
-        if !over.is_empty() {
-            return Err(over);
-        }
-        for (sid, n) in per_sid {
-            if let Some(s) = self.sessions.get_mut(*sid) {
-                let w = match s.window {
-                    Some((start, count)) if now.duration_since(start) < sec => (start, count + n),
-                    _ => (now, *n),
-                };
-                s.window = Some(w);
-            }
-        }
         Ok(())
     }
 

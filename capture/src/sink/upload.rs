@@ -110,7 +110,7 @@ fn percent_decode(v: &str) -> String {
 
 /// A JSON answer.
 fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    super::json_response(status, &body)
+    super::endpoint::json_response(status, &body)
 }
 
 /// Streams the upload's body into `dir` (checked against `q.sha256`, at most
