@@ -1,5 +1,5 @@
 //! The trace sink: answers the hook's record batches on every host, locally
-//! (through the capture filter, [`crate::CaptureFilter`]), and writes one JSON
+//! (through the capture handler, [`crate::Capture`]), and writes one JSON
 //! Lines file per session.
 //!
 //! - `POST /__webinfer__/trace` (the endpoint path; exact match, any host) is
@@ -68,7 +68,7 @@ use serde_json::{json, Value};
 use webinfer_format::Record;
 
 use guard::{Refusal, Registry};
-use webinfer_proxy::filter::{self, Body, Exchange, RequestContext, RequestOutcome};
+use webinfer_proxy::{empty, full, Body, Exchange, RequestContext, RequestOutcome};
 use writer::{Answer, Budget, Cmd, Line};
 
 /// The default endpoint path the hook posts to.
@@ -377,7 +377,7 @@ pub struct SessionStart {
 }
 
 /// The trace sink (see the module docs). Created by [`crate::install`]
-/// (or [`TraceSink::new`]) and reached through [`crate::Capture::sink`].
+/// (or [`TraceSink::new`]) and reached through [`crate::CaptureHandle::sink`].
 pub struct TraceSink {
     cfg: SinkConfig,
     dir: PathBuf,
@@ -963,7 +963,7 @@ async fn drain(body: &mut Body) {
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    let mut r = Response::new(filter::full(v.to_string()));
+    let mut r = Response::new(full(v.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -977,7 +977,7 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
 }
 
 fn empty_response(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(filter::empty());
+    let mut r = Response::new(empty());
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CACHE_CONTROL,

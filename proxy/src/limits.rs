@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::filter::{Body, BodyError};
+use crate::types::{Body, BodyError};
 use crate::idle::Activity;
 
 /// A stream that holds a connection permit until it is dropped.

@@ -29,7 +29,7 @@ use tokio_rustls::TlsConnector;
 use crate::bufread::ReadBuffered;
 use crate::config::ResolveRule;
 use crate::error::ProxyError;
-use crate::filter::Body;
+use crate::types::Body;
 use crate::hosts::{normalize_host, parse_ip, HostPolicy, Verdict};
 
 /// Why an upstream connection failed.

@@ -2,7 +2,7 @@
 //! proxy options every run shares, the demo site when no URL is given, and the list of
 //! runs (URL × variant × repeat, this shard's share).
 
-use webinfer_proxy::config::ResolveRule;
+use webinfer_proxy::ResolveRule;
 use webinfer_proxy::ProxyOptions;
 
 use super::options::{default_label, url_host, AuditOptions};

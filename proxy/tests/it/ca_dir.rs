@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 use tempfile::TempDir;
-use webinfer_proxy::ca::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
+use webinfer_proxy::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
 use webinfer_proxy::{CertificateAuthority, ProxyError};
 
 fn chmod(path: &Path, mode: u32) {

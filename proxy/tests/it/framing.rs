@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use webinfer_proxy::config::ResolveRule;
+use webinfer_proxy::ResolveRule;
 use webinfer_proxy::ProxyBuilder;
 
 /// A raw HTTP/1.1 origin (plain or TLS) that records each request exactly
