@@ -29,14 +29,14 @@ use tokio::task::JoinHandle;
 
 use crate::ca::CertificateAuthority;
 use crate::config::{
-    read_pem_roots, ProxyOptions, ResolveRule, Timeouts, DEFAULT_LISTEN,
-    DEFAULT_MAX_HEADER_BYTES, MIN_MAX_HEADER_BYTES,
+    read_pem_roots, ProxyOptions, ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES,
+    MIN_MAX_HEADER_BYTES,
 };
-use crate::state::Core;
 use crate::error::ProxyError;
 use crate::handler::{Handler, NoopHandler};
 use crate::hosts::HostPolicy;
 use crate::serve::accept_loop;
+use crate::state::Core;
 use crate::stats::{ProxyStats, StatsSnapshot};
 use crate::upstream::Upstream;
 

@@ -276,7 +276,10 @@ mod tests {
 
     impl Step {
         fn note(&self, what: &str) {
-            self.log.lock().unwrap().push(format!("{} {what}", self.name));
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} {what}", self.name));
         }
     }
 
@@ -426,7 +429,11 @@ mod tests {
         assert_eq!(ctx, (1, 0), "b's on_request never ran");
         assert_eq!(
             *log.lock().unwrap(),
-            ["a request", "a complete 204 (ctx 1)", "b complete 204 (ctx 0)"]
+            [
+                "a request",
+                "a complete 204 (ctx 1)",
+                "b complete 204 (ctx 0)"
+            ]
         );
     }
 

@@ -11,8 +11,8 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
 
 use crate::bufread::ReadBuffered;
-use crate::state::Core;
 use crate::handler::Handler;
+use crate::state::Core;
 
 /// The HTTP version spoken on a decrypted stream, as chosen by ALPN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

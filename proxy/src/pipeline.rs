@@ -12,10 +12,10 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 use crate::body::Meter;
-use crate::state::{target_of, ConnInfo, Core, Started};
 use crate::handler::Handler;
 use crate::hosts::Verdict;
 use crate::idle::{Activity, IdleBody, IdleTimeout, Stalled};
+use crate::state::{target_of, ConnInfo, Core, Started};
 use crate::types::{empty, Body, RequestOutcome};
 use crate::upstream::{describe_client_error, UpstreamError};
 use crate::{error_page, headers, magic};
@@ -126,8 +126,7 @@ async fn forward<H: Handler>(
             return core.complete(s, page, true, None, Some(reason));
         }
     };
-    if let (Some(client_up), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, resp.status())
-    {
+    if let (Some(client_up), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, resp.status()) {
         let upstream_up = hyper::upgrade::on(&mut resp);
         let host = s.info.host.clone();
         let idle = core.timeouts.tunnel_idle;

@@ -26,11 +26,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use crate::state::{ConnInfo, Core, Tunnel};
 use crate::handler::Handler;
 use crate::idle::WriteIdle;
 use crate::intercept::{self, Protocol};
 use crate::limits::{refuse_connection, Counted, GuardedBody, InFlight};
+use crate::state::{ConnInfo, Core, Tunnel};
 use crate::tunnel::{self, Accepted, Decision, Opened};
 use crate::types::{empty, Body, Scheme};
 use crate::{error_page, magic, pipeline};

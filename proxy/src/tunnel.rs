@@ -13,10 +13,10 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 
-use crate::state::{ConnInfo, Core, Target};
 use crate::handler::Handler;
 use crate::hosts::{normalize_host, Verdict};
 use crate::prefixed::Prefixed;
+use crate::state::{ConnInfo, Core, Target};
 use crate::types::{authority, Body, Scheme};
 use crate::{error_page, magic};
 
