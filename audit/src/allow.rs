@@ -5,7 +5,7 @@
 //! `optimizationguide-pa.googleapis.com`, …; Firefox:
 //! `detectportal.firefox.com`, `firefox.settings.services.mozilla.com`, …),
 //! even with background networking turned off. An audit must measure the site
-//! only, so [`AllowList`] (a proxy [`Filter`]) answers every request whose
+//! only, so [`AllowList`] (a proxy [`Handler`]) answers every request whose
 //! host is not allowed with a local `403` — it is never forwarded — and counts
 //! it per host.
 //!
@@ -28,9 +28,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use futures_util::future::BoxFuture;
 use http::{HeaderMap, Request, Response, StatusCode};
-use webinfer_proxy::filter::{self, Body, Exchange, Filter, RequestContext, RequestOutcome};
+use webinfer_proxy::{empty, full, Body, Exchange, Handler, RequestContext, RequestOutcome};
 
 /// `Sec-Fetch-Dest` values that only a document's subresource loads carry.
 pub const SUBRESOURCE_DESTS: &[&str] = &[
@@ -95,7 +94,7 @@ struct State {
     failed: BTreeMap<String, (u64, String)>,
 }
 
-/// The dynamic allow-list filter; see the module documentation for the rule.
+/// The dynamic allow-list handler; see the module documentation for the rule.
 #[derive(Debug, Default)]
 pub struct AllowList {
     state: Mutex<State>,
@@ -192,42 +191,45 @@ impl AllowList {
     }
 }
 
-impl Filter for AllowList {
-    fn on_request<'a>(
-        &'a self,
-        ctx: &'a mut RequestContext,
+impl Handler for AllowList {
+    type Ctx = ();
+
+    fn new_ctx(&self) {}
+
+    async fn on_request(
+        &self,
+        info: &RequestContext,
+        _ctx: &mut (),
         req: Request<Body>,
-    ) -> BoxFuture<'a, RequestOutcome> {
-        Box::pin(async move {
-            match self.decide(&ctx.host, &ctx.request_headers) {
-                Decision::Allow(_) => RequestOutcome::Forward(req),
-                Decision::Refuse => {
-                    tracing::debug!(host = %ctx.host, url = %ctx.uri, "audit allow-list: refused");
-                    let body = format!(
-                        "webinfer audit: {} is neither an audited site nor loaded by one; \
-                         the request was not forwarded.\n",
-                        ctx.host
-                    );
-                    let resp = Response::builder()
-                        .status(StatusCode::FORBIDDEN)
-                        .header("content-type", "text/plain; charset=utf-8")
-                        .body(filter::full(body))
-                        .unwrap_or_else(|_| Response::new(filter::empty()));
-                    RequestOutcome::Respond(resp)
-                }
+    ) -> RequestOutcome {
+        match self.decide(&info.host, &info.request_headers) {
+            Decision::Allow(_) => RequestOutcome::Forward(req),
+            Decision::Refuse => {
+                tracing::debug!(host = %info.host, url = %info.uri, "audit allow-list: refused");
+                let body = format!(
+                    "webinfer audit: {} is neither an audited site nor loaded by one; \
+                     the request was not forwarded.\n",
+                    info.host
+                );
+                let resp = Response::builder()
+                    .status(StatusCode::FORBIDDEN)
+                    .header("content-type", "text/plain; charset=utf-8")
+                    .body(full(body))
+                    .unwrap_or_else(|_| Response::new(empty()));
+                RequestOutcome::Respond(resp)
             }
-        })
+        }
     }
 
-    fn on_complete(&self, ctx: &RequestContext, ex: &Exchange) {
+    fn on_complete(&self, info: &RequestContext, _ctx: &mut (), ex: &Exchange) {
         let mut st = self.lock();
         if ex.forwarded {
-            *st.forwarded.entry(ctx.host.clone()).or_insert(0) += 1;
+            *st.forwarded.entry(info.host.clone()).or_insert(0) += 1;
         }
         if let Some(e) = &ex.error {
             let f = st
                 .failed
-                .entry(ctx.host.clone())
+                .entry(info.host.clone())
                 .or_insert((0, String::new()));
             f.0 += 1;
             f.1.clone_from(e);

@@ -1,4 +1,4 @@
-//! The `no-threads` variant's proxy filter: [`StripIsolation`] removes the
+//! The `no-threads` variant's proxy handler: [`StripIsolation`] removes the
 //! cross-origin isolation headers from every response, so pages are not
 //! `crossOriginIsolated`, `SharedArrayBuffer` is absent, and wasm frameworks
 //! fall back to one thread — the situation of most sites in the wild.
@@ -10,7 +10,7 @@
 //! way for every browser.
 
 use http::Response;
-use webinfer_proxy::filter::{Body, Filter, RequestContext};
+use webinfer_proxy::{Body, Handler, RequestContext};
 
 /// Response headers removed by [`StripIsolation`].
 pub const ISOLATION_HEADERS: &[&str] = &[
@@ -24,8 +24,17 @@ pub const ISOLATION_HEADERS: &[&str] = &[
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StripIsolation;
 
-impl Filter for StripIsolation {
-    fn on_response(&self, _ctx: &mut RequestContext, mut resp: Response<Body>) -> Response<Body> {
+impl Handler for StripIsolation {
+    type Ctx = ();
+
+    fn new_ctx(&self) {}
+
+    fn on_response(
+        &self,
+        _info: &RequestContext,
+        _ctx: &mut (),
+        mut resp: Response<Body>,
+    ) -> Response<Body> {
         for h in ISOLATION_HEADERS {
             resp.headers_mut().remove(*h);
         }

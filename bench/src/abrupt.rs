@@ -90,7 +90,7 @@ async fn start(
         webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path())
             .map_err(|e| perr(&e))?,
     );
-    let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
+    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
     let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
     capture.injector = match &opts.hook_js {
         Some(p) => {
@@ -106,7 +106,7 @@ async fn start(
         .ca(ca)
         .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .upstream_roots(roots)
-        .resolve(vec![webinfer_proxy::config::ResolveRule {
+        .resolve(vec![webinfer_proxy::ResolveRule {
             host: HOST.to_owned(),
             port: site.port(),
             addr: site.addr,
@@ -138,7 +138,7 @@ async fn one(
     let launch = |url: &str| Launch {
         proxy: proxy.addr(),
         proxy_spki_pin: proxy.ca().leaf_spki_pin(),
-        proxy_ca_pem: ca_dir.path().join(webinfer_proxy::ca::CA_CERT_PEM),
+        proxy_ca_pem: ca_dir.path().join(webinfer_proxy::CA_CERT_PEM),
         headless: true,
         chromium_args: Vec::new(),
         firefox_prefs: Vec::new(),

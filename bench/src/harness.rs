@@ -214,13 +214,13 @@ async fn start_proxy(
         webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path())
             .map_err(|e| perr(&e))?,
     );
-    let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
-    let rule = webinfer_proxy::config::ResolveRule {
+    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
+    let rule = webinfer_proxy::ResolveRule {
         host: HOST.to_owned(),
         port: site.port(),
         addr: site.addr,
     };
-    let mut builder = webinfer_proxy::ProxyBuilder::new()
+    let builder = webinfer_proxy::ProxyBuilder::new()
         .ca(ca)
         .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .upstream_roots(roots)
@@ -230,16 +230,20 @@ async fn start_proxy(
             "*.googleapis.com".into(),
             "*.gvt1.com".into(),
         ]);
-    if hooks == Hooks::Inject {
+    let capture = if hooks == Hooks::Inject {
         let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
         if let Some(patch) = hook_config {
             capture.injector = webinfer_injector::Injector::with_hook(patched_hook(patch));
         }
-        builder = webinfer_capture::install(builder, &capture)
-            .map_err(|e| perr(&e))?
-            .0;
-    }
-    let handle = builder.start().await.map_err(|e| perr(&e))?;
+        Some(webinfer_capture::start(&capture).map_err(|e| perr(&e))?.0)
+    } else {
+        None
+    };
+    let handle = builder
+        .handler(capture)
+        .start()
+        .await
+        .map_err(|e| perr(&e))?;
     Ok(Proxy {
         handle,
         ca_dir,
@@ -257,7 +261,7 @@ async fn launch(
     let launch = Launch {
         proxy: proxy.handle.addr(),
         proxy_spki_pin: proxy.handle.ca().leaf_spki_pin(),
-        proxy_ca_pem: proxy.ca_dir.path().join(webinfer_proxy::ca::CA_CERT_PEM),
+        proxy_ca_pem: proxy.ca_dir.path().join(webinfer_proxy::CA_CERT_PEM),
         headless: true,
         chromium_args: opts.chromium_args.clone(),
         firefox_prefs: Vec::new(),

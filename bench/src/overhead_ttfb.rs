@@ -36,7 +36,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use webinfer_capture::{Capture, CaptureOptions};
+use webinfer_capture::{CaptureHandle, CaptureOptions};
 use webinfer_proxy::{ProxyHandle, ProxyOptions};
 use webinfer_testkit::ca::ALPN_H1;
 use webinfer_testkit::client::tls_connect;
@@ -225,7 +225,7 @@ impl Shared {
 pub async fn start_proxy(
     dir: &Path,
     upstream_ca_pem: &Path,
-) -> Result<(ProxyHandle, Capture), OverheadError> {
+) -> Result<(ProxyHandle, CaptureHandle), OverheadError> {
     let opts = ProxyOptions {
         listen: "127.0.0.1:0".parse().map_err(ctx("listen address"))?,
         ca_dir: Some(dir.join("ca")),

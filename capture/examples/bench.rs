@@ -80,7 +80,7 @@ fn roots_and_proxy(rest: &[String]) -> (Vec<CertificateDer<'static>>, Option<Soc
         if a == "--proxy" {
             proxy = Some(it.next().unwrap_or_else(|| usage()).parse().unwrap());
         } else {
-            roots.extend(webinfer_proxy::config::read_pem_roots(a.as_ref()).unwrap());
+            roots.extend(webinfer_proxy::read_pem_roots(a.as_ref()).unwrap());
         }
     }
     (roots, proxy)
@@ -145,13 +145,13 @@ async fn proxy(ca_dir: &str, upstream_ca: &str, port_file: &str, hooks: bool) {
         upstream_ca: vec![upstream_ca.into()],
         ..Default::default()
     };
-    let mut builder = opts.builder().unwrap();
-    if hooks {
+    let builder = opts.builder().unwrap();
+    let capture = hooks.then(|| {
         let traces = std::path::Path::new(ca_dir).join("traces");
         let capture = webinfer_capture::CaptureOptions::new(traces);
-        builder = webinfer_capture::install(builder, &capture).unwrap().0;
-    }
-    let handle = builder.start().await.unwrap();
+        webinfer_capture::start(&capture).unwrap().0
+    });
+    let handle = builder.handler(capture).start().await.unwrap();
     std::fs::write(port_file, handle.addr().port().to_string()).unwrap();
     tokio::signal::ctrl_c().await.unwrap();
     handle.shutdown().await;

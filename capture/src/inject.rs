@@ -1,7 +1,7 @@
 //! Injection: puts the webinfer hook into every HTML document and
 //! dedicated/shared worker script the browser loads through the proxy, using
 //! the `webinfer-injector` crate, and opens a trace session for each copy.
-//! [`Injection`] is driven by the capture filter ([`crate::CaptureFilter`]).
+//! [`Injection`] is driven by the capture handler ([`crate::Capture`]).
 //!
 //! - on the request: for navigations, frames and worker scripts
 //!   ([`webinfer_injector::wants_injection`]) the conditional headers are
@@ -13,7 +13,7 @@
 //!   hook is configured with it (`injector/CONFIG.md`), and the body is
 //!   rewritten as it streams ([`Injector::transform`]). A worker's `parent`
 //!   is the page its `Referer` names. The session the exchange belongs to is
-//!   returned to the capture filter, so its `net` record lands in that session.
+//!   returned to the capture handler, so its `net` record lands in that session.
 //! - Everything else passes through untouched (no body wrapping at all).
 
 use std::collections::hash_map::RandomState;
@@ -28,7 +28,7 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use webinfer_injector::{ByteStream, HookConfig, Injector, Kind, Scope, SyncByteStream, Target};
 
-use webinfer_proxy::filter::{Body, BodyError, RequestContext};
+use webinfer_proxy::{Body, BodyError, RequestContext};
 
 use crate::sink::{unix_ms, SessionSource, SessionStart, TraceSink};
 
@@ -58,7 +58,7 @@ impl Default for InjectConfig {
     }
 }
 
-/// The injection step of the capture filter (see the module docs), with its
+/// The injection step of the capture handler (see the module docs), with its
 /// counters.
 pub struct Injection {
     injector: Injector,

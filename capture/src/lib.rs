@@ -7,7 +7,8 @@
 //!   with a fresh session;
 //! - [`artifact`] and [`model`]: which downloads are model artifacts, hashed
 //!   as they stream and saved with `--save-models`;
-//! - [`filter`]: the one proxy filter running those steps in order.
+//! - [`handler`]: the one proxy handler ([`Capture`], with its typed
+//!   per-request [`CaptureCtx`]) running those steps in order.
 //!
 //! Install it on a proxy with [`install`]:
 //!
@@ -27,7 +28,7 @@
 //! ```
 
 pub mod artifact;
-pub mod filter;
+pub mod handler;
 pub mod inject;
 pub mod model;
 pub mod sink;
@@ -36,9 +37,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use webinfer_injector::Injector;
-use webinfer_proxy::ProxyBuilder;
+use webinfer_proxy::{Handler, ProxyBuilder};
 
-pub use filter::CaptureFilter;
+pub use handler::{Capture, CaptureCtx};
 pub use inject::{InjectConfig, Injection};
 pub use sink::{SinkConfig, SinkError, SinkLimits, SinkSnapshot, SinkStats, TraceSink};
 
@@ -80,15 +81,15 @@ pub enum CaptureError {
     },
 }
 
-/// The installed capture layer: what callers read while and after the proxy
-/// runs.
+/// What the caller keeps of a started capture layer: what it reads while and
+/// after the proxy runs.
 #[derive(Clone)]
-pub struct Capture {
+pub struct CaptureHandle {
     sink: Arc<TraceSink>,
     inject: Arc<Injection>,
 }
 
-impl Capture {
+impl CaptureHandle {
     /// The trace sink.
     pub fn sink(&self) -> &Arc<TraceSink> {
         &self.sink
@@ -126,13 +127,11 @@ impl Capture {
 }
 
 /// Starts the capture layer (inside a Tokio runtime: the sink's writer
-/// thread and folder) and adds its filter ([`CaptureFilter`]) to `builder`,
-/// after the filters already there. This is how `webinfer proxy`,
-/// `webinfer audit` and the benchmarks put capture on the proxy.
-pub fn install(
-    builder: ProxyBuilder,
-    opts: &CaptureOptions,
-) -> Result<(ProxyBuilder, Capture), CaptureError> {
+/// thread and folder): its handler, to put on a proxy, and the handle the
+/// caller keeps. [`install`] does this and puts the handler on a builder;
+/// use this one to put it on conditionally (as `Option<Capture>`, see
+/// [`webinfer_proxy::Handler`]).
+pub fn start(opts: &CaptureOptions) -> Result<(Capture, CaptureHandle), CaptureError> {
     let sink = TraceSink::new(opts.sink.clone()).map_err(|source| CaptureError::Sink {
         dir: opts.sink.dir.clone(),
         source,
@@ -142,7 +141,19 @@ pub fn install(
         sink.clone(),
         opts.inject.clone(),
     ));
-    let filter = CaptureFilter::new(sink.clone(), inject.clone());
-    let builder = builder.filter(Arc::new(filter));
-    Ok((builder, Capture { sink, inject }))
+    let capture = Capture::new(sink.clone(), inject.clone());
+    Ok((capture, CaptureHandle { sink, inject }))
+}
+
+/// Starts the capture layer ([`start`]) and puts its handler ([`Capture`])
+/// on `builder`, after the handler already there (which runs first in every
+/// step). This is how `webinfer proxy`, `webinfer audit` and the benchmarks
+/// put capture on the proxy.
+#[allow(clippy::type_complexity)]
+pub fn install<H: Handler>(
+    builder: ProxyBuilder<H>,
+    opts: &CaptureOptions,
+) -> Result<(ProxyBuilder<(H, Capture)>, CaptureHandle), CaptureError> {
+    let (capture, handle) = start(opts)?;
+    Ok((builder.layer(capture), handle))
 }

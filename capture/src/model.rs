@@ -1,4 +1,5 @@
-//! Model artifacts passing through: [`ModelBody`] hashes (SHA-256) the
+//! Model artifacts passing through: a [`ModelBody`] (an [`InspectBody`]
+//! with a [`ModelTap`]) hashes (SHA-256) the
 //! upstream body of a model artifact ([`crate::artifact`]) as it streams and,
 //! with `--save-models`, tees it into `DIR/.partial-*`, renamed to
 //! `DIR/<sha256><ext>` at its end. A body cut short leaves no file behind and
@@ -7,14 +8,11 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
 use sha2::{Digest, Sha256};
-use webinfer_proxy::filter::{Body, BodyError};
+use webinfer_proxy::{Body, BodyEnd, Inspect, InspectBody};
 
 /// What a [`ModelBody`] found, read when the exchange is reported.
 #[derive(Debug, Default)]
@@ -67,23 +65,25 @@ impl Tee {
 }
 
 /// Hashes a model artifact's body and optionally tees it to disk, streaming.
-pub struct ModelBody {
-    inner: Body,
+pub type ModelBody = InspectBody<ModelTap>;
+
+/// What a [`ModelBody`] does with the body: hash it, tee it to disk, and
+/// publish the digest (and the saved file) at its end.
+pub struct ModelTap {
     digest: Arc<ModelDigest>,
     hasher: Option<Sha256>,
     tee: Option<Tee>,
-    finished: bool,
 }
 
-impl ModelBody {
+impl ModelTap {
     /// Wraps `inner`, the body of exchange `id`; with `save` = `(dir, ext)`
     /// the body is also saved as `dir/<sha256><ext>`. Returns the body and
     /// the digest it fills in.
-    pub fn new(
+    pub fn wrap(
         inner: Body,
         save: Option<(&Path, &'static str)>,
         id: u64,
-    ) -> (Self, Arc<ModelDigest>) {
+    ) -> (ModelBody, Arc<ModelDigest>) {
         let digest = Arc::new(ModelDigest::default());
         let tee = save.and_then(|(dir, ext)| match Tee::create(dir, ext, id) {
             Ok(t) => Some(t),
@@ -92,24 +92,15 @@ impl ModelBody {
                 None
             }
         });
-        let mut body = ModelBody {
-            inner,
+        let tap = ModelTap {
             digest: digest.clone(),
             hasher: Some(Sha256::new()),
             tee,
-            finished: false,
         };
-        if body.inner.is_end_stream() {
-            body.finish();
-        }
-        (body, digest)
+        (InspectBody::new(inner, tap), digest)
     }
 
     fn finish(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
         if let Some(hasher) = self.hasher.take() {
             let hex = hex::encode(hasher.finalize());
             if let Some(tee) = self.tee.take() {
@@ -133,10 +124,6 @@ impl ModelBody {
     }
 
     fn fail(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
         if let Some(tee) = self.tee.take() {
             tee.discard();
         }
@@ -144,61 +131,23 @@ impl ModelBody {
     }
 }
 
-impl HttpBody for ModelBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
-        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    if let Some(h) = this.hasher.as_mut() {
-                        h.update(data);
-                    }
-                    if let Some(tee) = this.tee.as_mut() {
-                        if let Err(e) = tee.file.write_all(data) {
-                            tracing::warn!(error = %e, "cannot save model artifact");
-                            this.tee.take().expect("tee present").discard();
-                        }
-                    }
-                }
-                if this.inner.is_end_stream() {
-                    this.finish();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Some(Err(e)) => {
-                this.fail();
-                Poll::Ready(Some(Err(e)))
-            }
-            None => {
-                this.finish();
-                Poll::Ready(None)
+impl Inspect for ModelTap {
+    fn data(&mut self, data: &Bytes) {
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(data);
+        }
+        if let Some(tee) = self.tee.as_mut() {
+            if let Err(e) = tee.file.write_all(data) {
+                tracing::warn!(error = %e, "cannot save model artifact");
+                self.tee.take().expect("tee present").discard();
             }
         }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for ModelBody {
-    fn drop(&mut self) {
-        if !self.finished {
-            if self.inner.is_end_stream() {
-                self.finish();
-            } else {
-                self.fail();
-            }
+    fn end(&mut self, end: BodyEnd<'_>) {
+        match end {
+            BodyEnd::Complete => self.finish(),
+            BodyEnd::Failed(_) | BodyEnd::Dropped => self.fail(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The trace sink: answers the hook's record batches on every host, locally
-//! (through the capture filter, [`crate::CaptureFilter`]), and writes one JSON
+//! (through the capture handler, [`crate::Capture`]), and writes one JSON
 //! Lines file per session.
 //!
 //! - `POST /__webinfer__/trace` (the endpoint path; exact match, any host) is
@@ -83,7 +83,7 @@ use guard::Registry;
 use writer::{Budget, Cmd};
 
 /// The trace sink (see the module docs). Created by [`crate::install`]
-/// (or [`TraceSink::new`]) and reached through [`crate::Capture::sink`].
+/// (or [`TraceSink::new`]) and reached through [`crate::CaptureHandle::sink`].
 pub struct TraceSink {
     cfg: SinkConfig,
     dir: PathBuf,

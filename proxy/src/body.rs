@@ -1,84 +1,77 @@
-//! Streaming body wrappers: [`MeteredBody`] counts the upstream bytes as
-//! they pass and notes whether the body ended or broke; [`FinishBody`] fires
-//! the filters' `on_complete` once the client got the whole body or the
-//! exchange broke. Nothing here buffers a whole body.
+//! Streaming body wrappers: [`InspectBody`] shows every data chunk of a body
+//! to an [`Inspect`] and tells it once how the body ended (the metering of
+//! upstream bytes here, model hashing in `webinfer-capture`); [`FinishBody`]
+//! fires the handler's `on_complete` once the client got the whole body or
+//! the exchange broke. Nothing here buffers a whole body.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
-use crate::filter::{Body, BodyError, Exchange, Filter, RequestContext};
+use crate::handler::Handler;
+use crate::types::{Body, BodyError, Exchange, RequestContext};
 
-/// What a [`MeteredBody`] observed, shared with whoever reports the exchange.
-#[derive(Debug, Default)]
-pub struct MeterState {
-    bytes: AtomicU64,
-    done: AtomicBool,
-    error: Mutex<Option<String>>,
+/// How a body seen by an [`InspectBody`] ended.
+#[derive(Debug)]
+pub enum BodyEnd<'a> {
+    /// It reached its end (also when it was dropped right at its end).
+    Complete,
+    /// It failed with this error (passed on to the reader).
+    Failed(&'a BodyError),
+    /// It was dropped before its end.
+    Dropped,
 }
 
-impl MeterState {
-    /// Body bytes seen so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-    /// Whether the body reached its end.
-    pub fn done(&self) -> bool {
-        self.done.load(Ordering::Acquire)
-    }
-    /// The error that cut the body short, if any.
-    pub fn error(&self) -> Option<String> {
-        self.error.lock().expect("meter lock").clone()
-    }
+/// What looks at a body passing through an [`InspectBody`].
+pub trait Inspect: Send + Sync + 'static {
+    /// Each data chunk, in order, as it passes.
+    fn data(&mut self, data: &Bytes);
+
+    /// How the body ended; called exactly once (at its end, its error, or
+    /// when it is dropped; for a body that is empty from the start, when it
+    /// is wrapped).
+    fn end(&mut self, end: BodyEnd<'_>);
 }
 
-/// Counts body bytes, streaming.
-pub struct MeteredBody {
+/// A streaming body that shows its data chunks and its end to `I` and
+/// passes everything on unchanged.
+pub struct InspectBody<I: Inspect> {
     inner: Body,
-    state: Arc<MeterState>,
-    finished: bool,
+    inspect: I,
+    ended: bool,
 }
 
-impl MeteredBody {
-    /// Wraps `inner`; returns the body and its shared state.
-    pub fn new(inner: Body) -> (Self, Arc<MeterState>) {
-        let state = Arc::new(MeterState::default());
-        let mut body = MeteredBody {
+// Nothing is pinned structurally (the inner body is boxed, the inspector
+// is only used through `&mut`), whatever `I` is.
+impl<I: Inspect> Unpin for InspectBody<I> {}
+
+impl<I: Inspect> InspectBody<I> {
+    /// Wraps `inner`; an already ended `inner` is reported at once.
+    pub fn new(inner: Body, inspect: I) -> Self {
+        let mut body = InspectBody {
             inner,
-            state: state.clone(),
-            finished: false,
+            inspect,
+            ended: false,
         };
         if body.inner.is_end_stream() {
-            body.finish();
+            body.end(BodyEnd::Complete);
         }
-        (body, state)
+        body
     }
 
-    fn finish(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
-        self.state.done.store(true, Ordering::Release);
-    }
-
-    fn fail(&mut self, reason: String) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
-        let mut err = self.state.error.lock().expect("meter lock");
-        if err.is_none() {
-            *err = Some(reason);
+    fn end(&mut self, end: BodyEnd<'_>) {
+        if !self.ended {
+            self.ended = true;
+            self.inspect.end(end);
         }
     }
 }
 
-impl HttpBody for MeteredBody {
+impl<I: Inspect> HttpBody for InspectBody<I> {
     type Data = Bytes;
     type Error = BodyError;
 
@@ -87,27 +80,22 @@ impl HttpBody for MeteredBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
-        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        match &polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
-                    this.state
-                        .bytes
-                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if !this.ended {
+                        this.inspect.data(data);
+                    }
                 }
                 if this.inner.is_end_stream() {
-                    this.finish();
+                    this.end(BodyEnd::Complete);
                 }
-                Poll::Ready(Some(Ok(frame)))
             }
-            Some(Err(e)) => {
-                this.fail(format!("upstream body failed: {e}"));
-                Poll::Ready(Some(Err(e)))
-            }
-            None => {
-                this.finish();
-                Poll::Ready(None)
-            }
+            Some(Err(e)) => this.end(BodyEnd::Failed(e)),
+            None => this.end(BodyEnd::Complete),
         }
+        Poll::Ready(polled)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -119,22 +107,70 @@ impl HttpBody for MeteredBody {
     }
 }
 
-impl Drop for MeteredBody {
+impl<I: Inspect> Drop for InspectBody<I> {
     fn drop(&mut self) {
-        if !self.finished {
-            if self.inner.is_end_stream() {
-                self.finish();
-            } else {
-                self.fail("response body cut short before its end".into());
-            }
+        if self.inner.is_end_stream() {
+            self.end(BodyEnd::Complete);
+        } else {
+            self.end(BodyEnd::Dropped);
+        }
+    }
+}
+
+/// What the meter of an upstream body observed, shared with whoever reports
+/// the exchange.
+#[derive(Debug, Default)]
+pub(crate) struct MeterState {
+    bytes: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+impl MeterState {
+    /// Body bytes seen so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The error that cut the body short, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().expect("meter lock").clone()
+    }
+}
+
+/// Counts the bytes of an upstream body and notes why it broke, if it did.
+pub(crate) struct Meter(Arc<MeterState>);
+
+impl Meter {
+    /// `inner` metered, and the state the meter fills in.
+    pub fn wrap(inner: Body) -> (InspectBody<Meter>, Arc<MeterState>) {
+        let state = Arc::new(MeterState::default());
+        (InspectBody::new(inner, Meter(state.clone())), state)
+    }
+}
+
+impl Inspect for Meter {
+    fn data(&mut self, data: &Bytes) {
+        self.0.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+
+    fn end(&mut self, end: BodyEnd<'_>) {
+        let reason = match end {
+            BodyEnd::Complete => return,
+            BodyEnd::Failed(e) => format!("upstream body failed: {e}"),
+            BodyEnd::Dropped => "response body cut short before its end".to_string(),
+        };
+        let mut err = self.0.error.lock().expect("meter lock");
+        if err.is_none() {
+            *err = Some(reason);
         }
     }
 }
 
 /// Everything needed to report one exchange when its body is done.
-pub(crate) struct Completion {
-    pub ctx: RequestContext,
-    pub filters: Arc<[Arc<dyn Filter>]>,
+pub(crate) struct Completion<H: Handler> {
+    pub info: RequestContext,
+    pub ctx: H::Ctx,
+    pub handler: Arc<H>,
     pub status: u16,
     pub content_type: Option<String>,
     pub forwarded: bool,
@@ -142,11 +178,11 @@ pub(crate) struct Completion {
     pub error: Option<String>,
 }
 
-impl Completion {
-    /// Runs every filter's `on_complete` with the summary.
-    pub fn fire(self, sent: u64, ended: bool) {
+impl<H: Handler> Completion<H> {
+    /// Runs the handler's `on_complete` with the summary.
+    pub fn fire(mut self, sent: u64, ended: bool) {
         // Nobody to tell: skip building the summary (URL and method strings).
-        if self.filters.is_empty() && !tracing::enabled!(tracing::Level::DEBUG) {
+        if !self.handler.wants_exchange() && !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }
         let meter_error = self.meter.as_ref().and_then(|m| m.error());
@@ -154,34 +190,36 @@ impl Completion {
             (!ended).then(|| "response body not fully sent: the client went away".to_string())
         });
         let ex = Exchange {
-            url: self.ctx.uri.to_string(),
-            method: self.ctx.method.to_string(),
+            url: self.info.uri.to_string(),
+            method: self.info.method.to_string(),
             status: self.status,
             content_type: self.content_type.clone(),
             bytes: self.meter.as_ref().map_or(sent, |m| m.bytes()),
-            start_unix_ms: self.ctx.started_unix_ms,
-            dur_ms: self.ctx.started.elapsed().as_secs_f64() * 1000.0,
+            start_unix_ms: self.info.started_unix_ms,
+            dur_ms: self.info.started.elapsed().as_secs_f64() * 1000.0,
             error,
             forwarded: self.forwarded,
         };
-        tracing::debug!(id = self.ctx.id, url = %ex.url, status = ex.status, bytes = ex.bytes,
+        tracing::debug!(id = self.info.id, url = %ex.url, status = ex.status, bytes = ex.bytes,
             dur_ms = ex.dur_ms, error = ?ex.error, "exchange complete");
-        for f in self.filters.iter() {
-            f.on_complete(&self.ctx, &ex);
-        }
+        self.handler.on_complete(&self.info, &mut self.ctx, &ex);
     }
 }
 
 /// The outermost response body: reports the exchange once, at its end or drop.
-pub(crate) struct FinishBody {
+pub(crate) struct FinishBody<H: Handler> {
     inner: Body,
     sent: u64,
     ended: bool,
-    completion: Option<Completion>,
+    completion: Option<Completion<H>>,
 }
 
-impl FinishBody {
-    pub fn new(inner: Body, completion: Completion) -> Self {
+// No field is pinned structurally (the inner body is boxed, the completion
+// is only moved out), whatever the handler's context type is.
+impl<H: Handler> Unpin for FinishBody<H> {}
+
+impl<H: Handler> FinishBody<H> {
+    pub fn new(inner: Body, completion: Completion<H>) -> Self {
         FinishBody {
             inner,
             sent: 0,
@@ -198,7 +236,7 @@ impl FinishBody {
     }
 }
 
-impl HttpBody for FinishBody {
+impl<H: Handler> HttpBody for FinishBody<H> {
     type Data = Bytes;
     type Error = BodyError;
 
@@ -232,7 +270,7 @@ impl HttpBody for FinishBody {
     }
 }
 
-impl Drop for FinishBody {
+impl<H: Handler> Drop for FinishBody<H> {
     fn drop(&mut self) {
         self.fire();
     }

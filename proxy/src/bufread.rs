@@ -36,11 +36,6 @@ impl<S> ReadBuffered<S> {
             end: 0,
         }
     }
-
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for ReadBuffered<S> {

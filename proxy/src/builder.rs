@@ -1,4 +1,5 @@
-//! [`ProxyBuilder`] (hudsucker-style) and the running [`ProxyHandle`].
+//! [`ProxyBuilder`] (hudsucker-style), [`ProxyOptions::builder`], and the
+//! running [`ProxyHandle`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), webinfer_proxy::ProxyError> {
@@ -21,8 +22,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -30,29 +29,57 @@ use tokio::task::JoinHandle;
 
 use crate::ca::CertificateAuthority;
 use crate::config::{
-    ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES, MIN_MAX_HEADER_BYTES,
+    read_pem_roots, ProxyOptions, ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES,
+    MIN_MAX_HEADER_BYTES,
 };
 use crate::error::ProxyError;
-use crate::filter::{Filter, Scheme};
+use crate::handler::{Handler, NoopHandler};
 use crate::hosts::HostPolicy;
-use crate::idle::WriteIdle;
-use crate::limits::{refuse_connection, Counted};
-use crate::service::{drive, ConnInfo, Core};
+use crate::serve::accept_loop;
+use crate::state::Core;
 use crate::stats::{ProxyStats, StatsSnapshot};
 use crate::upstream::Upstream;
+
+impl ProxyOptions {
+    /// Loads (or creates) the CA, reads the upstream roots, and returns a
+    /// configured builder (with the [`NoopHandler`]; set one with
+    /// [`ProxyBuilder::handler`]).
+    pub fn builder(&self) -> Result<ProxyBuilder, ProxyError> {
+        let ca = Arc::new(CertificateAuthority::load_or_create(&self.ca_dir()?)?);
+        let mut roots = Vec::new();
+        for path in &self.upstream_ca {
+            roots.extend(read_pem_roots(path)?);
+        }
+        let mut b = ProxyBuilder::new()
+            .ca(ca)
+            .listen(self.listen)
+            .upstream_roots(roots)
+            .resolve(self.resolve.clone())
+            .allow_hosts(self.allow_hosts.clone())
+            .deny_hosts(self.deny_hosts.clone())
+            .timeouts(self.timeouts)
+            .max_header_bytes(self.max_header_bytes);
+        if let Some(n) = self.max_connections {
+            b = b.max_connections(n);
+        }
+        Ok(b)
+    }
+}
 
 /// How long [`ProxyHandle::shutdown`] waits for open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Configures a proxy. Only the CA is required.
-pub struct ProxyBuilder {
+/// Configures a proxy whose requests go through the handler `H`
+/// ([`NoopHandler`] until [`ProxyBuilder::handler`] or
+/// [`ProxyBuilder::layer`] sets one). Only the CA is required.
+pub struct ProxyBuilder<H: Handler = NoopHandler> {
     ca: Option<Arc<CertificateAuthority>>,
     listen: SocketAddr,
     upstream_roots: Vec<CertificateDer<'static>>,
     resolve: Vec<ResolveRule>,
     allow_hosts: Vec<String>,
     deny_hosts: Vec<String>,
-    filters: Vec<Arc<dyn Filter>>,
+    handler: H,
     timeouts: Timeouts,
     max_header_bytes: usize,
     max_connections: usize,
@@ -65,7 +92,7 @@ impl Default for ProxyBuilder {
 }
 
 impl ProxyBuilder {
-    /// A builder listening on `127.0.0.1:8080` with no filters.
+    /// A builder listening on `127.0.0.1:8080` that passes everything through.
     pub fn new() -> Self {
         ProxyBuilder {
             ca: None,
@@ -74,10 +101,51 @@ impl ProxyBuilder {
             resolve: Vec::new(),
             allow_hosts: Vec::new(),
             deny_hosts: Vec::new(),
-            filters: Vec::new(),
+            handler: NoopHandler,
             timeouts: Timeouts::default(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_connections: crate::config::default_max_connections(),
+        }
+    }
+}
+
+impl<H: Handler> ProxyBuilder<H> {
+    /// Replaces the handler (to run several, pass a pair or use
+    /// [`ProxyBuilder::layer`]).
+    pub fn handler<H2: Handler>(self, handler: H2) -> ProxyBuilder<H2> {
+        self.map_handler(|_| handler)
+    }
+
+    /// Adds `next` after the current handler: the pair `(H, H2)`, where the
+    /// current handler runs first in every step (see [`Handler`] on pairs).
+    pub fn layer<H2: Handler>(self, next: H2) -> ProxyBuilder<(H, H2)> {
+        self.map_handler(|current| (current, next))
+    }
+
+    fn map_handler<H2: Handler>(self, f: impl FnOnce(H) -> H2) -> ProxyBuilder<H2> {
+        let ProxyBuilder {
+            ca,
+            listen,
+            upstream_roots,
+            resolve,
+            allow_hosts,
+            deny_hosts,
+            handler,
+            timeouts,
+            max_header_bytes,
+            max_connections,
+        } = self;
+        ProxyBuilder {
+            ca,
+            listen,
+            upstream_roots,
+            resolve,
+            allow_hosts,
+            deny_hosts,
+            handler: f(handler),
+            timeouts,
+            max_header_bytes,
+            max_connections,
         }
     }
 
@@ -114,12 +182,6 @@ impl ProxyBuilder {
     /// Hosts matching these globs are refused with a 403 and never contacted.
     pub fn deny_hosts(mut self, globs: Vec<String>) -> Self {
         self.deny_hosts.extend(globs);
-        self
-    }
-
-    /// Adds a filter; filters run in the order they were added.
-    pub fn filter(mut self, filter: Arc<dyn Filter>) -> Self {
-        self.filters.push(filter);
         self
     }
 
@@ -178,7 +240,7 @@ impl ProxyBuilder {
             ca.clone(),
             upstream,
             hosts,
-            self.filters,
+            Arc::new(self.handler),
             stats.clone(),
             rx,
             self.timeouts,
@@ -223,67 +285,6 @@ fn check_limits(t: &Timeouts, max_header_bytes: usize) -> Result<(), ProxyError>
         )));
     }
     Ok(())
-}
-
-async fn accept_loop(listener: TcpListener, core: Arc<Core>, permits: Arc<Semaphore>, max: usize) {
-    let mut stop = core.shutdown.clone();
-    loop {
-        tokio::select! {
-            Ok(()) = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, client_addr)) => {
-                    let _ = tcp.set_nodelay(true);
-                    match permits.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            core.stats.connection();
-                            let tcp = Counted::new(tcp, permit);
-                            tokio::spawn(serve_client(core.clone(), tcp, client_addr));
-                        }
-                        Err(_) => {
-                            tracing::warn!(%client_addr, max,
-                                "refused a connection: too many open (--max-connections)");
-                            tokio::spawn(refuse_connection(tcp, max));
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        }
-    }
-}
-
-async fn serve_client(
-    core: Arc<Core>,
-    tcp: Counted<tokio::net::TcpStream>,
-    client_addr: SocketAddr,
-) {
-    let conn = ConnInfo {
-        client_addr,
-        scheme: Scheme::Http,
-        tunnel: None,
-    };
-    let shutdown = core.shutdown.clone();
-    let (header_timeout, max_head) = (core.timeouts.client_header, core.max_header_bytes);
-    // Everything towards this client (plain answers, and tunnels: intercepted
-    // TLS, raw, WebSocket) goes through this stream: a client that stops
-    // reading for the idle timeout is cut, releasing the upstream too.
-    let tcp = WriteIdle::new(tcp, core.timeouts.idle);
-    let svc = service_fn(move |req| core.clone().handle(conn.clone(), req));
-    // The listener only speaks HTTP/1.1 (absolute-form requests and CONNECT):
-    // a bounded head size, and a deadline for the whole head (from the
-    // connection's first byte on) against slowloris.
-    let mut http1 = hyper::server::conn::http1::Builder::new();
-    http1
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_header_size(max_head);
-    let connection = http1
-        .serve_connection(TokioIo::new(tcp), svc)
-        .with_upgrades();
-    drive(connection, shutdown, |c| c.graceful_shutdown()).await;
 }
 
 /// A running proxy.

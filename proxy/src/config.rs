@@ -1,16 +1,14 @@
 //! [`ProxyOptions`]: the clap-free option set of `webinfer proxy` (and of
 //! `webinfer audit`, which runs the same proxy), turned into a
-//! [`ProxyBuilder`] by [`ProxyOptions::builder`].
+//! [`crate::ProxyBuilder`] by [`ProxyOptions::builder`] (in `builder`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
-use crate::builder::ProxyBuilder;
-use crate::ca::{self, certs_from_pem, CertificateAuthority};
+use crate::ca::{self, certs_from_pem};
 use crate::error::ProxyError;
 
 /// The default listening address.
@@ -284,29 +282,6 @@ impl ProxyOptions {
              is what you want, and firewall the port.",
             self.listen
         ))
-    }
-
-    /// Loads (or creates) the CA, reads the upstream roots, and returns a
-    /// configured builder (without filters; add them with `.filter(..)`).
-    pub fn builder(&self) -> Result<ProxyBuilder, ProxyError> {
-        let ca = Arc::new(CertificateAuthority::load_or_create(&self.ca_dir()?)?);
-        let mut roots = Vec::new();
-        for path in &self.upstream_ca {
-            roots.extend(read_pem_roots(path)?);
-        }
-        let mut b = ProxyBuilder::new()
-            .ca(ca)
-            .listen(self.listen)
-            .upstream_roots(roots)
-            .resolve(self.resolve.clone())
-            .allow_hosts(self.allow_hosts.clone())
-            .deny_hosts(self.deny_hosts.clone())
-            .timeouts(self.timeouts)
-            .max_header_bytes(self.max_header_bytes);
-        if let Some(n) = self.max_connections {
-            b = b.max_connections(n);
-        }
-        Ok(b)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use http::{header, Response, StatusCode};
 
-use crate::filter::{full, Body};
+use crate::types::{full, Body};
 
 /// The response header carrying the one-line reason of a proxy-made error.
 pub const REASON_HEADER: &str = "x-webinfer-error";

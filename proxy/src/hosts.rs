@@ -135,10 +135,6 @@ impl Rules {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.cidrs.is_empty() && self.glob_names.is_empty()
-    }
-
     /// The first rule matching the normalised name (globs only).
     fn match_name(&self, name: &str) -> Option<&str> {
         self.globs
@@ -337,11 +333,6 @@ impl HostPolicy {
             allow,
             deny: Rules::compile(deny)?,
         })
-    }
-
-    /// Whether any deny rule exists (else connect-time checks are no-ops).
-    pub fn has_deny_rules(&self) -> bool {
-        !self.deny.is_empty()
     }
 
     /// Decides whether `host` (any spelling) may be contacted, before it is

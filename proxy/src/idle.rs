@@ -19,7 +19,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::filter::{Body, BodyError};
+use crate::types::{Body, BodyError};
 
 /// Which peer stopped sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,8 +21,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::filter::{Body, BodyError};
 use crate::idle::Activity;
+use crate::types::{Body, BodyError};
 
 /// A stream that holds a connection permit until it is dropped.
 pub struct Counted<S> {

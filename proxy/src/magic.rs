@@ -15,7 +15,7 @@ use http::{header, Method, Response, StatusCode};
 
 use crate::ca::CertificateAuthority;
 use crate::error_page::escape;
-use crate::filter::{full, Body};
+use crate::types::{full, Body};
 
 /// The magic host name (never resolves outside the proxy).
 pub const MAGIC_HOST: &str = "webinfer.invalid";

@@ -26,7 +26,7 @@ pub struct StatsSnapshot {
     pub requests: u64,
     /// Requests sent upstream.
     pub forwarded: u64,
-    /// Requests answered by the proxy or a filter without going upstream
+    /// Requests answered by the proxy or the handler without going upstream
     /// (refusals excluded).
     pub local: u64,
     /// Forwarded requests that failed before a response head (the 502, 504

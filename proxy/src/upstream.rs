@@ -29,8 +29,8 @@ use tokio_rustls::TlsConnector;
 use crate::bufread::ReadBuffered;
 use crate::config::ResolveRule;
 use crate::error::ProxyError;
-use crate::filter::Body;
 use crate::hosts::{normalize_host, parse_ip, HostPolicy, Verdict};
+use crate::types::Body;
 
 /// Why an upstream connection failed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -12,5 +12,6 @@ mod it {
     mod framing;
     mod host_spellings;
     mod limits;
+    mod module_dag;
     mod proxy;
 }

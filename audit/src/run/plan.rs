@@ -2,8 +2,8 @@
 //! proxy options every run shares, the demo site when no URL is given, and the list of
 //! runs (URL × variant × repeat, this shard's share).
 
-use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::ProxyOptions;
+use webinfer_proxy::ResolveRule;
 
 use super::options::{default_label, url_host, AuditOptions};
 use crate::browser::{Browser, BrowserKind};

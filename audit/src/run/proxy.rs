@@ -31,10 +31,8 @@ pub(crate) async fn start_proxy(
 ) -> Result<RunProxy, AuditError> {
     let o = &plan.opts;
     let allow = Arc::new(AllowList::new([host]));
-    let mut builder = plan.proxy.builder()?.filter(allow.clone());
-    if variant.strip_isolation {
-        builder = builder.filter(Arc::new(StripIsolation));
-    }
+    let strip = variant.strip_isolation.then_some(StripIsolation);
+    let builder = plan.proxy.builder()?.handler((allow.clone(), strip));
     let mut capture = plan.capture.clone();
     capture.sink.label = Some(plan.label.clone());
     capture.sink.variant = Some(variant.name.clone());

@@ -99,8 +99,8 @@ async fn run() {
     let builder = webinfer_proxy::ProxyBuilder::new()
         .ca(ca)
         .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).unwrap())
-        .resolve(vec![webinfer_proxy::config::ResolveRule {
+        .upstream_roots(webinfer_proxy::read_pem_roots(&site.ca_pem_path).unwrap())
+        .resolve(vec![webinfer_proxy::ResolveRule {
             host: DEMO_HOST.to_owned(),
             port: site.port(),
             addr: site.addr,

@@ -81,7 +81,7 @@ impl Rig {
         Launch {
             proxy: self.proxy.addr(),
             proxy_spki_pin: self.proxy.ca().leaf_spki_pin(),
-            proxy_ca_pem: self.ca.path().join(webinfer_proxy::ca::CA_CERT_PEM),
+            proxy_ca_pem: self.ca.path().join(webinfer_proxy::CA_CERT_PEM),
             headless: true,
             chromium_args: Vec::new(),
             firefox_prefs: Vec::new(),
@@ -144,8 +144,8 @@ async fn start_proxy(
     use webinfer_capture::InjectConfig;
     let ca =
         Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
-    let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).expect("site CA");
-    let rule = webinfer_proxy::config::ResolveRule {
+    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).expect("site CA");
+    let rule = webinfer_proxy::ResolveRule {
         host: HOST.to_owned(),
         port: site.port(),
         addr: site.addr,

@@ -597,8 +597,8 @@ async fn start_proxy(
     use webinfer_capture::InjectConfig;
     let ca =
         Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
-    let roots = webinfer_proxy::config::read_pem_roots(&site.ca_pem_path).expect("site CA");
-    let rule = webinfer_proxy::config::ResolveRule {
+    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).expect("site CA");
+    let rule = webinfer_proxy::ResolveRule {
         host: HOST.to_owned(),
         port: site.port(),
         addr: site.addr,

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use webinfer_proxy::filter::{self, Body, RequestContext, RequestOutcome};
+use webinfer_proxy::{empty, full, Body, RequestContext, RequestOutcome};
 
 use super::guard::{self, Refusal};
 use super::writer::{Answer, Cmd, Line};
@@ -327,7 +327,7 @@ async fn drain(body: &mut Body) {
 }
 
 pub(super) fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    let mut r = Response::new(filter::full(v.to_string()));
+    let mut r = Response::new(full(v.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -341,7 +341,7 @@ pub(super) fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
 }
 
 fn empty_response(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(filter::empty());
+    let mut r = Response::new(empty());
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use http::header;
 use webinfer_format::Record;
-use webinfer_proxy::filter::{Exchange, RequestContext};
+use webinfer_proxy::{Exchange, RequestContext};
 
 use super::guard::Registry;
 use super::writer::{Cmd, Line};

@@ -28,7 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use webinfer_proxy::filter::Body;
+use webinfer_proxy::Body;
 
 /// File extensions a page may store models under.
 /// `.safetensors` (captured input tensors) only with `--capture-inputs`.

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use webinfer_capture::{CaptureOptions, Injection, SinkConfig, TraceSink};
 use webinfer_injector::Injector;
-use webinfer_proxy::config::ResolveRule;
+use webinfer_proxy::ResolveRule;
 use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
 
 pub type TestBody = BoxBody<Bytes, Infallible>;

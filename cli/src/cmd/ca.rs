@@ -41,7 +41,7 @@ pub enum Action {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = match args.ca_dir {
         Some(d) => d,
-        None => webinfer_proxy::ca::default_dir()?,
+        None => webinfer_proxy::default_ca_dir()?,
     };
     let ca = CertificateAuthority::load_or_create(&dir)
         .with_context(|| format!("loading the CA in {}", dir.display()))?;

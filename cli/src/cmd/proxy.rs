@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use webinfer_capture::sink::{SinkLimits, DEFAULT_MAX_FILES};
 use webinfer_capture::CaptureOptions;
-use webinfer_proxy::config::{ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES};
 use webinfer_proxy::{ProxyBuilder, ProxyOptions};
+use webinfer_proxy::{ResolveRule, Timeouts, DEFAULT_LISTEN, DEFAULT_MAX_HEADER_BYTES};
 
 /// The proxy's options (flattened into `webinfer proxy` and `webinfer audit`).
 #[derive(clap::Args, Debug, Clone)]
@@ -254,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!(
             "Install the CA: browse {} through the proxy and check its fingerprint \
              against `webinfer ca show`. Ctrl-C stops.",
-            webinfer_proxy::magic::MAGIC_URL
+            webinfer_proxy::MAGIC_URL
         );
         tokio::signal::ctrl_c()
             .await

@@ -4,9 +4,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use tempfile::TempDir;
-use webinfer_proxy::ca::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
-use webinfer_proxy::leaf::leaf_certificate;
+use webinfer_proxy::leaf_certificate;
 use webinfer_proxy::CertificateAuthority;
+use webinfer_proxy::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::*;
 

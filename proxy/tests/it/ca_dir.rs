@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 use tempfile::TempDir;
-use webinfer_proxy::ca::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
 use webinfer_proxy::{CertificateAuthority, ProxyError};
+use webinfer_proxy::{CA_CERT_DER, CA_CERT_PEM, CA_KEY, LEAF_KEY};
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -19,9 +18,9 @@ use rustls::pki_types::ServerName;
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::filter::{Body, Exchange, Filter, RequestContext, RequestOutcome};
-use webinfer_proxy::{ProxyBuilder, ProxyHandle, Timeouts};
+use webinfer_proxy::{
+    Exchange, Handler, ProxyBuilder, ProxyHandle, RequestContext, ResolveRule, Timeouts,
+};
 
 /// The host name the fault origin is reached by.
 const HOST: &str = "faulty.test";
@@ -39,16 +38,12 @@ struct Recorder {
     exchanges: Mutex<Vec<Exchange>>,
 }
 
-impl Filter for Recorder {
-    fn on_request<'a>(
-        &'a self,
-        _ctx: &'a mut RequestContext,
-        req: Request<Body>,
-    ) -> BoxFuture<'a, RequestOutcome> {
-        Box::pin(async move { RequestOutcome::Forward(req) })
-    }
+impl Handler for Recorder {
+    type Ctx = ();
 
-    fn on_complete(&self, _ctx: &RequestContext, ex: &Exchange) {
+    fn new_ctx(&self) {}
+
+    fn on_complete(&self, _info: &RequestContext, _ctx: &mut (), ex: &Exchange) {
         self.exchanges.lock().unwrap().push(ex.clone());
     }
 }
@@ -106,9 +101,12 @@ impl Env {
         let builder = webinfer_testkit::proxy::builder(dir.path())
             .upstream_roots(vec![test_ca.der()])
             .resolve(rules)
-            .timeouts(timeouts)
-            .filter(recorder.clone());
-        let proxy = configure(builder).start().await.unwrap();
+            .timeouts(timeouts);
+        let proxy = configure(builder)
+            .handler(recorder.clone())
+            .start()
+            .await
+            .unwrap();
         Env {
             _dir: dir,
             proxy,

@@ -16,8 +16,8 @@ use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use webinfer_proxy::config::ResolveRule;
 use webinfer_proxy::ProxyBuilder;
+use webinfer_proxy::ResolveRule;
 
 /// A raw HTTP/1.1 origin (plain or TLS) that records each request exactly
 /// as received (head and framed body) and answers with `response`.

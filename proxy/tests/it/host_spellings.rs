@@ -13,7 +13,7 @@ use crate::support::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use webinfer_proxy::config::ResolveRule;
+use webinfer_proxy::ResolveRule;
 use webinfer_proxy::{ProxyBuilder, ProxyHandle};
 
 async fn proxy(dir: &TempDir, configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder) -> ProxyHandle {

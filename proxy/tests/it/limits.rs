@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use webinfer_proxy::config::ResolveRule;
+use webinfer_proxy::ResolveRule;
 use webinfer_proxy::{ProxyBuilder, ProxyHandle, Timeouts};
 
 const HOST: &str = "limits.test";

@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use crate::support::*;
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use webinfer_proxy::config::ResolveRule;
-use webinfer_proxy::filter::{self, Body, Exchange, Filter, RequestContext, RequestOutcome};
-use webinfer_proxy::{ProxyBuilder, ProxyHandle};
+use webinfer_proxy::{
+    full, Body, Exchange, Handler, ProxyBuilder, ProxyHandle, RequestContext, RequestOutcome,
+    ResolveRule,
+};
 
 /// What a filter saw of one request.
 #[derive(Debug, Clone)]
@@ -36,38 +36,46 @@ struct Recorder {
     exchanges: Mutex<Vec<Exchange>>,
 }
 
-impl Filter for Recorder {
-    fn on_request<'a>(
-        &'a self,
-        ctx: &'a mut RequestContext,
+impl Handler for Recorder {
+    type Ctx = ();
+
+    fn new_ctx(&self) {}
+
+    async fn on_request(
+        &self,
+        info: &RequestContext,
+        _ctx: &mut (),
         req: Request<Body>,
-    ) -> BoxFuture<'a, RequestOutcome> {
-        Box::pin(async move {
-            self.requests.lock().unwrap().push(Seen {
-                scheme: ctx.scheme.as_str(),
-                host: ctx.host.clone(),
-                port: ctx.port,
-                uri: ctx.uri.to_string(),
-                version: ctx.client_version,
-            });
-            if ctx.uri.path() == "/__local__" {
-                let resp = Response::builder()
-                    .header("content-type", "text/plain")
-                    .body(filter::full("answered locally"))
-                    .unwrap();
-                return RequestOutcome::Respond(resp);
-            }
-            RequestOutcome::Forward(req)
-        })
+    ) -> RequestOutcome {
+        self.requests.lock().unwrap().push(Seen {
+            scheme: info.scheme.as_str(),
+            host: info.host.clone(),
+            port: info.port,
+            uri: info.uri.to_string(),
+            version: info.client_version,
+        });
+        if info.uri.path() == "/__local__" {
+            let resp = Response::builder()
+                .header("content-type", "text/plain")
+                .body(full("answered locally"))
+                .unwrap();
+            return RequestOutcome::Respond(resp);
+        }
+        RequestOutcome::Forward(req)
     }
 
-    fn on_response(&self, _ctx: &mut RequestContext, mut resp: Response<Body>) -> Response<Body> {
+    fn on_response(
+        &self,
+        _info: &RequestContext,
+        _ctx: &mut (),
+        mut resp: Response<Body>,
+    ) -> Response<Body> {
         resp.headers_mut()
             .insert("x-filtered", http::HeaderValue::from_static("1"));
         resp
     }
 
-    fn on_complete(&self, _ctx: &RequestContext, ex: &Exchange) {
+    fn on_complete(&self, _info: &RequestContext, _ctx: &mut (), ex: &Exchange) {
         self.exchanges.lock().unwrap().push(ex.clone());
     }
 }
@@ -118,9 +126,12 @@ impl Env {
             .ca(ca.clone())
             .listen("127.0.0.1:0".parse().unwrap())
             .upstream_roots(vec![test_ca.der()])
-            .resolve(rules)
-            .filter(recorder.clone());
-        let proxy = configure(builder, &https).start().await.unwrap();
+            .resolve(rules);
+        let proxy = configure(builder, &https)
+            .handler(recorder.clone())
+            .start()
+            .await
+            .unwrap();
         let proxy_ca_pem = ca.cert_pem_path();
         Env {
             dir,
