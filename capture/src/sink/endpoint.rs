@@ -269,38 +269,69 @@ impl TraceSink {
     /// A model the page hands over ([`upload`]): checked like a batch (sender,
     /// sid), then streamed to the save folder.
     async fn receive_model(&self, ctx: &RequestContext, req: Request<Body>) -> Response<Body> {
+        match self.admit_model(ctx, &req) {
+            Ok((dir, q)) => {
+                self.stats.uploads_in_flight.fetch_add(1, Ordering::Relaxed);
+                let r = upload::store(&dir, &q, req, self.cfg.max_model_bytes).await;
+                self.stats.uploads_in_flight.fetch_sub(1, Ordering::Relaxed);
+                r
+            }
+            Err(refused) => {
+                // Read the body the client is still sending (up to
+                // DRAIN_MAX), so it gets the answer, not a broken pipe.
+                drain(&mut req.into_body()).await;
+                refused
+            }
+        }
+    }
+
+    /// The folder and the parsed query of a model upload the sink takes, or
+    /// the answer refusing it.
+    fn admit_model(
+        &self,
+        ctx: &RequestContext,
+        req: &Request<Body>,
+    ) -> Result<(std::path::PathBuf, upload::UploadQuery), Response<Body>> {
         let Some(dir) = self.cfg.save_models.clone() else {
-            return json_response(
+            return Err(json_response(
                 StatusCode::NOT_FOUND,
                 &json!({ "error": "saving models is off (webinfer proxy --save-models DIR)" }),
-            );
+            ));
         };
         let target = guard::origin_of_url(&format!("{}/", ctx.origin())).unwrap_or_default();
         if let Err(why) = guard::check_headers(req.headers(), &target) {
             self.stats.cross_site.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("model upload refused: {why}");
-            return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
+            return Err(json_response(
+                StatusCode::FORBIDDEN,
+                &json!({ "error": why }),
+            ));
         }
         let q = match upload::parse_query(ctx.uri.query().unwrap_or("")) {
             Ok(q) => q,
-            Err(why) => return json_response(StatusCode::BAD_REQUEST, &json!({ "error": why })),
+            Err(why) => {
+                return Err(json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "error": why }),
+                ))
+            }
         };
         if q.ext == ".safetensors" && !self.cfg.capture_inputs {
-            return json_response(
+            return Err(json_response(
                 StatusCode::FORBIDDEN,
                 &json!({ "error": "input capture is off (--capture-inputs)" }),
-            );
+            ));
         }
         if !self.registry().is_issued_to(&q.sid, &target) {
             self.stats.unknown_sid.fetch_add(1, Ordering::Relaxed);
             let why = format!("sid {:?} was not issued by this proxy to {target}", q.sid);
             tracing::warn!("model upload refused: {why}");
-            return json_response(StatusCode::FORBIDDEN, &json!({ "error": why }));
+            return Err(json_response(
+                StatusCode::FORBIDDEN,
+                &json!({ "error": why }),
+            ));
         }
-        self.stats.uploads_in_flight.fetch_add(1, Ordering::Relaxed);
-        let r = upload::store(&dir, &q, req, self.cfg.max_model_bytes).await;
-        self.stats.uploads_in_flight.fetch_sub(1, Ordering::Relaxed);
-        r
+        Ok((dir, q))
     }
 
     fn too_large(&self) -> Response<Body> {
