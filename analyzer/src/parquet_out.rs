@@ -711,18 +711,13 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
         if let Some(e) = failure {
             return Err(e);
         }
-        if let Some(reason) = first_error {
-            return Err(Error::NotATrace {
-                path: path.clone(),
-                reason,
-            });
-        }
-        if let Some((n, e)) = pending_invalid {
-            stats.invalid += 1;
-            if stats.invalid_example.is_none() {
-                stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
-            }
-        }
+        crate::read::end_of_file(
+            path,
+            first_error,
+            pending_invalid,
+            &mut stats.invalid,
+            &mut stats.invalid_example,
+        )?;
         if let Some(e) = streamed.cut_short {
             stats.truncated.push((path.clone(), e));
         }

@@ -439,19 +439,13 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
             }
         }
     })?;
-    if let Some(reason) = first_error {
-        return Err(Error::NotATrace {
-            path: path.to_path_buf(),
-            reason,
-        });
-    }
-    if let Some((n, e)) = pending_invalid {
-        // the last non-blank line was newline-terminated but invalid
-        stats.invalid += 1;
-        if stats.invalid_example.is_none() {
-            stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
-        }
-    }
+    end_of_file(
+        path,
+        first_error,
+        pending_invalid,
+        &mut stats.invalid,
+        &mut stats.invalid_example,
+    )?;
     stats.bytes = streamed.bytes;
     if let Some(e) = streamed.cut_short {
         stats.truncated.push((path.to_path_buf(), e));
@@ -582,6 +576,32 @@ pub fn read_all(
     let stats = read_sessions(&files, opts, |s| out.push(s))?;
     out.sort_by(|a, b| a.sid.cmp(&b.sid));
     Ok((out, stats))
+}
+
+/// The end of one file's scan (shared with the Parquet export): a first line that was no
+/// record (`first_error`) makes the file [`Error::NotATrace`]; a last non-blank line that
+/// was newline-terminated but invalid (`pending_invalid`: its line number and error) counts
+/// in `invalid`, and is the `invalid_example` when there is none yet.
+pub(crate) fn end_of_file(
+    path: &Path,
+    first_error: Option<String>,
+    pending_invalid: Option<(u64, String)>,
+    invalid: &mut u64,
+    invalid_example: &mut Option<String>,
+) -> Result<(), Error> {
+    if let Some(reason) = first_error {
+        return Err(Error::NotATrace {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    if let Some((n, e)) = pending_invalid {
+        *invalid += 1;
+        if invalid_example.is_none() {
+            *invalid_example = Some(format!("{}:{n}: {e}", path.display()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -153,6 +153,23 @@ pub struct Launch {
     pub url: String,
 }
 
+impl Launch {
+    /// A headless launch on `url` behind `proxy` (its leaf pin and CA file), with no extra
+    /// switches, preferences or arguments.
+    pub fn headless(proxy: &webinfer_proxy::ProxyHandle, url: &str) -> Launch {
+        Launch {
+            proxy: proxy.addr(),
+            proxy_spki_pin: proxy.ca().leaf_spki_pin(),
+            proxy_ca_pem: proxy.ca().cert_pem_path(),
+            headless: true,
+            chromium_args: Vec::new(),
+            firefox_prefs: Vec::new(),
+            firefox_args: Vec::new(),
+            url: url.to_owned(),
+        }
+    }
+}
+
 /// A launched browser; [`RunningBrowser::stop`] ends it.
 #[derive(Debug)]
 pub struct RunningBrowser {

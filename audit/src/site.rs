@@ -22,6 +22,8 @@
 //!   [`SiteServer::wait_for_result`].
 //! - **Counters**: every request is counted per URL path (query excluded), so a
 //!   test can prove a path was never requested ([`SiteServer::requests`]).
+//! - **A proxy in front**: [`SiteServer::proxy_builder`] sets up the webinfer
+//!   proxy that tests and benchmarks put between a browser and the site.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), webinfer_audit::site::SiteError> {
@@ -62,6 +64,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The fake host name under which `webinfer audit` serves the bundled demo.
 pub const DEMO_HOST: &str = "demo.webinfer.test";
+
+/// The Google hosts Chromium (and MediaPipe's telemetry) calls in the background: what the
+/// test and benchmark proxies in front of a [`SiteServer`] refuse.
+pub const GOOGLE_HOSTS: &[&str] = &["*.google.com", "*.googleapis.com", "*.gvt1.com"];
 
 /// URL path prefix of the results endpoint.
 pub const RESULTS_PREFIX: &str = "/__results__/";
@@ -321,6 +327,32 @@ impl SiteServer {
     /// for clients that resolve `host` to this server.
     pub fn url_for_host(&self, host: &str, path: &str) -> String {
         format!("https://{}:{}{}", host, self.addr.port(), path)
+    }
+
+    /// A proxy builder in front of this site under `host`: `ca` as the proxy's CA, listening
+    /// on `127.0.0.1:0`, trusting the site's CA upstream, resolving `host` to the site and
+    /// refusing the hosts `deny`.
+    ///
+    /// # Errors
+    /// If the site's CA file cannot be read.
+    pub fn proxy_builder(
+        &self,
+        host: &str,
+        ca: Arc<webinfer_proxy::CertificateAuthority>,
+        deny: &[&str],
+    ) -> Result<webinfer_proxy::ProxyBuilder, webinfer_proxy::ProxyError> {
+        let roots = webinfer_proxy::read_pem_roots(&self.ca_pem_path)?;
+        let rule = webinfer_proxy::ResolveRule {
+            host: host.to_owned(),
+            port: self.port(),
+            addr: self.addr,
+        };
+        Ok(webinfer_proxy::ProxyBuilder::new()
+            .ca(ca)
+            .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .upstream_roots(roots)
+            .resolve(vec![rule])
+            .deny_hosts(deny.iter().map(|h| h.to_string()).collect()))
     }
 
     /// All results posted so far, by name.

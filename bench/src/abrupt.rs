@@ -90,7 +90,6 @@ async fn start(
         webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path())
             .map_err(|e| perr(&e))?,
     );
-    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
     let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
     capture.injector = match &opts.hook_js {
         Some(p) => {
@@ -102,23 +101,13 @@ async fn start(
         }
         None => webinfer_injector::Injector::new(),
     };
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .upstream_roots(roots)
-        .resolve(vec![webinfer_proxy::ResolveRule {
-            host: HOST.to_owned(),
-            port: site.port(),
-            addr: site.addr,
-        }])
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-            "*.mozilla.com".into(),
-            "*.mozilla.net".into(),
-            "*.mozilla.org".into(),
-        ]);
+    // Chromium's and Firefox's background calls are refused.
+    let deny = [
+        webinfer_audit::site::GOOGLE_HOSTS,
+        &["*.mozilla.com", "*.mozilla.net", "*.mozilla.org"],
+    ]
+    .concat();
+    let builder = site.proxy_builder(HOST, ca, &deny).map_err(|e| perr(&e))?;
     let (builder, _capture) = webinfer_capture::install(builder, &capture).map_err(|e| perr(&e))?;
     let proxy = builder.start().await.map_err(|e| perr(&e))?;
     Ok((site, proxy, ca_dir, traces))
@@ -131,20 +120,11 @@ async fn one(
     page: &str,
     linger: u64,
 ) -> Result<(usize, usize), HarnessError> {
-    let (site, proxy, ca_dir, traces) = start(opts).await?;
+    let (site, proxy, _ca_dir, traces) = start(opts).await?;
     let sep = if page.contains('?') { '&' } else { '?' };
     let path = format!("{page}{sep}n={}&linger={linger}&result=done", opts.n);
     let url = site.url_for_host(HOST, &path);
-    let launch = |url: &str| Launch {
-        proxy: proxy.addr(),
-        proxy_spki_pin: proxy.ca().leaf_spki_pin(),
-        proxy_ca_pem: ca_dir.path().join(webinfer_proxy::CA_CERT_PEM),
-        headless: true,
-        chromium_args: Vec::new(),
-        firefox_prefs: Vec::new(),
-        firefox_args: Vec::new(),
-        url: url.to_owned(),
-    };
+    let launch = |url: &str| Launch::headless(&proxy, url);
     let timeout = Duration::from_secs(120);
     let res = if browser == "chromium" {
         let spec = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());

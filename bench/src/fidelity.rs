@@ -53,6 +53,21 @@ impl Config {
         Config::ALL.into_iter().find(|c| c.name() == s)
     }
 
+    /// Parses a `--config` argument: [`Config::parse`], or an error naming the choices.
+    pub fn parse_arg(s: &str) -> Result<Config, String> {
+        Config::parse(s)
+            .ok_or_else(|| format!("unknown config {s} (tfjs-wasm, tfjs-webgl, ort-wasm)"))
+    }
+
+    /// The configurations asked for, or all of them when none was.
+    pub fn or_all(asked: Vec<Config>) -> Vec<Config> {
+        if asked.is_empty() {
+            Config::ALL.to_vec()
+        } else {
+            asked
+        }
+    }
+
     /// The bench page with its query (`n` inferences after `warm` warm-ups, `idle_ms` idle).
     pub fn page(self, n: usize, warm: usize, idle_ms: u64, profiling: bool) -> String {
         let q = format!("n={n}&warm={warm}&idle={idle_ms}");

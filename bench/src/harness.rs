@@ -192,7 +192,8 @@ pub fn chromium() -> Result<Browser, HarnessError> {
 
 struct Proxy {
     handle: webinfer_proxy::ProxyHandle,
-    ca_dir: tempfile::TempDir,
+    /// Holds the proxy's CA files for as long as the proxy runs.
+    _ca_dir: tempfile::TempDir,
     traces: tempfile::TempDir,
 }
 
@@ -214,39 +215,22 @@ async fn start_proxy(
         webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path())
             .map_err(|e| perr(&e))?,
     );
-    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).map_err(|e| perr(&e))?;
-    let rule = webinfer_proxy::ResolveRule {
-        host: HOST.to_owned(),
-        port: site.port(),
-        addr: site.addr,
-    };
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .upstream_roots(roots)
-        .resolve(vec![rule])
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-        ]);
-    let capture = if hooks == Hooks::Inject {
+    let mut builder = site
+        .proxy_builder(HOST, ca, webinfer_audit::site::GOOGLE_HOSTS)
+        .map_err(|e| perr(&e))?;
+    if hooks == Hooks::Inject {
         let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
         if let Some(patch) = hook_config {
             capture.injector = webinfer_injector::Injector::with_hook(patched_hook(patch));
         }
-        Some(webinfer_capture::start(&capture).map_err(|e| perr(&e))?.0)
-    } else {
-        None
-    };
-    let handle = builder
-        .handler(capture)
-        .start()
-        .await
-        .map_err(|e| perr(&e))?;
+        builder = webinfer_capture::install(builder, &capture)
+            .map_err(|e| perr(&e))?
+            .0;
+    }
+    let handle = builder.start().await.map_err(|e| perr(&e))?;
     Ok(Proxy {
         handle,
-        ca_dir,
+        _ca_dir: ca_dir,
         traces,
     })
 }
@@ -259,14 +243,8 @@ async fn launch(
     let proxy = start_proxy(site, opts.hooks, opts.hook_config.as_ref()).await?;
     let browser = chromium()?;
     let launch = Launch {
-        proxy: proxy.handle.addr(),
-        proxy_spki_pin: proxy.handle.ca().leaf_spki_pin(),
-        proxy_ca_pem: proxy.ca_dir.path().join(webinfer_proxy::CA_CERT_PEM),
-        headless: true,
         chromium_args: opts.chromium_args.clone(),
-        firefox_prefs: Vec::new(),
-        firefox_args: Vec::new(),
-        url: "about:blank".to_owned(),
+        ..Launch::headless(&proxy.handle, "about:blank")
     };
     match browser.launch(&launch).await {
         Ok(b) => Ok((proxy, b)),

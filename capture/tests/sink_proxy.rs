@@ -158,40 +158,16 @@ async fn bodies_over_the_limit_get_413_and_store_nothing() {
     let path = h.dir.path().join("big.json");
     std::fs::write(&path, &big).unwrap();
     let url = h.url(TRACE);
-    let (ok, out, err) = curl(
-        &h,
-        &[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--data-binary",
-            &format!("@{}", path.display()),
-            &url,
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
-    assert_eq!(String::from_utf8(out).unwrap(), "413");
-    // HTTP/1.1 with `Expect: 100-continue`: refused before the upload.
-    let (ok, out, err) = curl(
-        &h,
-        &[
-            "--http1.1",
-            "-H",
-            "Expect: 100-continue",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--data-binary",
-            &format!("@{}", path.display()),
-            &url,
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
-    assert_eq!(String::from_utf8(out).unwrap(), "413");
+    let data = format!("@{}", path.display());
+    // Plain, then HTTP/1.1 with `Expect: 100-continue` (refused before the upload).
+    for extra in [&[][..], &["--http1.1", "-H", "Expect: 100-continue"]] {
+        let mut args = extra.to_vec();
+        args.extend(["-o", "/dev/null", "-w", "%{http_code}"]);
+        args.extend(["--data-binary", data.as_str(), url.as_str()]);
+        let (ok, out, err) = curl(&h, &args).await;
+        assert!(ok, "{extra:?}: {err}");
+        assert_eq!(String::from_utf8(out).unwrap(), "413", "{extra:?}");
+    }
     assert_eq!(h.upstream.hits_for(TRACE), 0);
 }
 

@@ -243,6 +243,25 @@ impl Graph {
         });
     }
 
+    /// Declares value `v` as the graph output `name`: an `Identity` node `NAME#output` from
+    /// `v` to `name`, which takes `v`'s element type (F32 when unknown) and static shape.
+    pub fn add_output_from(&mut self, v: String, name: &str) {
+        let dtype = self.dtype(&v).unwrap_or(DType::F32);
+        let shape = self.shape(&v).cloned();
+        self.nodes.push(Node {
+            op: "Identity".into(),
+            name: format!("{name}#output"),
+            inputs: vec![v],
+            outputs: vec![name.to_owned()],
+            attrs: Vec::new(),
+        });
+        self.set_dtype(name, dtype);
+        if let Some(s) = shape {
+            self.set_shape(name, s);
+        }
+        self.add_output(name);
+    }
+
     /// Nodes consuming each value: value name → indices into `nodes`.
     pub fn consumers(&self) -> HashMap<String, Vec<usize>> {
         let mut m: HashMap<String, Vec<usize>> = HashMap::new();

@@ -641,18 +641,9 @@ mod tests {
     #[test]
     fn headers_every_value_patched_report_only_untouched() {
         let mut h = HeaderMap::new();
-        h.append(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("script-src 'self'"),
-        );
-        h.append(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'"),
-        );
-        h.append(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("img-src *"),
-        );
+        for csp in ["script-src 'self'", "default-src 'none'", "img-src *"] {
+            h.append(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+        }
         h.append(
             "content-security-policy-report-only",
             HeaderValue::from_static("script-src 'none'"),

@@ -33,7 +33,7 @@ pub mod proxy;
 
 pub use ca::TestCa;
 pub use client::{client_tls, connect_refused, connect_tunnel, tls_through_proxy, Sender};
-pub use origin::{body_bytes, empty, full, Origin, TestBody};
+pub use origin::{body_bytes, empty, full, query_u64, Origin, TestBody};
 
 /// What a client operation of the kit can fail with.
 #[derive(Debug, thiserror::Error)]

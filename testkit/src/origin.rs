@@ -26,6 +26,14 @@ pub fn full(s: impl Into<Bytes>) -> TestBody {
     Full::new(s.into()).boxed()
 }
 
+/// The number a route's query gives for `key` (`?key=N&…`), if any parses.
+pub fn query_u64(uri: &http::Uri, key: &str) -> Option<u64> {
+    uri.query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
 /// An empty body.
 pub fn empty() -> TestBody {
     full(Bytes::new())

@@ -1,11 +1,13 @@
 //! Shared code of the browser end-to-end tests: the repository paths, the build step of the
 //! test pages (`web/e2e/build.mjs`), a headless Chromium process that is killed when dropped,
-//! and trace reading.
+//! trace reading, and ([`e2e`]) the test site with the hook-injecting proxy in front.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+
+pub mod e2e;
 
 /// The workspace root (the parent of `audit/`).
 pub fn repo_root() -> PathBuf {

@@ -1,5 +1,6 @@
 //! Helpers shared by the audit end-to-end tests: running an audit of the
-//! bundled demo into temporary folders and reading its trace files.
+//! bundled demo (or of a test site's pages) into temporary folders, reading its
+//! trace files and the input tensors it captured.
 
 #![allow(dead_code)]
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use webinfer_audit::site::{SiteBuilder, SiteServer, DEMO_HOST};
 use webinfer_audit::{AuditOptions, AuditReport, RunSummary};
 use webinfer_proxy::ProxyOptions;
 
@@ -191,4 +193,126 @@ pub fn envs<'a>(recs: &'a [Value], framework: &str) -> Vec<&'a Value> {
     recs.iter()
         .filter(|r| r["kind"] == "env" && r["framework"] == framework)
         .collect()
+}
+
+/// A temporary folder holding `files` (name, content) served at `/` by a test site; `configure`
+/// adds mounts or COOP/COEP. The folder lives as long as the returned guard.
+pub async fn serve_files(
+    files: &[(&str, &[u8])],
+    configure: impl FnOnce(SiteBuilder) -> SiteBuilder,
+) -> (tempfile::TempDir, SiteServer) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let site = configure(SiteServer::builder().mount("/", dir.path()))
+        .start()
+        .await
+        .unwrap();
+    (dir, site)
+}
+
+/// The error of an audit with a fresh CA folder and the options `configure` sets.
+pub async fn audit_error(configure: impl FnOnce(&mut AuditOptions)) -> String {
+    let ca = tempfile::tempdir().unwrap();
+    let proxy = ProxyOptions {
+        ca_dir: Some(ca.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut o = AuditOptions::new(proxy);
+    configure(&mut o);
+    webinfer_audit::audit(o, CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
+/// Audits `site`'s `/probe.html?name=NAME` in `browser` with one `variant` for 8 s (traces
+/// labelled `label`) and returns what the probe page POSTed as `name`.
+pub async fn probe(
+    site: &SiteServer,
+    browser: &str,
+    variant: &str,
+    name: &str,
+    label: &str,
+) -> Value {
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let mut o = site_audit(site, traces.path(), ca.path());
+    o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
+    o.browser = browser.into();
+    o.variants = vec![variant.into()];
+    o.duration = Duration::from_secs(8);
+    o.label = Some(label.into());
+    let report = webinfer_audit::audit(o, CancellationToken::new())
+        .await
+        .expect("audit");
+    assert_eq!(report.runs[0].variant, variant);
+    let body = site
+        .result(name)
+        .unwrap_or_else(|| panic!("{name}: the probe posted nothing"));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Audits `site`'s page `path` with `--capture-inputs` and `--native` (traces labelled
+/// `label`, for `secs` or until `until_infers` inferences); returns the traces folder and the
+/// report.
+pub async fn audit_capturing(
+    site: &SiteServer,
+    path: &str,
+    label: &str,
+    secs: u64,
+    until_infers: Option<u64>,
+) -> (tempfile::TempDir, AuditReport) {
+    let traces = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    let mut o = site_audit(site, traces.path(), ca.path());
+    o.capture.sink.capture_inputs = true;
+    o.urls = vec![site.url_for_host(DEMO_HOST, path)];
+    o.until_infers = until_infers;
+    o.duration = Duration::from_secs(secs);
+    o.native = true;
+    o.label = Some(label.into());
+    let report = webinfer_audit::audit(o, CancellationToken::new())
+        .await
+        .expect("audit");
+    (traces, report)
+}
+
+/// The one `infer` record of `recs` that names captured inputs (`inputs_sha256`).
+pub fn captured_infer(recs: &[Value]) -> &Value {
+    let captured: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
+        .collect();
+    assert_eq!(captured.len(), 1, "{captured:?}");
+    captured[0]
+}
+
+/// A safetensors file as bytes, split: (the whole file, its JSON header, the offset of the
+/// tensor data: 8 bytes of header length, then the header).
+pub fn read_safetensors(path: &Path) -> (Vec<u8>, Value, usize) {
+    let st = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    (st, header, 8 + hlen)
+}
+
+/// Asserts that `data` is `n` little-endian f32 values, every one `v`.
+pub fn assert_all_f32(data: &[u8], n: usize, v: f32) {
+    assert_eq!(data.len(), 4 * n);
+    assert!(data
+        .chunks(4)
+        .all(|c| f32::from_le_bytes(c.try_into().unwrap()) == v));
+}
+
+/// Asserts that the native `model_load` record `nload` fed its first input, `name`, from the
+/// captured inputs file.
+pub fn assert_fed_from_file(nload: &Value, name: &str) {
+    let fed = &nload["input_values"][0];
+    assert_eq!(
+        (fed["name"].as_str(), fed["rule"].as_str()),
+        (Some(name), Some("file")),
+        "{nload}"
+    );
 }

@@ -6,7 +6,19 @@
 use crate::common;
 use crate::common_audit;
 
-use common_audit::{audit_demo, audit_demo_with, check_run, envs, records, BROWSER};
+use common_audit::{
+    assert_all_f32, assert_fed_from_file, audit_capturing, audit_demo, audit_demo_with,
+    captured_infer, check_run, envs, read_safetensors, records, serve_files, BROWSER,
+};
+use webinfer_audit::site::SiteBuilder;
+
+/// Serves web/node_modules at `/node_modules` too.
+fn with_node_modules(b: SiteBuilder) -> SiteBuilder {
+    b.mount(
+        "/node_modules",
+        common_audit::web_dir().join("node_modules"),
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_audits_the_demo_with_input() {
@@ -151,12 +163,8 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let dir = tempfile::tempdir().unwrap();
     // No model extension: the proxy neither hashes nor saves it on the wire.
-    std::fs::write(dir.path().join("blob-data"), &bytes).unwrap();
-    std::fs::write(
-        dir.path().join("index.html"),
-        r#"<!doctype html><meta charset="utf-8"><title>model from bytes</title>
+    const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>model from bytes</title>
 <script src="/node_modules/onnxruntime-web/dist/ort.wasm.min.js"></script>
 <script>
 (async () => {
@@ -168,31 +176,13 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
   for (let i = 0; i < 3; i++) await session.run({ [session.inputNames[0]]: x });
   document.title = 'done';
 })();
-</script>"#,
-    )
-    .unwrap();
-    let site = webinfer_audit::site::SiteServer::builder()
-        .mount("/", dir.path())
-        .mount(
-            "/node_modules",
-            common_audit::web_dir().join("node_modules"),
-        )
-        .start()
-        .await
-        .unwrap();
-    let traces = tempfile::tempdir().unwrap();
-    let ca = tempfile::tempdir().unwrap();
-    let host = webinfer_audit::site::DEMO_HOST;
-    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
-    o.capture.sink.capture_inputs = true;
-    o.urls = vec![site.url_for_host(host, "/")];
-    o.until_infers = Some(3);
-    o.duration = std::time::Duration::from_secs(40);
-    o.native = true;
-    o.label = Some("bytes".into());
-    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
-        .await
-        .expect("audit");
+</script>"#;
+    let files = [
+        ("blob-data", bytes.as_slice()),
+        ("index.html", PAGE.as_bytes()),
+    ];
+    let (_dir, site) = serve_files(&files, with_node_modules).await;
+    let (traces, report) = audit_capturing(&site, "/", "bytes", 40, Some(3)).await;
     let run = &report.runs[0];
     let recs = records(&run.files);
     let load = recs
@@ -218,35 +208,20 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
         .expect("a native model_load of the page's bytes");
     // --capture-inputs: one warm call (call 2) carries the inputs' digest, the file holds
     // the page's tensor (1×3×320×320 float32 of 0.5), and the native run was fed it.
-    let captured: Vec<&serde_json::Value> = recs
-        .iter()
-        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
-        .collect();
-    assert_eq!(captured.len(), 1, "{captured:?}");
-    assert_eq!(captured[0]["call"], 2);
-    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let captured = captured_infer(&recs);
+    assert_eq!(captured["call"], 2);
+    let x = captured["inputs_sha256"].as_str().unwrap();
     let file = traces
         .path()
         .join("bytes/models")
         .join(format!("{x}.safetensors"));
-    let st = std::fs::read(&file).unwrap();
-    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let (st, header, data_at) = read_safetensors(&file);
     let (name, t) = header.as_object().unwrap().iter().next().unwrap();
     assert_eq!(t["dtype"], "F32", "{header}");
     assert_eq!(t["shape"], serde_json::json!([1, 3, 320, 320]));
-    let data = &st[8 + hlen..];
-    assert_eq!(data.len(), 4 * 3 * 320 * 320);
-    assert!(data
-        .chunks(4)
-        .all(|c| f32::from_le_bytes(c.try_into().unwrap()) == 0.5));
+    assert_all_f32(&st[data_at..], 3 * 320 * 320, 0.5);
     assert_eq!(native.inputs.as_deref(), Some(file.as_path()), "{native:?}");
-    let fed = &nload["input_values"][0];
-    assert_eq!(
-        (fed["name"].as_str(), fed["rule"].as_str()),
-        (Some(name.as_str()), Some("file")),
-        "{nload}"
-    );
+    assert_fed_from_file(nload, name);
     // `webinfer native SAVED --from-trace PAGE` alone finds and feeds the same file.
     let page_file = run
         .files
@@ -281,10 +256,7 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
     let _one = BROWSER.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("index.html"),
-        r#"<!doctype html><meta charset="utf-8"><title>tfjs inputs</title>
+    const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>tfjs inputs</title>
 <script src="/node_modules/@tensorflow/tfjs/dist/tf.min.js"></script>
 <script>
 (async () => {
@@ -294,52 +266,21 @@ async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
   for (let i = 0; i < 3; i++) tf.dispose(model.execute(x));
   document.title = 'done';
 })();
-</script>"#,
-    )
-    .unwrap();
-    let site = webinfer_audit::site::SiteServer::builder()
-        .mount("/", dir.path())
-        .mount(
-            "/node_modules",
-            common_audit::web_dir().join("node_modules"),
-        )
-        .start()
-        .await
-        .unwrap();
-    let traces = tempfile::tempdir().unwrap();
-    let ca = tempfile::tempdir().unwrap();
-    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
-    o.capture.sink.capture_inputs = true;
-    o.urls = vec![site.url_for_host(webinfer_audit::site::DEMO_HOST, "/")];
-    o.until_infers = Some(3);
-    o.duration = std::time::Duration::from_secs(60);
-    o.native = true;
-    o.label = Some("tfjs-inputs".into());
-    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
-        .await
-        .expect("audit");
+</script>"#;
+    let (_dir, site) = serve_files(&[("index.html", PAGE.as_bytes())], with_node_modules).await;
+    let (traces, report) = audit_capturing(&site, "/", "tfjs-inputs", 60, Some(3)).await;
     let run = &report.runs[0];
     let recs = records(&run.files);
-    let captured: Vec<&serde_json::Value> = recs
-        .iter()
-        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
-        .collect();
-    assert_eq!(captured.len(), 1, "{captured:?}");
-    assert_eq!(captured[0]["call"], 2);
-    assert_eq!(captured[0]["framework"], "tfjs");
-    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let captured = captured_infer(&recs);
+    assert_eq!(captured["call"], 2);
+    assert_eq!(captured["framework"], "tfjs");
+    let x = captured["inputs_sha256"].as_str().unwrap();
     let models = traces.path().join("tfjs-inputs/models");
-    let st = std::fs::read(models.join(format!("{x}.safetensors"))).unwrap();
-    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let (st, header, data_at) = read_safetensors(&models.join(format!("{x}.safetensors")));
     let t = &header["input"];
     assert_eq!(t["dtype"], "F32", "{header}");
     assert_eq!(t["shape"], serde_json::json!([1, 256, 256, 3]), "{header}");
-    let data = &st[8 + hlen..];
-    assert_eq!(data.len(), 4 * 256 * 256 * 3);
-    assert!(data
-        .chunks(4)
-        .all(|c| f32::from_le_bytes(c.try_into().unwrap()) == 0.25));
+    assert_all_f32(&st[data_at..], 256 * 256 * 3, 0.25);
     // The converted model ran on that tensor.
     let native = report
         .native
@@ -357,12 +298,7 @@ async fn a_tfjs_graph_models_captured_inputs_feed_its_native_run() {
         .iter()
         .find(|r| r["kind"] == "model_load" && r["converted"] == "onnx")
         .unwrap_or_else(|| panic!("no native model_load of the converted model: {base:?}"));
-    let fed = &nload["input_values"][0];
-    assert_eq!(
-        (fed["name"].as_str(), fed["rule"].as_str()),
-        (Some("input"), Some("file")),
-        "{nload}"
-    );
+    assert_fed_from_file(nload, "input");
 }
 
 /// nsfwjs ships its TF.js LayersModel inside JavaScript: no model file crosses
@@ -382,21 +318,9 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
         .start()
         .await
         .unwrap();
-    let traces = tempfile::tempdir().unwrap();
-    let ca = tempfile::tempdir().unwrap();
-    let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
-    o.capture.sink.capture_inputs = true;
-    o.urls = vec![site.url_for_host(
-        webinfer_audit::site::DEMO_HOST,
-        "/e2e/nsfwjs.html?backend=wasm&n=3",
-    )];
-    // The page lives on after its calls: the 10 MB shard is handed over meanwhile.
-    o.duration = std::time::Duration::from_secs(8);
-    o.native = true;
-    o.label = Some("inline".into());
-    let report = webinfer_audit::audit(o, tokio_util::sync::CancellationToken::new())
-        .await
-        .expect("audit");
+    // The page lives on after its calls (8 s): the 10 MB shard is handed over meanwhile.
+    let path = "/e2e/nsfwjs.html?backend=wasm&n=3";
+    let (traces, report) = audit_capturing(&site, path, "inline", 8, None).await;
     let run = &report.runs[0];
     let recs = records(&run.files);
     let load = recs
@@ -424,25 +348,13 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
         .expect("the native baseline carries the page's sha256");
     // --capture-inputs: the LayersModel's first warm call kept its input under
     // the input layer's name, which the converted model's input carries too.
-    let captured: Vec<&serde_json::Value> = recs
-        .iter()
-        .filter(|r| r["kind"] == "infer" && r["inputs_sha256"].is_string())
-        .collect();
-    assert_eq!(captured.len(), 1, "{captured:?}");
-    let x = captured[0]["inputs_sha256"].as_str().unwrap();
+    let x = captured_infer(&recs)["inputs_sha256"].as_str().unwrap();
     let file = models.join(format!("{x}.safetensors"));
-    let st = std::fs::read(&file).expect("captured inputs saved");
-    let hlen = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + hlen]).unwrap();
+    let (_, header, _) = read_safetensors(&file);
     let (name, t) = header.as_object().unwrap().iter().next().unwrap();
     assert_eq!(t["dtype"], "F32", "{header}");
     assert_eq!(native.inputs.as_deref(), Some(file.as_path()), "{native:?}");
-    let fed = &nload["input_values"][0];
-    assert_eq!(
-        (fed["name"].as_str(), fed["rule"].as_str()),
-        (Some(name.as_str()), Some("file")),
-        "{nload}"
-    );
+    assert_fed_from_file(nload, name);
 }
 
 /// The native outcome of the saved model `path` (asserted to have run), and the

@@ -8,10 +8,7 @@ use crate::common_audit;
 
 use std::time::Duration;
 
-use common_audit::{audit_demo, check_run, envs, records, BROWSER};
-use tokio_util::sync::CancellationToken;
-use webinfer_audit::AuditOptions;
-use webinfer_proxy::ProxyOptions;
+use common_audit::{audit_demo, audit_error, check_run, envs, records, BROWSER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firefox_audits_the_demo() {
@@ -33,17 +30,11 @@ async fn firefox_audits_the_demo() {
 
 #[tokio::test]
 async fn firefox_interact_is_a_clear_error() {
-    let ca = tempfile::tempdir().unwrap();
-    let proxy = ProxyOptions {
-        ca_dir: Some(ca.path().to_path_buf()),
-        ..Default::default()
-    };
-    let mut o = AuditOptions::new(proxy);
-    o.browser = "firefox".into();
-    o.interact = true;
-    o.duration = Duration::from_secs(1);
-    let e = webinfer_audit::audit(o, CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("not supported for Firefox"), "{e}");
+    let e = audit_error(|o| {
+        o.browser = "firefox".into();
+        o.interact = true;
+        o.duration = Duration::from_secs(1);
+    })
+    .await;
+    assert!(e.contains("not supported for Firefox"), "{e}");
 }

@@ -26,7 +26,7 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_audit::demo::{default_web_dir, demo_url, start_demo_site};
 use webinfer_audit::site::DEMO_HOST;
 
-use common::{browser_lock, Chromium};
+use common::{browser_lock, e2e, Chromium};
 
 /// Stored `infer` records to wait for before the kill.
 const INFERS: u64 = 10;
@@ -87,53 +87,25 @@ fn killing_the_browser_mid_session_leaves_a_readable_trace_with_every_acknowledg
 }
 
 async fn run() {
-    use webinfer_capture::{CaptureOptions, InjectConfig};
     let site = start_demo_site(&default_web_dir())
         .await
         .expect("start the demo site");
     let traces = tempfile::tempdir().unwrap();
     let ca_dir = tempfile::tempdir().unwrap();
-    let ca = std::sync::Arc::new(
-        webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path()).expect("proxy CA"),
-    );
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(webinfer_proxy::read_pem_roots(&site.ca_pem_path).unwrap())
-        .resolve(vec![webinfer_proxy::ResolveRule {
-            host: DEMO_HOST.to_owned(),
-            port: site.port(),
-            addr: site.addr,
-        }])
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-        ]);
-    let mut capture = CaptureOptions::new(traces.path());
-    capture.inject = InjectConfig {
-        kernels: false,
-        sample_ms: 500,
-        flush_ms: 250,
-        ..InjectConfig::default()
-    };
-    let (builder, capture) = webinfer_capture::install(builder, &capture).unwrap();
-    let sink = capture.sink().clone();
-    let proxy = builder.start().await.expect("start the proxy");
+    let inject = e2e::inject(false, 250, false);
+    let (proxy, sink) = e2e::start_proxy(
+        &site,
+        DEMO_HOST,
+        ca_dir.path(),
+        traces.path(),
+        inject,
+        e2e::GOOGLE_HOSTS,
+    )
+    .await;
 
     // The demo infers until it is stopped: it is mid-work when it dies.
     let url = demo_url(&site, "tfjs=wasm&ort=wasm&ocr_ms=300");
-    let browser = Chromium::launch(
-        &url,
-        &[
-            format!("--proxy-server=http://{}", proxy.addr()),
-            "--proxy-bypass-list=<-loopback>".to_owned(),
-            format!(
-                "--ignore-certificate-errors-spki-list={}",
-                proxy.ca().leaf_spki_pin()
-            ),
-        ],
-    );
+    let browser = Chromium::launch(&url, &e2e::proxy_flags(&proxy));
     let stats = sink.stats();
     let started = Instant::now();
     while stats.infer_count() < INFERS {
@@ -177,17 +149,7 @@ async fn run() {
     let st = sink.stats().snapshot();
     proxy.shutdown().await;
     assert!(st.infer >= acknowledged);
-    assert_eq!(
-        (
-            st.malformed,
-            st.invalid,
-            st.too_large,
-            st.rate_limited,
-            st.write_errors
-        ),
-        (0, 0, 0, 0, 0),
-        "{st:?}"
-    );
+    e2e::assert_sink_took_all(&sink, "after the kill");
 
     // The files: whole lines, every acknowledged infer, no `end` from the page.
     let files = sink.files();

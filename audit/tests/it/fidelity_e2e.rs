@@ -31,6 +31,7 @@ use webinfer_audit::browser::{Browser, Launch, RunningBrowser};
 use webinfer_audit::cdp::Cdp;
 use webinfer_audit::site::SiteServer;
 
+use common::e2e::{self, GOOGLE_HOSTS, MOZILLA_HOSTS};
 use common::{browser_lock, build_e2e_assets, read_traces, repo_root};
 
 const HOST: &str = "fidelity.webinfer.test";
@@ -42,7 +43,7 @@ struct Rig {
     proxy: webinfer_proxy::ProxyHandle,
     sink: Arc<webinfer_capture::TraceSink>,
     traces: tempfile::TempDir,
-    ca: tempfile::TempDir,
+    _ca: tempfile::TempDir,
     _models: Option<tempfile::TempDir>,
 }
 
@@ -50,59 +51,34 @@ impl Rig {
     /// Starts the site (`/` → web/, `/models/` → `models` when given), COOP/COEP when `coi`,
     /// and a proxy injecting the hook (`devtools_track` as the proxy's `--devtools-track`).
     async fn start(coi: bool, models: Option<tempfile::TempDir>, devtools_track: bool) -> Rig {
-        let mut b = SiteServer::builder()
-            .mount("/", repo_root().join("web"))
-            .host_name(HOST)
-            .coop_coep(coi);
-        if let Some(m) = &models {
-            b = b.mount("/models", m.path());
-        }
-        let site = b.start().await.expect("start the HTTPS test site");
+        let site = start_site(coi, models.as_ref().map(|m| m.path())).await;
         let traces = tempfile::tempdir().unwrap();
         let ca = tempfile::tempdir().unwrap();
-        let (proxy, sink) = start_proxy(&site, ca.path(), traces.path(), devtools_track).await;
+        let deny: Vec<&str> = [GOOGLE_HOSTS, MOZILLA_HOSTS].concat();
+        let inject = e2e::inject(false, 1000, devtools_track);
+        let (proxy, sink) =
+            e2e::start_proxy(&site, HOST, ca.path(), traces.path(), inject, &deny).await;
         Rig {
             site,
             proxy,
             sink,
             traces,
-            ca,
+            _ca: ca,
             _models: models,
         }
     }
 
     fn url(&self, path: &str, result: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        self.site
-            .url_for_host(HOST, &format!("{path}{sep}result={result}"))
+        e2e::page_url(&self.site, HOST, path, &format!("result={result}"))
     }
 
     fn launch(&self, url: &str) -> Launch {
-        Launch {
-            proxy: self.proxy.addr(),
-            proxy_spki_pin: self.proxy.ca().leaf_spki_pin(),
-            proxy_ca_pem: self.ca.path().join(webinfer_proxy::CA_CERT_PEM),
-            headless: true,
-            chromium_args: Vec::new(),
-            firefox_prefs: Vec::new(),
-            firefox_args: Vec::new(),
-            url: url.to_owned(),
-        }
+        Launch::headless(&self.proxy, url)
     }
 
     /// The page's POSTed result; panics with the page's error.
     async fn result(&self, name: &str, browser: &RunningBrowser) -> Value {
-        let Some(body) = self.site.wait_for_result(name, PAGE_TIMEOUT).await else {
-            panic!(
-                "{name}: no result within {PAGE_TIMEOUT:?}; browser log:\n{}",
-                browser.log_tail(3000)
-            );
-        };
-        let v: Value = serde_json::from_slice(&body).expect("result JSON");
-        if let Some(e) = v.get("error") {
-            panic!("{name}: the page failed: {e}\n{}", browser.log_tail(3000));
-        }
-        v
+        e2e::page_result(&self.site, name, PAGE_TIMEOUT, || browser.log_tail(3000)).await
     }
 
     /// The page session's own records (not the proxy's), waiting until `done` holds or 15 s.
@@ -132,48 +108,10 @@ impl Rig {
     }
 }
 
-async fn start_proxy(
-    site: &SiteServer,
-    ca_dir: &Path,
-    traces: &Path,
-    devtools_track: bool,
-) -> (
-    webinfer_proxy::ProxyHandle,
-    Arc<webinfer_capture::TraceSink>,
-) {
-    use webinfer_capture::InjectConfig;
-    let ca =
-        Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
-    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).expect("site CA");
-    let rule = webinfer_proxy::ResolveRule {
-        host: HOST.to_owned(),
-        port: site.port(),
-        addr: site.addr,
-    };
-    let mut capture = webinfer_capture::CaptureOptions::new(traces);
-    capture.inject = InjectConfig {
-        kernels: false,
-        sample_ms: 500,
-        flush_ms: 1000,
-        devtools_track,
-    };
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(roots)
-        .resolve(vec![rule])
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-            "*.mozilla.com".into(),
-            "*.mozilla.net".into(),
-            "*.mozilla.org".into(),
-            "*.firefox.com".into(),
-        ]);
-    let (builder, capture) = webinfer_capture::install(builder, &capture).expect("capture layer");
-    let proxy = builder.start().await.expect("start the proxy");
-    (proxy, capture.sink().clone())
+/// The HTTPS test site: `/` → web/, `/models/` → `models` when given, COOP/COEP when `coi`.
+async fn start_site(coi: bool, models: Option<&Path>) -> SiteServer {
+    let mounts: Vec<(&str, &Path)> = models.into_iter().map(|m| ("/models", m)).collect();
+    e2e::start_site(HOST, coi, &mounts).await
 }
 
 fn chromium() -> Browser {
@@ -241,32 +179,16 @@ fn outputs(v: &Value) -> Vec<String> {
 
 /// Runs `path` directly (no proxy, no hook) in Chromium; returns its result.
 async fn run_direct(coi: bool, models: Option<&Path>, path: &str) -> Value {
-    let mut b = SiteServer::builder()
-        .mount("/", repo_root().join("web"))
-        .host_name(HOST)
-        .coop_coep(coi);
-    if let Some(m) = models {
-        b = b.mount("/models", m);
-    }
-    let site = b.start().await.expect("site");
+    let site = start_site(coi, models).await;
     let name = "direct";
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let url = site.url_for_host(HOST, &format!("{path}{sep}result={name}"));
-    let flags = vec![
-        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1"),
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            site.leaf_spki_sha256()
-        ),
-    ];
-    let browser = common::Chromium::launch(&url, &flags);
-    let Some(body) = site.wait_for_result(name, PAGE_TIMEOUT).await else {
-        panic!("direct {path}: no result; {}", browser.log_tail(3000));
-    };
+    let url = e2e::page_url(&site, HOST, path, &format!("result={name}"));
+    let browser = common::Chromium::launch(&url, &e2e::direct_flags(&site, HOST));
+    let v = e2e::page_result(&site, name, PAGE_TIMEOUT, || {
+        format!("direct {path}: {}", browser.log_tail(3000))
+    })
+    .await;
     drop(browser);
     site.shutdown().await;
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    assert!(v.get("error").is_none(), "direct {path}: {v}");
     v
 }
 
@@ -326,20 +248,27 @@ async fn chromium_close(path: &str) -> (usize, usize) {
     (n, calls)
 }
 
-#[test]
-fn chromium_context_closed_right_after_done_loses_no_infer() {
+/// Runs `close` (which closes the browser the moment the page says DONE and returns
+/// (infer records in the trace, calls the page made)) on every page of [`CLOSE_PAGES`]:
+/// each made 20 calls and the trace holds all 20 (`after`: how the browser went).
+fn every_close_page_keeps_its_infers<F: std::future::Future<Output = (usize, usize)>>(
+    close: impl Fn(&'static str) -> F,
+    after: &str,
+) {
     build_e2e_assets();
     let _lock = browser_lock();
     rt().block_on(async {
         for (name, path) in CLOSE_PAGES {
-            let (got, calls) = chromium_close(path).await;
+            let (got, calls) = close(*path).await;
             assert_eq!(calls, 20, "{name}: the page made 20 calls");
-            assert_eq!(
-                got, calls,
-                "{name}: infer records in the trace after the context was closed"
-            );
+            assert_eq!(got, calls, "{name}: infer records {after}");
         }
     });
+}
+
+#[test]
+fn chromium_context_closed_right_after_done_loses_no_infer() {
+    every_close_page_keeps_its_infers(chromium_close, "in the trace after the context was closed");
 }
 
 /// Firefox: the browser gets SIGTERM the moment DONE arrives.
@@ -362,15 +291,7 @@ async fn firefox_sigterm(path: &str) -> (usize, usize) {
 
 #[test]
 fn firefox_sigterm_right_after_done_loses_no_infer() {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
-        for (name, path) in CLOSE_PAGES {
-            let (got, calls) = firefox_sigterm(path).await;
-            assert_eq!(calls, 20, "{name}: the page made 20 calls");
-            assert_eq!(got, calls, "{name}: infer records after SIGTERM");
-        }
-    });
+    every_close_page_keeps_its_infers(firefox_sigterm, "after SIGTERM");
 }
 
 // ---- ORT: one meaning of dur ---------------------------------------------------------------

@@ -17,14 +17,15 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use webinfer_audit::site::SiteServer;
 
-use common::{browser_lock, build_e2e_assets, read_traces, repo_root, Chromium};
+use common::e2e::{self, PageRun};
+use common::{browser_lock, build_e2e_assets, repo_root};
 
 const HOST: &str = "frameworks.webinfer.test";
 const PAGE_TIMEOUT: Duration = Duration::from_secs(150);
@@ -73,148 +74,32 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The test site, with MediaPipe's wasm fileset at [`MP_WASM_MOUNT`].
 async fn start_site(coi: bool) -> SiteServer {
-    SiteServer::builder()
-        .mount("/", web_dir())
-        .mount(
-            MP_WASM_MOUNT,
-            web_dir().join("node_modules/@mediapipe/tasks-vision/wasm"),
-        )
-        .host_name(HOST)
-        .coop_coep(coi)
-        .start()
-        .await
-        .expect("start the HTTPS test site")
+    let mp_wasm = web_dir().join("node_modules/@mediapipe/tasks-vision/wasm");
+    e2e::start_site(HOST, coi, &[(MP_WASM_MOUNT, &mp_wasm)]).await
 }
 
-async fn page_result(site: &SiteServer, name: &str, browser: &Chromium) -> Value {
-    let Some(body) = site.wait_for_result(name, PAGE_TIMEOUT).await else {
-        panic!(
-            "{name}: no result within {PAGE_TIMEOUT:?}; chromium log:\n{}",
-            browser.log_tail(4000)
-        );
-    };
-    let v: Value =
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{name}: result is not JSON: {e}"));
-    if let Some(err) = v.get("error") {
-        panic!(
-            "{name}: the page failed: {err}\nchromium log:\n{}",
-            browser.log_tail(4000)
-        );
-    }
-    v
-}
-
-fn page_url(site: &SiteServer, path: &str, result: &str) -> String {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    site.url_for_host(HOST, &format!("{path}{sep}result={result}&leave=600"))
-}
-
-/// One page run without the hook.
-async fn run_direct(site: &SiteServer, name: &str, path: &str, extra: &[String]) -> Value {
-    let result = format!("direct-{name}");
-    let mut flags = vec![
-        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1"),
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            site.leaf_spki_sha256()
-        ),
-    ];
-    flags.extend_from_slice(extra);
-    let browser = Chromium::launch(&page_url(site, path, &result), &flags);
-    page_result(site, &result, &browser).await
-}
-
-/// One page run through the proxy (hook injected); returns the result and every record.
-async fn run_proxied(
+/// The page run without the hook, then through the proxy (hook injected): (direct result,
+/// proxied result, every record of the proxied run).
+async fn run_both(
     site: &SiteServer,
     name: &str,
     path: &str,
     extra: &[String],
-) -> (Value, Vec<Value>) {
-    let traces = tempfile::tempdir().expect("trace dir");
-    let ca_dir = tempfile::tempdir().expect("ca dir");
-    let (proxy, sink) = start_proxy(site, ca_dir.path(), traces.path()).await;
-    let result = format!("proxy-{name}");
-    let mut flags = vec![
-        format!("--proxy-server=http://{}", proxy.addr()),
-        "--proxy-bypass-list=<-loopback>".to_owned(),
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            proxy.ca().leaf_spki_pin()
-        ),
-    ];
-    flags.extend_from_slice(extra);
-    let browser = Chromium::launch(&page_url(site, path, &result), &flags);
-    let res = page_result(site, &result, &browser).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let records = loop {
-        let rs = read_traces(traces.path());
-        if rs
-            .iter()
-            .any(|r| r["kind"] == "end" && r.get("by").is_none())
-            || Instant::now() > deadline
-        {
-            break rs;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    drop(browser);
-    proxy.shutdown().await;
-    let st = sink.stats().snapshot();
-    assert!(st.batches > 0, "{name}: the hook sent batches");
-    assert_eq!(
-        (
-            st.malformed,
-            st.invalid,
-            st.too_large,
-            st.rate_limited,
-            st.write_errors
-        ),
-        (0, 0, 0, 0, 0),
-        "{name}: sink refused some of the hook's records: {st:?}"
-    );
-    (res, records)
-}
-
-async fn start_proxy(
-    site: &SiteServer,
-    ca_dir: &Path,
-    traces: &Path,
-) -> (
-    webinfer_proxy::ProxyHandle,
-    Arc<webinfer_capture::TraceSink>,
-) {
-    use webinfer_capture::InjectConfig;
-    let ca =
-        Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
-    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).expect("site CA");
-    let rule = webinfer_proxy::ResolveRule {
-        host: HOST.to_owned(),
-        port: site.port(),
-        addr: site.addr,
-    };
-    let mut capture = webinfer_capture::CaptureOptions::new(traces);
-    capture.inject = InjectConfig {
+) -> (Value, Value, Vec<Value>) {
+    let run = PageRun {
+        site,
+        host: HOST,
+        path,
+        name,
+        within: PAGE_TIMEOUT,
         kernels: false,
-        sample_ms: 500,
-        flush_ms: 1000,
-        ..InjectConfig::default()
+        extra,
     };
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(roots)
-        .resolve(vec![rule])
-        // MediaPipe's telemetry goes to odml.pa.googleapis.com: refused, as in an audit.
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-        ]);
-    let (builder, capture) = webinfer_capture::install(builder, &capture).expect("capture layer");
-    let proxy = builder.start().await.expect("start the proxy");
-    (proxy, capture.sink().clone())
+    let direct = run.direct().await;
+    let (proxied, records) = run.proxied().await;
+    (direct, proxied, records)
 }
 
 fn num(r: &Value, k: &str) -> f64 {
@@ -350,8 +235,7 @@ async fn run_mediapipe(c: &Mp) {
     fixture("mediapipe_models.py");
     let site = start_site(false).await;
     let path = format!("/e2e/mediapipe.html?{}", c.query);
-    let direct = run_direct(&site, c.name, &path, &[]).await;
-    let (proxied, records) = run_proxied(&site, c.name, &path, &[]).await;
+    let (direct, proxied, records) = run_both(&site, c.name, &path, &[]).await;
     let name = c.name;
     assert_eq!(
         strings(&direct, "outputs"),
@@ -630,8 +514,7 @@ e2e!(transformers_js_text_generation, async {
     fixture("tiny_causal_lm.py");
     let site = start_site(false).await;
     let path = "/e2e/transformers-textgen.html?n=6&tokens=12";
-    let direct = run_direct(&site, name, path, &[]).await;
-    let (proxied, records) = run_proxied(&site, name, path, &[]).await;
+    let (direct, proxied, records) = run_both(&site, name, path, &[]).await;
     assert_eq!(
         strings(&direct, "outputs"),
         strings(&proxied, "outputs"),
@@ -722,8 +605,7 @@ e2e!(webllm_api_on_a_stub_engine, async {
     let name = "webllm-stub";
     let site = start_site(false).await;
     let path = "/e2e/webllm-stub.html?n=6";
-    let direct = run_direct(&site, name, path, &[]).await;
-    let (proxied, records) = run_proxied(&site, name, path, &[]).await;
+    let (direct, proxied, records) = run_both(&site, name, path, &[]).await;
     assert_eq!(strings(&direct, "outputs"), strings(&proxied, "outputs"));
     let mine = check_common(name, &records);
     let gens: Vec<&Value> = mine
@@ -763,8 +645,7 @@ e2e!(webllm_api_on_a_stub_engine, async {
 async fn run_webgpu(name: &str, path: &str, framework: &str, ready: &str) {
     let site = start_site(false).await;
     let flags = vec!["--enable-unsafe-webgpu".to_owned()];
-    let direct = run_direct(&site, name, path, &flags).await;
-    let (proxied, records) = run_proxied(&site, name, path, &flags).await;
+    let (direct, proxied, records) = run_both(&site, name, path, &flags).await;
     assert_eq!(
         strings(&direct, "outputs"),
         strings(&proxied, "outputs"),

@@ -21,14 +21,13 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
-use webinfer_audit::site::SiteServer;
 
-use common::{browser_lock, build_e2e_assets, read_traces, repo_root, Chromium};
+use common::e2e::{self, PageRun};
+use common::{browser_lock, build_e2e_assets, repo_root};
 
 /// The fake host name the test site is served under.
 const HOST: &str = "hooks.webinfer.test";
@@ -112,58 +111,6 @@ fn artifact_bytes(files: &[&str]) -> u64 {
                 .len()
         })
         .sum()
-}
-
-async fn start_site(coi: bool) -> SiteServer {
-    SiteServer::builder()
-        .mount("/", site_dir())
-        .host_name(HOST)
-        .coop_coep(coi)
-        .start()
-        .await
-        .expect("start the HTTPS test site")
-}
-
-/// The page's POSTed result, parsed; panics with the page's error or Chromium's log.
-async fn page_result(site: &SiteServer, name: &str, browser: &Chromium) -> Value {
-    let Some(body) = site.wait_for_result(name, PAGE_TIMEOUT).await else {
-        panic!(
-            "{name}: no result within {PAGE_TIMEOUT:?}; chromium log:\n{}",
-            browser.log_tail(3000)
-        );
-    };
-    let v: Value =
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{name}: result is not JSON: {e}"));
-    if let Some(err) = v.get("error") {
-        panic!(
-            "{name}: the page failed: {err}\nchromium log:\n{}",
-            browser.log_tail(3000)
-        );
-    }
-    v
-}
-
-/// Runs a page directly against the site (no proxy, no hook); returns its result.
-async fn run_direct(site: &SiteServer, case: &Case) -> Value {
-    let name = format!("direct-{}", case.name);
-    let url = page_url(site, case, &name);
-    let flags = vec![
-        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1"),
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            site.leaf_spki_sha256()
-        ),
-    ];
-    let browser = Chromium::launch(&url, &flags);
-    page_result(site, &name, &browser).await
-}
-
-fn page_url(site: &SiteServer, case: &Case, result: &str) -> String {
-    let sep = if case.path.contains('?') { '&' } else { '?' };
-    site.url_for_host(
-        HOST,
-        &format!("{}{sep}result={result}&leave=600", case.path),
-    )
 }
 
 fn outputs(v: &Value) -> Vec<String> {
@@ -517,9 +464,18 @@ fn check_trace(case: &Case, records: &[Value]) {
 }
 
 async fn run_case(case: &Case) {
-    let site = start_site(case.coi).await;
-    let direct = run_direct(&site, case).await;
-    let (via_proxy, records) = run_proxied(&site, case).await;
+    let site = e2e::start_site(HOST, case.coi, &[]).await;
+    let run = PageRun {
+        site: &site,
+        host: HOST,
+        path: case.path,
+        name: case.name,
+        within: PAGE_TIMEOUT,
+        kernels: case.kernels,
+        extra: &[],
+    };
+    let direct = run.direct().await;
+    let (via_proxy, records) = run.proxied().await;
     assert_eq!(
         outputs(&direct),
         outputs(&via_proxy),
@@ -532,97 +488,6 @@ async fn run_case(case: &Case) {
         case.name
     );
     check_trace(case, &records);
-}
-
-/// Runs a page through the webinfer proxy (hook injected, trace stored); returns the page's
-/// result and every trace record of the run.
-async fn run_proxied(site: &SiteServer, case: &Case) -> (Value, Vec<Value>) {
-    let traces = tempfile::tempdir().expect("trace dir");
-    let ca_dir = tempfile::tempdir().expect("ca dir");
-    let (proxy, sink) = start_proxy(site, ca_dir.path(), traces.path(), case.kernels).await;
-    let name = format!("proxy-{}", case.name);
-    let url = page_url(site, case, &name);
-    let flags = vec![
-        format!("--proxy-server=http://{}", proxy.addr()),
-        "--proxy-bypass-list=<-loopback>".to_owned(),
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            proxy.ca().leaf_spki_pin()
-        ),
-    ];
-    let browser = Chromium::launch(&url, &flags);
-    let result = page_result(site, &name, &browser).await;
-    // The page navigates away 600 ms after posting: wait for its `end` record.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let records = loop {
-        let rs = read_traces(traces.path());
-        let ended = rs
-            .iter()
-            .any(|r| r["kind"] == "end" && r.get("by").is_none());
-        if ended || Instant::now() > deadline {
-            break rs;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    drop(browser);
-    proxy.shutdown().await;
-    // Every batch the hook sent was accepted whole: no malformed body, no invalid record,
-    // nothing refused for size or rate.
-    let st = sink.stats().snapshot();
-    assert!(st.batches > 0, "{}: the hook sent batches", case.name);
-    assert_eq!(
-        (
-            st.malformed,
-            st.invalid,
-            st.too_large,
-            st.rate_limited,
-            st.write_errors
-        ),
-        (0, 0, 0, 0, 0),
-        "{}: sink refused some of the hook's records: {st:?}",
-        case.name
-    );
-    (result, records)
-}
-
-async fn start_proxy(
-    site: &SiteServer,
-    ca_dir: &Path,
-    traces: &Path,
-    kernels: bool,
-) -> (
-    webinfer_proxy::ProxyHandle,
-    Arc<webinfer_capture::TraceSink>,
-) {
-    use webinfer_capture::InjectConfig;
-    let ca =
-        Arc::new(webinfer_proxy::CertificateAuthority::load_or_create(ca_dir).expect("proxy CA"));
-    let roots = webinfer_proxy::read_pem_roots(&site.ca_pem_path).expect("site CA");
-    let rule = webinfer_proxy::ResolveRule {
-        host: HOST.to_owned(),
-        port: site.port(),
-        addr: site.addr,
-    };
-    let mut capture = webinfer_capture::CaptureOptions::new(traces);
-    capture.inject = InjectConfig {
-        kernels,
-        sample_ms: 500,
-        flush_ms: 1000,
-        ..InjectConfig::default()
-    };
-    let builder = webinfer_proxy::ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(roots)
-        .resolve(vec![rule])
-        .deny_hosts(vec![
-            "*.google.com".into(),
-            "*.googleapis.com".into(),
-            "*.gvt1.com".into(),
-        ]);
-    let (builder, capture) = webinfer_capture::install(builder, &capture).expect("capture layer");
-    let proxy = builder.start().await.expect("start the proxy");
-    (proxy, capture.sink().clone())
 }
 
 macro_rules! e2e_case {

@@ -8,12 +8,10 @@ use crate::common_audit;
 
 use std::time::Duration;
 
-use common_audit::BROWSER;
+use common_audit::{audit_error, serve_files, BROWSER};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use webinfer_audit::site::{SiteServer, DEMO_HOST};
-use webinfer_audit::AuditOptions;
-use webinfer_proxy::ProxyOptions;
 
 const PROBE: &str = r#"<!doctype html><meta charset="utf-8"><title>probe</title><script>
 var simd = new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,22,1,20,0,253,12,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,11]);
@@ -23,25 +21,15 @@ var r = { simd: WebAssembly.validate(simd), sab: typeof SharedArrayBuffer, coi: 
 fetch('/__results__/' + new URLSearchParams(location.search).get('name'), { method: 'POST', body: JSON.stringify(r) });
 </script>"#;
 
-/// Audits the probe page with one variant and returns what the page saw.
+/// The probe page, served cross-origin isolated (COOP/COEP).
+async fn probe_site() -> (tempfile::TempDir, SiteServer) {
+    serve_files(&[("probe.html", PROBE.as_bytes())], |b| b.coop_coep(true)).await
+}
+
+/// Audits the probe page in `browser` with one variant and returns what the page saw.
 async fn probe(site: &SiteServer, browser: &str, variant: &str) -> Value {
     let name = format!("{browser}-{variant}");
-    let traces = tempfile::tempdir().unwrap();
-    let ca = tempfile::tempdir().unwrap();
-    let mut o = common_audit::site_audit(site, traces.path(), ca.path());
-    o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
-    o.browser = browser.into();
-    o.variants = vec![variant.into()];
-    o.duration = Duration::from_secs(8);
-    o.label = Some("probe".into());
-    let report = webinfer_audit::audit(o, CancellationToken::new())
-        .await
-        .expect("audit");
-    assert_eq!(report.runs[0].variant, variant);
-    let body = site
-        .result(&name)
-        .unwrap_or_else(|| panic!("{name}: the probe posted nothing"));
-    serde_json::from_slice(&body).unwrap()
+    common_audit::probe(site, browser, variant, &name, "probe").await
 }
 
 /// `has_webgl`: whether the browser has WebGL at all here. Headless Firefox
@@ -50,14 +38,7 @@ async fn probe(site: &SiteServer, browser: &str, variant: &str) -> Value {
 /// `webgl.force-enabled`), so there `no-gpu` can only be checked to keep
 /// WebGL off; headless Chromium has WebGL through SwiftShader.
 async fn check_browser(browser: &str, has_webgl: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("probe.html"), PROBE).unwrap();
-    let site = SiteServer::builder()
-        .mount("/", dir.path())
-        .coop_coep(true)
-        .start()
-        .await
-        .unwrap();
+    let (_dir, site) = probe_site().await;
 
     let d = probe(&site, browser, "default").await;
     assert_eq!(d["simd"], true, "{browser} default: {d}");
@@ -92,18 +73,11 @@ async fn chromium_variants_change_capabilities() {
 
 #[tokio::test]
 async fn firefox_refuses_no_simd_clearly() {
-    let ca = tempfile::tempdir().unwrap();
-    let proxy = ProxyOptions {
-        ca_dir: Some(ca.path().to_path_buf()),
-        ..Default::default()
-    };
-    let mut o = AuditOptions::new(proxy);
-    o.browser = "firefox".into();
-    o.variants = vec!["default".into(), "no-simd".into()];
-    let e = webinfer_audit::audit(o, CancellationToken::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = audit_error(|o| {
+        o.browser = "firefox".into();
+        o.variants = vec!["default".into(), "no-simd".into()];
+    })
+    .await;
     assert!(e.contains("no-simd") && e.contains("Firefox"), "{e}");
 }
 
@@ -118,13 +92,7 @@ async fn firefox_variants_change_capabilities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_sends_no_record_ends_the_run_and_says_so() {
     let _one = BROWSER.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("plain.txt"), "no html here\n").unwrap();
-    let site = SiteServer::builder()
-        .mount("/", dir.path())
-        .start()
-        .await
-        .unwrap();
+    let (_dir, site) = serve_files(&[("plain.txt", b"no html here\n".as_slice())], |b| b).await;
     let traces = tempfile::tempdir().unwrap();
     let ca = tempfile::tempdir().unwrap();
     let mut o = common_audit::site_audit(&site, traces.path(), ca.path());
@@ -163,14 +131,7 @@ async fn two_shards_run_every_run_of_the_audit_once() {
     use std::collections::BTreeSet;
     use webinfer_audit::shard::Shard;
     let _one = BROWSER.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("probe.html"), PROBE).unwrap();
-    let site = SiteServer::builder()
-        .mount("/", dir.path())
-        .coop_coep(true)
-        .start()
-        .await
-        .unwrap();
+    let (_dir, site) = probe_site().await;
     let traces = tempfile::tempdir().unwrap();
     let urls: Vec<String> = ["shard-a", "shard-b"]
         .iter()

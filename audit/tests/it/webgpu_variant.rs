@@ -5,14 +5,9 @@
 
 use crate::common_audit;
 
-use std::time::Duration;
-
-use common_audit::BROWSER;
+use common_audit::{audit_error, serve_files, BROWSER};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
-use webinfer_audit::site::{SiteServer, DEMO_HOST};
-use webinfer_audit::AuditOptions;
-use webinfer_proxy::ProxyOptions;
+use webinfer_audit::site::SiteServer;
 
 const PROBE: &str = r#"<!doctype html><meta charset="utf-8"><title>gpu probe</title><script>
 (async function () {
@@ -27,34 +22,13 @@ const PROBE: &str = r#"<!doctype html><meta charset="utf-8"><title>gpu probe</ti
 
 async fn probe(site: &SiteServer, variant: &str) -> Value {
     let name = format!("gpu-{variant}");
-    let traces = tempfile::tempdir().unwrap();
-    let ca = tempfile::tempdir().unwrap();
-    let mut o = common_audit::site_audit(site, traces.path(), ca.path());
-    o.urls = vec![site.url_for_host(DEMO_HOST, &format!("/probe.html?name={name}"))];
-    o.browser = "chromium".into();
-    o.variants = vec![variant.into()];
-    o.duration = Duration::from_secs(8);
-    o.label = Some("gpu-probe".into());
-    let report = webinfer_audit::audit(o, CancellationToken::new())
-        .await
-        .expect("audit");
-    assert_eq!(report.runs[0].variant, variant);
-    let body = site
-        .result(&name)
-        .unwrap_or_else(|| panic!("{name}: the probe posted nothing"));
-    serde_json::from_slice(&body).unwrap()
+    common_audit::probe(site, "chromium", variant, &name, "gpu-probe").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_webgpu_variant_gives_an_adapter() {
     let _one = BROWSER.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("probe.html"), PROBE).unwrap();
-    let site = SiteServer::builder()
-        .mount("/", dir.path())
-        .start()
-        .await
-        .unwrap();
+    let (_dir, site) = serve_files(&[("probe.html", PROBE.as_bytes())], |b| b).await;
     let d = probe(&site, "default").await;
     assert!(d["adapter"].is_null(), "default: no WebGPU adapter: {d}");
     let w = probe(&site, "webgpu").await;
@@ -69,17 +43,10 @@ async fn chromium_webgpu_variant_gives_an_adapter() {
 
 #[tokio::test]
 async fn firefox_refuses_the_webgpu_variant_clearly() {
-    let ca = tempfile::tempdir().unwrap();
-    let proxy = ProxyOptions {
-        ca_dir: Some(ca.path().to_path_buf()),
-        ..Default::default()
-    };
-    let mut o = AuditOptions::new(proxy);
-    o.browser = "firefox".into();
-    o.variants = vec!["webgpu".into()];
-    let e = webinfer_audit::audit(o, CancellationToken::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = audit_error(|o| {
+        o.browser = "firefox".into();
+        o.variants = vec!["webgpu".into()];
+    })
+    .await;
     assert!(e.contains("webgpu") && e.contains("Firefox"), "{e}");
 }

@@ -19,22 +19,14 @@ struct Args {
     #[arg(long, default_value_t = 3000)]
     idle_ms: u64,
     /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
-    #[arg(long = "config", value_parser = parse_config)]
+    #[arg(long = "config", value_parser = Config::parse_arg)]
     configs: Vec<Config>,
-}
-
-fn parse_config(s: &str) -> Result<Config, String> {
-    Config::parse(s).ok_or_else(|| format!("unknown config {s} (tfjs-wasm, tfjs-webgl, ort-wasm)"))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = Args::parse();
     let opts = FidelityOptions {
-        configs: if a.configs.is_empty() {
-            Config::ALL.to_vec()
-        } else {
-            a.configs
-        },
+        configs: Config::or_all(a.configs),
         n: a.n,
         warm: a.warm,
         idle_ms: a.idle_ms,

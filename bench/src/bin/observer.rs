@@ -46,12 +46,8 @@ struct Args {
     #[arg(long)]
     toggles: bool,
     /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
-    #[arg(long = "config", value_parser = parse_config)]
+    #[arg(long = "config", value_parser = Config::parse_arg)]
     configs: Vec<Config>,
-}
-
-fn parse_config(s: &str) -> Result<Config, String> {
-    Config::parse(s).ok_or_else(|| format!("unknown config {s} (tfjs-wasm, tfjs-webgl, ort-wasm)"))
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {
@@ -65,11 +61,7 @@ fn parse_json(s: &str) -> Result<serde_json::Value, String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = Args::parse();
     let opts = ObserverOptions {
-        configs: if a.configs.is_empty() {
-            Config::ALL.to_vec()
-        } else {
-            a.configs
-        },
+        configs: Config::or_all(a.configs),
         n: a.n,
         warm: a.warm,
         reps: a.reps,

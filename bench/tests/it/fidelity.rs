@@ -21,21 +21,14 @@ use webinfer_bench::fidelity::{self, Compare, Config, FidelityOptions, Row};
 const LOOSE: f64 = 0.25;
 
 fn check(config: Config) {
-    let _one = crate::ONE_AT_A_TIME.blocking_lock();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let opts = FidelityOptions {
         configs: vec![config],
         n: 6,
         warm: 2,
         idle_ms: 2000,
     };
-    let rows = rt
-        .block_on(fidelity::run(&opts))
-        .unwrap_or_else(|e| panic!("{}: {e}", config.name()));
+    let rows =
+        crate::alone(fidelity::run(&opts)).unwrap_or_else(|e| panic!("{}: {e}", config.name()));
     let table = fidelity::table(&rows);
     let find = |metric: &str, reference: &str| -> &Row {
         rows.iter()

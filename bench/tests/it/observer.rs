@@ -17,12 +17,6 @@ use webinfer_bench::observer::{self, ObserverOptions};
 
 #[test]
 fn hook_changes_no_output_and_adds_little_latency_or_frame_loss() {
-    let _one = crate::ONE_AT_A_TIME.blocking_lock();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let opts = ObserverOptions {
         configs: vec![Config::TfjsWasm],
         n: 10,
@@ -32,9 +26,7 @@ fn hook_changes_no_output_and_adds_little_latency_or_frame_loss() {
         control: false,
         hook_config: None,
     };
-    let reports = rt
-        .block_on(observer::run(&opts))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let reports = crate::alone(observer::run(&opts)).unwrap_or_else(|e| panic!("{e}"));
     let table = observer::table(&reports);
     let r = &reports[0];
     assert_eq!(r.hooked.latencies.len(), 20, "{table}");

@@ -366,20 +366,7 @@ pub fn convert(
 
     for (r, name) in outputs.iter().zip(&out_names) {
         let v = ctx.value_of(r).map_err(topo)?;
-        let dtype = ctx.g.dtype(&v).unwrap_or(DType::F32);
-        let shape = ctx.g.shape(&v).cloned();
-        ctx.g.nodes.push(crate::ir::Node {
-            op: "Identity".into(),
-            name: format!("{name}#output"),
-            inputs: vec![v],
-            outputs: vec![name.clone()],
-            attrs: Vec::new(),
-        });
-        ctx.g.set_dtype(name, dtype);
-        if let Some(s) = shape {
-            ctx.g.set_shape(name, s);
-        }
-        ctx.g.add_output(name);
+        ctx.g.add_output_from(v, name);
     }
     Ok(ctx.g)
 }

@@ -342,20 +342,7 @@ pub fn convert(
             .cloned()
             .ok_or_else(|| topo(format!("output layer `{}` produced nothing", r.0)))?;
         let name = call_name(&r.0, r.1);
-        let dtype = ctx.g.dtype(&v).unwrap_or(DType::F32);
-        let shape = ctx.g.shape(&v).cloned();
-        ctx.g.nodes.push(crate::ir::Node {
-            op: "Identity".into(),
-            name: format!("{name}#output"),
-            inputs: vec![v],
-            outputs: vec![name.clone()],
-            attrs: Vec::new(),
-        });
-        ctx.g.set_dtype(&name, dtype);
-        if let Some(s) = shape {
-            ctx.g.set_shape(&name, s);
-        }
-        ctx.g.add_output(&name);
+        ctx.g.add_output_from(v, &name);
     }
     Ok(ctx.g)
 }

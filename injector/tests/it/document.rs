@@ -254,14 +254,12 @@ async fn headers_are_fixed() {
     h.insert(CONTENT_LENGTH, HeaderValue::from_static("356"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
     h.insert("etag", HeaderValue::from_static("\"abc\""));
-    h.append(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'"),
-    );
-    h.append(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("script-src 'none', connect-src 'none'"),
-    );
+    for csp in [
+        "default-src 'self'",
+        "script-src 'none', connect-src 'none'",
+    ] {
+        h.append(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    }
     h.insert(
         "content-security-policy-report-only",
         HeaderValue::from_static("script-src 'none'"),
@@ -376,150 +374,173 @@ async fn utf16_document_passes_through_untouched() {
 
 #[test]
 fn classify_documents_workers_and_the_rest() {
+    use webinfer_injector::Skip;
     let inj = injector();
-    let req = |pairs: &[(&str, &str)]| {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    };
     let html = html_headers("text/html; charset=utf-8");
     let js = html_headers("text/javascript");
-    let get = Method::GET;
-    let ok = StatusCode::OK;
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "document")]), ok, &html),
-        Kind::Document
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[("sec-fetch-dest", "iframe")]),
-            StatusCode::NOT_FOUND,
-            &html
-        ),
-        Kind::Document
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("accept", "text/html,*/*")]), ok, &html),
-        Kind::Document
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "worker")]), ok, &js),
-        Kind::Worker
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[("sec-fetch-dest", "sharedworker")]),
-            ok,
-            &html_headers("application/javascript; charset=utf-8")
-        ),
-        Kind::Worker
-    );
-    use webinfer_injector::Skip;
-    let pass = |s| Kind::Passthrough(s);
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "serviceworker")]), ok, &js),
-        pass(Skip::ServiceWorker)
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "worker")]), ok, &html),
-        pass(Skip::NotJavaScript)
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[
-                ("sec-fetch-dest", "worker"),
-                ("sec-fetch-mode", "same-origin")
-            ]),
-            ok,
-            &js
-        ),
-        Kind::Worker
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[("sec-fetch-dest", "worker"), ("sec-fetch-mode", "cors")]),
-            ok,
-            &js
-        ),
-        pass(Skip::WorkerImport),
-        "a module imported by a module worker"
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "script")]), ok, &js),
-        pass(Skip::NotDocumentOrWorker)
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "empty")]), ok, &html),
-        pass(Skip::NotDocumentOrWorker)
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("accept", "*/*")]), ok, &html),
-        pass(Skip::NotDocumentOrWorker)
-    );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "document")]), ok, &js),
-        pass(Skip::NotHtml)
-    );
-    assert_eq!(
-        inj.classify(
-            &Method::HEAD,
-            &req(&[("sec-fetch-dest", "document")]),
-            ok,
-            &html
-        ),
-        pass(Skip::NoBody)
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[("sec-fetch-dest", "document")]),
-            StatusCode::NOT_MODIFIED,
-            &html
-        ),
-        pass(Skip::NoBody)
-    );
-    assert_eq!(
-        inj.classify(
-            &get,
-            &req(&[("sec-fetch-dest", "document")]),
-            StatusCode::PARTIAL_CONTENT,
-            &html
-        ),
-        pass(Skip::PartialContent)
-    );
     let mut dl = html.clone();
     dl.insert(
         "content-disposition",
         HeaderValue::from_static("attachment; filename=a.html"),
     );
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "document")]), ok, &dl),
-        pass(Skip::Download)
-    );
     let mut comp = html.clone();
     comp.insert("content-encoding", HeaderValue::from_static("compress"));
-    assert_eq!(
-        inj.classify(&get, &req(&[("sec-fetch-dest", "document")]), ok, &comp),
-        pass(Skip::UnsupportedCoding("compress".into()))
+    let (get, ok) = (Method::GET, StatusCode::OK);
+    let doc: &[(&str, &str)] = &[("sec-fetch-dest", "document")];
+    let pass = Kind::Passthrough;
+    // (method, request headers, status, response headers, kind, why)
+    type Case<'a> = (
+        &'a Method,
+        &'a [(&'a str, &'a str)],
+        StatusCode,
+        &'a HeaderMap,
+        Kind,
+        &'a str,
     );
-    assert_eq!(
-        inj.classify(
+    let cases: [Case; 19] = [
+        (&get, doc, ok, &html, Kind::Document, ""),
+        (
             &get,
-            &req(&[("sec-fetch-dest", "document")]),
-            ok,
-            &html_headers("text/html; charset=utf-16le")
+            &[("sec-fetch-dest", "iframe")],
+            StatusCode::NOT_FOUND,
+            &html,
+            Kind::Document,
+            "",
         ),
-        pass(Skip::NotAsciiCompatible("UTF-16LE"))
-    );
+        (
+            &get,
+            &[("accept", "text/html,*/*")],
+            ok,
+            &html,
+            Kind::Document,
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "worker")],
+            ok,
+            &js,
+            Kind::Worker,
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "sharedworker")],
+            ok,
+            &html_headers("application/javascript; charset=utf-8"),
+            Kind::Worker,
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "serviceworker")],
+            ok,
+            &js,
+            pass(Skip::ServiceWorker),
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "worker")],
+            ok,
+            &html,
+            pass(Skip::NotJavaScript),
+            "",
+        ),
+        (
+            &get,
+            &[
+                ("sec-fetch-dest", "worker"),
+                ("sec-fetch-mode", "same-origin"),
+            ],
+            ok,
+            &js,
+            Kind::Worker,
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "worker"), ("sec-fetch-mode", "cors")],
+            ok,
+            &js,
+            pass(Skip::WorkerImport),
+            "a module imported by a module worker",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "script")],
+            ok,
+            &js,
+            pass(Skip::NotDocumentOrWorker),
+            "",
+        ),
+        (
+            &get,
+            &[("sec-fetch-dest", "empty")],
+            ok,
+            &html,
+            pass(Skip::NotDocumentOrWorker),
+            "",
+        ),
+        (
+            &get,
+            &[("accept", "*/*")],
+            ok,
+            &html,
+            pass(Skip::NotDocumentOrWorker),
+            "",
+        ),
+        (&get, doc, ok, &js, pass(Skip::NotHtml), ""),
+        (&Method::HEAD, doc, ok, &html, pass(Skip::NoBody), ""),
+        (
+            &get,
+            doc,
+            StatusCode::NOT_MODIFIED,
+            &html,
+            pass(Skip::NoBody),
+            "",
+        ),
+        (
+            &get,
+            doc,
+            StatusCode::PARTIAL_CONTENT,
+            &html,
+            pass(Skip::PartialContent),
+            "",
+        ),
+        (&get, doc, ok, &dl, pass(Skip::Download), ""),
+        (
+            &get,
+            doc,
+            ok,
+            &comp,
+            pass(Skip::UnsupportedCoding("compress".into())),
+            "",
+        ),
+        (
+            &get,
+            doc,
+            ok,
+            &html_headers("text/html; charset=utf-16le"),
+            pass(Skip::NotAsciiCompatible("UTF-16LE")),
+            "",
+        ),
+    ];
+    for (method, pairs, status, headers, want, why) in cases {
+        let mut req = HeaderMap::new();
+        for (k, v) in pairs {
+            req.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        assert_eq!(
+            inj.classify(method, &req, status, headers),
+            want,
+            "{method} {pairs:?} → {status}, {:?}: {why}",
+            headers.get(http::header::CONTENT_TYPE)
+        );
+    }
 }
 
 #[test]

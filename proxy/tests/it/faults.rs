@@ -16,8 +16,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use rustls::pki_types::ServerName;
 use tempfile::TempDir;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use webinfer_proxy::{
     Exchange, Handler, ProxyBuilder, ProxyHandle, RequestContext, ResolveRule, Timeouts,
 };
@@ -68,18 +69,11 @@ impl Recorder {
     }
 }
 
-/// Long limits, for tests about something else.
-fn relaxed() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(30),
-        response: Duration::from_secs(30),
-        idle: Duration::from_secs(30),
-        client_header: Duration::from_secs(30),
-        client_tls: Duration::from_secs(30),
-        tunnel_idle: Duration::from_secs(30),
-        client_idle: Duration::from_secs(30),
-        client_keepalive: Duration::from_secs(30),
-    }
+/// [`relaxed`] limits with `set` applied (the one limit a test is about).
+fn with(set: impl FnOnce(&mut Timeouts)) -> Timeouts {
+    let mut t = relaxed();
+    set(&mut t);
+    t
 }
 
 /// A proxy (port 0, its own CA) trusting `test_ca` upstream, with `rules`.
@@ -131,10 +125,26 @@ impl Env {
             .expect("tunnel opens")
     }
 
+    /// A raw TLS stream through an intercepted tunnel to `origin`, offering only
+    /// HTTP/1.1.
+    async fn h1_tls(&self, origin: &FaultOrigin) -> TlsStream<TcpStream> {
+        let der = self.ca_der();
+        tls_through_proxy(self.proxy.addr(), HOST, origin.port(), &der, &[b"http/1.1"])
+            .await
+            .unwrap()
+    }
+
+    /// A raw CONNECT tunnel to `origin` (no TLS from the client yet).
+    async fn tunnel(&self, origin: &FaultOrigin) -> TcpStream {
+        connect_tunnel(self.proxy.addr(), &format!("{HOST}:{}", origin.port()))
+            .await
+            .unwrap()
+    }
+
     /// Proves the proxy still serves: a fresh tunnel, `GET /ok`, `200 ok`.
     async fn still_serves(&self, origin: &FaultOrigin) {
         let mut s = self.sender(HOST, origin.port(), false).await;
-        let resp = send(&mut s, get(&url(HOST, origin.port(), "/ok"))).await;
+        let resp = fetch(&mut s, origin.port(), "/ok").await;
         assert_eq!(resp.status(), 200, "the proxy keeps serving others");
         assert_eq!(text(resp).await, "ok");
     }
@@ -162,6 +172,39 @@ async fn send(s: &mut Sender, req: Request<TestBody>) -> Response<Incoming> {
         .expect("a response")
 }
 
+/// `GET https://HOST:port{path}` on `s`, bounded as [`send`].
+async fn fetch(s: &mut Sender, port: u16, path: &str) -> Response<Incoming> {
+    send(s, get(&url(HOST, port, path))).await
+}
+
+/// Writes a raw HTTP/1.1 `GET path` for [`HOST`]`:port` on `stream`.
+async fn write_get(stream: &mut (impl AsyncWrite + Unpin), port: u16, path: &str) {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+}
+
+/// Whether, within the bound, the proxy closed `n` connections to `origin`
+/// and none is left open.
+async fn released(origin: &FaultOrigin, n: usize) -> bool {
+    wait_until(BOUND, || origin.closed_by_peer() == n && origin.open() == 0).await
+}
+
+/// The error page of a refusal: (`x-webinfer-error` header, page text).
+async fn error_page(resp: Response<Incoming>) -> (String, String) {
+    let reason = resp.headers()["x-webinfer-error"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (reason, text(resp).await)
+}
+
+/// Asserts that `page` contains every one of `needles`.
+fn assert_mentions(page: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(page.contains(needle), "the page lacks {needle:?}: {page}");
+    }
+}
+
 /// Reads a body to its end or its first error: (bytes, error).
 async fn drain(resp: Response<Incoming>) -> (u64, Option<String>) {
     let mut body = resp.into_body();
@@ -184,9 +227,23 @@ async fn drain(resp: Response<Incoming>) -> (u64, Option<String>) {
 /// A fault origin with a leaf from `test_ca` for [`HOST`], and a proxy
 /// resolving [`HOST`] to it.
 async fn faulty(timeouts: Timeouts) -> (TestCa, FaultOrigin, Env) {
+    faulty_with(timeouts, |b| b).await
+}
+
+/// [`faulty`], with the proxy's builder passed through `configure`.
+async fn faulty_with(
+    timeouts: Timeouts,
+    configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
+) -> (TestCa, FaultOrigin, Env) {
     let test_ca = TestCa::new("faults");
     let origin = start_fault_origin(Some(http1_only(test_ca.server_config(&[HOST])))).await;
-    let env = Env::start(&test_ca, vec![rule(HOST, origin.port())], timeouts, |b| b).await;
+    let env = Env::start(
+        &test_ca,
+        vec![rule(HOST, origin.port())],
+        timeouts,
+        configure,
+    )
+    .await;
     (test_ca, origin, env)
 }
 
@@ -195,7 +252,7 @@ async fn upstream_reset_mid_body_breaks_the_client_body_and_the_proxy_keeps_serv
     let (_ca, origin, env) = faulty(relaxed()).await;
     for h2 in [false, true] {
         let mut s = env.sender(HOST, origin.port(), h2).await;
-        let resp = send(&mut s, get(&url(HOST, origin.port(), "/reset"))).await;
+        let resp = fetch(&mut s, origin.port(), "/reset").await;
         assert_eq!(resp.status(), 200);
         let (n, err) = drain(resp).await;
         assert!(
@@ -216,14 +273,10 @@ async fn upstream_reset_mid_body_breaks_the_client_body_and_the_proxy_keeps_serv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_hang_gives_a_504_naming_the_host_and_the_timeout() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        response: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.response = SHORT)).await;
     let mut s = env.sender(HOST, origin.port(), true).await;
     let t0 = Instant::now();
-    let resp = send(&mut s, get(&url(HOST, origin.port(), "/hang"))).await;
+    let resp = fetch(&mut s, origin.port(), "/hang").await;
     let waited = t0.elapsed();
     assert_eq!(resp.status(), 504);
     assert!(
@@ -231,19 +284,16 @@ async fn upstream_hang_gives_a_504_naming_the_host_and_the_timeout() {
         "answered after {waited:?}, before the timeout"
     );
     assert!(waited < SHORT + BOUND, "answered after {waited:?}");
-    let reason = resp.headers()["x-webinfer-error"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let page = text(resp).await;
-    for needle in [
-        "504 Upstream timed out",
-        HOST,
-        "within 1s",
-        "--response-timeout",
-    ] {
-        assert!(page.contains(needle), "the page lacks {needle:?}: {page}");
-    }
+    let (reason, page) = error_page(resp).await;
+    assert_mentions(
+        &page,
+        &[
+            "504 Upstream timed out",
+            HOST,
+            "within 1s",
+            "--response-timeout",
+        ],
+    );
     assert!(reason.contains("--response-timeout"), "{reason}");
     // The hung upstream connection is released, not left dangling.
     assert!(
@@ -252,7 +302,7 @@ async fn upstream_hang_gives_a_504_naming_the_host_and_the_timeout() {
     );
     assert!(wait_until(BOUND, || origin.open() == 0).await);
     // The same client connection goes on working.
-    let resp = send(&mut s, get(&url(HOST, origin.port(), "/ok"))).await;
+    let resp = fetch(&mut s, origin.port(), "/ok").await;
     assert_eq!(text(resp).await, "ok");
     let ex = env.recorder.exchange("/hang").await;
     assert_eq!(ex.status, 504);
@@ -266,10 +316,7 @@ async fn upstream_that_never_answers_the_tls_handshake_gives_a_504_after_the_con
     let env = Env::start(
         &test_ca,
         vec![rule("silent.test", silent.port())],
-        Timeouts {
-            connect: SHORT,
-            ..relaxed()
-        },
+        with(|t| t.connect = SHORT),
         |b| b,
     )
     .await;
@@ -280,14 +327,15 @@ async fn upstream_that_never_answers_the_tls_handshake_gives_a_504_after_the_con
     assert_eq!(resp.status(), 504);
     assert!(waited >= SHORT && waited < SHORT + BOUND, "{waited:?}");
     let page = text(resp).await;
-    for needle in [
-        "silent.test",
-        "TLS handshake",
-        "timed out after 1s",
-        "--connect-timeout",
-    ] {
-        assert!(page.contains(needle), "the page lacks {needle:?}: {page}");
-    }
+    assert_mentions(
+        &page,
+        &[
+            "silent.test",
+            "TLS handshake",
+            "timed out after 1s",
+            "--connect-timeout",
+        ],
+    );
     assert!(
         wait_until(BOUND, || silent.closed_by_peer() >= 1).await,
         "the proxy must give up the half-open upstream connection"
@@ -296,14 +344,10 @@ async fn upstream_that_never_answers_the_tls_handshake_gives_a_504_after_the_con
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_body_stall_aborts_the_exchange_after_the_idle_timeout() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        idle: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.idle = SHORT)).await;
     let mut s = env.sender(HOST, origin.port(), false).await;
     let t0 = Instant::now();
-    let resp = send(&mut s, get(&url(HOST, origin.port(), "/stall"))).await;
+    let resp = fetch(&mut s, origin.port(), "/stall").await;
     assert_eq!(resp.status(), 200);
     let (n, err) = drain(resp).await;
     let waited = t0.elapsed();
@@ -330,22 +374,10 @@ async fn upstream_body_stall_aborts_the_exchange_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_request_body_stall_gets_408_after_the_idle_timeout() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        idle: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.idle = SHORT)).await;
     // An upload that promises 1 MiB, sends 1 KiB, then pauses (the socket
     // stays open). The origin (`/hang`) waits for the body like a real one.
-    let mut tls = tls_through_proxy(
-        env.proxy.addr(),
-        HOST,
-        origin.port(),
-        &env.ca_der(),
-        &[b"http/1.1"],
-    )
-    .await
-    .unwrap();
+    let mut tls = env.h1_tls(&origin).await;
     let t0 = Instant::now();
     let head = format!(
         "POST /hang HTTP/1.1\r\nHost: {HOST}:{}\r\ncontent-length: 1048576\r\n\r\n",
@@ -380,7 +412,7 @@ async fn client_request_body_stall_gets_408_after_the_idle_timeout() {
     assert!(waited >= SHORT, "answered after {waited:?}");
     // The upstream exchange is released too.
     assert!(
-        wait_until(BOUND, || origin.closed_by_peer() == 1 && origin.open() == 0).await,
+        released(&origin, 1).await,
         "the proxy must close the upstream connection of the abandoned upload"
     );
     let ex = env.recorder.exchange("/hang").await;
@@ -392,20 +424,8 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
     let (_ca, origin, env) = faulty(relaxed()).await;
     // HTTP/1.1 client on a raw TLS stream: read some of an endless body, then
     // drop the connection.
-    let mut tls = tls_through_proxy(
-        env.proxy.addr(),
-        HOST,
-        origin.port(),
-        &env.ca_der(),
-        &[b"http/1.1"],
-    )
-    .await
-    .unwrap();
-    let req = format!(
-        "GET /trickle HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
-        origin.port()
-    );
-    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut tls = env.h1_tls(&origin).await;
+    write_get(&mut tls, origin.port(), "/trickle").await;
     let mut got = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
     let read_some = async {
@@ -420,7 +440,7 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
     tokio::time::timeout(BOUND, read_some).await.unwrap();
     drop(tls);
     assert!(
-        wait_until(BOUND, || origin.closed_by_peer() == 1 && origin.open() == 0).await,
+        released(&origin, 1).await,
         "h1: the origin must see its connection closed once the client left \
          (closed: {}, open: {})",
         origin.closed_by_peer(),
@@ -430,16 +450,16 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
     // HTTP/2 client: drop the response body mid-stream (RST_STREAM) while the
     // client connection itself stays up.
     let mut s = env.sender(HOST, origin.port(), true).await;
-    let resp = send(&mut s, get(&url(HOST, origin.port(), "/trickle"))).await;
+    let resp = fetch(&mut s, origin.port(), "/trickle").await;
     let mut body = resp.into_body();
     let first = tokio::time::timeout(BOUND, body.frame()).await.unwrap();
     assert!(first.unwrap().is_ok());
     drop(body);
     assert!(
-        wait_until(BOUND, || origin.closed_by_peer() == 2 && origin.open() == 0).await,
+        released(&origin, 2).await,
         "h2: the origin must see its connection closed once the client reset the stream"
     );
-    let resp = send(&mut s, get(&url(HOST, origin.port(), "/ok"))).await;
+    let resp = fetch(&mut s, origin.port(), "/ok").await;
     assert_eq!(text(resp).await, "ok", "the h2 connection goes on");
     let ex = env.recorder.exchange("/trickle").await;
     assert!(
@@ -450,28 +470,12 @@ async fn client_disconnect_mid_stream_releases_the_upstream_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_that_stops_reading_is_cut_after_the_idle_timeout_and_the_upstream_released() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        idle: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.idle = SHORT)).await;
     // The client asks for an endless body, reads its first bytes, then keeps
     // the connection open without reading: buffers fill, the proxy's writes
     // towards it stay pending.
-    let mut tls = tls_through_proxy(
-        env.proxy.addr(),
-        HOST,
-        origin.port(),
-        &env.ca_der(),
-        &[b"http/1.1"],
-    )
-    .await
-    .unwrap();
-    let req = format!(
-        "GET /endless HTTP/1.1\r\nHost: {HOST}:{}\r\n\r\n",
-        origin.port()
-    );
-    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut tls = env.h1_tls(&origin).await;
+    write_get(&mut tls, origin.port(), "/endless").await;
     let mut buf = vec![0u8; 1024];
     let n = tokio::time::timeout(BOUND, tokio::io::AsyncReadExt::read(&mut tls, &mut buf))
         .await
@@ -522,11 +526,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_on_the_listener_is_cut_after_the_header_timeout_and_others_are_served() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        client_header: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.client_header = SHORT)).await;
     let port = origin.port();
     for first in [
         format!("GET http://{HOST}:{port}/ok HTTP/1.1\r\nHost: {HOST}:{port}\r\n"),
@@ -564,22 +564,16 @@ async fn slowloris_on_the_listener_is_cut_after_the_header_timeout_and_others_ar
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_inside_intercepted_tls_is_cut_after_the_header_timeout() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        client_header: SHORT,
-        ..relaxed()
-    })
-    .await;
-    let der = env.ca_der();
-    let open = || tls_through_proxy(env.proxy.addr(), HOST, origin.port(), &der, &[b"http/1.1"]);
+    let (_ca, origin, env) = faulty(with(|t| t.client_header = SHORT)).await;
     let t0 = Instant::now();
-    let tls = open().await.unwrap();
+    let tls = env.h1_tls(&origin).await;
     let (got, closed) = slowloris(tls, "GET /ok HTTP/1.1\r\n").await;
     let waited = t0.elapsed();
     assert!(closed, "the proxy must close a slowloris TLS connection");
     assert!(waited >= SHORT, "closed after {waited:?}");
     assert!(!String::from_utf8_lossy(&got).contains(" 200 "), "{got:?}");
     // A client that completes the handshake and then says nothing is cut too.
-    let mut idle = open().await.unwrap();
+    let mut idle = env.h1_tls(&origin).await;
     let t0 = Instant::now();
     let (_, closed) = read_until_closed(&mut idle, BOUND).await;
     assert!(closed, "a silent TLS client must be closed");
@@ -607,9 +601,7 @@ async fn garbage_bytes_are_refused_or_closed_and_never_reach_the_origin_as_http(
 
     // A bogus TLS record after CONNECT: the interception fails, the tunnel
     // is closed, and the origin is never contacted.
-    let mut tunnel = connect_tunnel(env.proxy.addr(), &format!("{HOST}:{}", origin.port()))
-        .await
-        .unwrap();
+    let mut tunnel = env.tunnel(&origin).await;
     tunnel
         .write_all(b"\x16\x03\x01\x00\x10this is not a ClientHello at all")
         .await
@@ -621,9 +613,7 @@ async fn garbage_bytes_are_refused_or_closed_and_never_reach_the_origin_as_http(
     // Non-TLS bytes after CONNECT are, by design, tunneled untouched (like
     // any non-TLS protocol): the HTTPS origin rejects them, and no HTTP
     // request reaches it.
-    let mut tunnel = connect_tunnel(env.proxy.addr(), &format!("{HOST}:{}", origin.port()))
-        .await
-        .unwrap();
+    let mut tunnel = env.tunnel(&origin).await;
     tunnel.write_all(b"GARBAGE\r\n\r\n\x00\x01").await.unwrap();
     let (_, closed) = read_until_closed(&mut tunnel, BOUND).await;
     assert!(
@@ -639,11 +629,7 @@ async fn garbage_bytes_are_refused_or_closed_and_never_reach_the_origin_as_http(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_client_hello_is_closed_after_the_tls_timeout_without_reaching_the_origin() {
-    let (_ca, origin, env) = faulty(Timeouts {
-        client_tls: SHORT,
-        ..relaxed()
-    })
-    .await;
+    let (_ca, origin, env) = faulty(with(|t| t.client_tls = SHORT)).await;
     // A real ClientHello, cut in half.
     let cfg = client_tls([env.ca_der()], &[b"http/1.1"]);
     let mut conn =
@@ -652,9 +638,7 @@ async fn truncated_client_hello_is_closed_after_the_tls_timeout_without_reaching
     let mut hello = Vec::new();
     conn.write_tls(&mut hello).unwrap();
     assert_eq!(hello[0], 0x16, "a TLS handshake record");
-    let mut tunnel = connect_tunnel(env.proxy.addr(), &format!("{HOST}:{}", origin.port()))
-        .await
-        .unwrap();
+    let mut tunnel = env.tunnel(&origin).await;
     let t0 = Instant::now();
     tunnel.write_all(&hello[..hello.len() / 2]).await.unwrap();
     let (got, closed) = read_until_closed(&mut tunnel, BOUND).await;
@@ -678,13 +662,8 @@ async fn truncated_client_hello_is_closed_after_the_tls_timeout_without_reaching
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_over_the_limit_get_431_on_the_listener_and_inside_tls() {
     const LIMIT: usize = 16 * 1024;
-    let test_ca = TestCa::new("faults");
-    let origin = start_fault_origin(Some(http1_only(test_ca.server_config(&[HOST])))).await;
+    let (_ca, origin, env) = faulty_with(relaxed(), |b| b.max_header_bytes(LIMIT)).await;
     let port = origin.port();
-    let env = Env::start(&test_ca, vec![rule(HOST, port)], relaxed(), |b| {
-        b.max_header_bytes(LIMIT)
-    })
-    .await;
     let big = "a".repeat(LIMIT + 1024);
     // Plain listener: an absolute-form request and a CONNECT.
     for head in [
@@ -698,17 +677,18 @@ async fn headers_over_the_limit_get_431_on_the_listener_and_inside_tls() {
         assert!(got.starts_with("HTTP/1.1 431"), "{}: {got}", &head[..8]);
     }
     // Inside intercepted TLS, HTTP/1.1 (hyper): over the limit 431, under 200.
-    let mut s = env.sender(HOST, port, false).await;
-    let mut req = get(&url(HOST, port, "/ok"));
-    req.headers_mut().insert("x-big", big.parse().unwrap());
-    let resp = send(&mut s, req).await;
-    assert_eq!(resp.status(), 431);
-    let mut s = env.sender(HOST, port, false).await;
-    let mut req = get(&url(HOST, port, "/ok"));
-    req.headers_mut()
-        .insert("x-big", "a".repeat(LIMIT / 2).parse().unwrap());
-    let resp = send(&mut s, req).await;
-    assert_eq!(resp.status(), 200, "a head under the limit passes");
+    for (value, want) in [(big.clone(), 431), ("a".repeat(LIMIT / 2), 200)] {
+        let mut s = env.sender(HOST, port, false).await;
+        let mut req = get(&url(HOST, port, "/ok"));
+        req.headers_mut().insert("x-big", value.parse().unwrap());
+        let resp = send(&mut s, req).await;
+        assert_eq!(
+            resp.status(),
+            want,
+            "a {}-byte header against a limit of {LIMIT}",
+            value.len()
+        );
+    }
     // Inside intercepted TLS, HTTP/2 (curl): the proxy advertises the limit
     // and answers 431.
     let dir = TempDir::new().unwrap();
@@ -769,59 +749,49 @@ async fn connect_to_a_refused_host_gets_403_and_the_origin_sees_no_connection() 
 }
 
 /// Requests `https://host:port/ok` through a proxy that trusts `test_ca`
-/// upstream, from an origin serving `cfg`; returns (status, page, origin).
-async fn bad_cert(
-    test_ca: &TestCa,
-    cfg: Arc<rustls::ServerConfig>,
-    host: &str,
-) -> (u16, String, FaultOrigin) {
+/// upstream, from an origin serving `cfg`, and asserts the refusal: a 502
+/// whose page carries its reason, names `host` and `says` why, and an origin
+/// that got neither a request nor a finished handshake.
+async fn refused_cert(test_ca: &TestCa, cfg: Arc<rustls::ServerConfig>, host: &str, says: &str) {
     let origin = start_fault_origin(Some(cfg)).await;
     let env = Env::start(test_ca, vec![rule(host, origin.port())], relaxed(), |b| b).await;
     let mut s = env.sender(host, origin.port(), true).await;
     let resp = send(&mut s, get(&url(host, origin.port(), "/ok"))).await;
     let status = resp.status().as_u16();
-    let reason = resp.headers()["x-webinfer-error"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let page = text(resp).await;
+    let (reason, page) = error_page(resp).await;
     assert!(
         page.contains(&reason),
         "the page carries the reason: {page}"
     );
-    (status, page, origin)
+    assert_eq!(status, 502);
+    assert!(page.contains(host), "{page}");
+    assert!(page.contains(says), "{page}");
+    assert_eq!(
+        origin.requests(),
+        0,
+        "nothing is sent to an unverified origin"
+    );
+    assert_eq!(origin.handshakes(), 0, "the proxy aborts the handshake");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_upstream_certificate_gives_a_502_that_says_expired() {
     let test_ca = TestCa::new("faults");
     let cfg = test_ca.expired_server_config(&["expired.test"]);
-    let (status, page, origin) = bad_cert(&test_ca, cfg, "expired.test").await;
-    assert_eq!(status, 502);
-    assert!(page.contains("expired.test"), "{page}");
-    assert!(page.contains("certificate has expired"), "{page}");
-    assert_eq!(
-        origin.requests(),
-        0,
-        "nothing is sent to an unverified origin"
-    );
-    assert_eq!(origin.handshakes(), 0, "the proxy aborts the handshake");
+    refused_cert(&test_ca, cfg, "expired.test", "certificate has expired").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_upstream_certificate_gives_a_502_that_says_not_trusted() {
     let test_ca = TestCa::new("faults");
     let cfg = self_signed_server_config(&["selfsigned.test"]);
-    let (status, page, origin) = bad_cert(&test_ca, cfg, "selfsigned.test").await;
-    assert_eq!(status, 502);
-    assert!(page.contains("selfsigned.test"), "{page}");
-    assert!(page.contains("certificate is not trusted"), "{page}");
-    assert_eq!(
-        origin.requests(),
-        0,
-        "nothing is sent to an unverified origin"
-    );
-    assert_eq!(origin.handshakes(), 0, "the proxy aborts the handshake");
+    refused_cert(
+        &test_ca,
+        cfg,
+        "selfsigned.test",
+        "certificate is not trusted",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -829,17 +799,11 @@ async fn wrong_host_upstream_certificate_gives_a_502_that_says_wrong_name() {
     let test_ca = TestCa::new("faults");
     // A valid certificate from a trusted CA, but for another name.
     let cfg = http1_only(test_ca.server_config(&["someone-else.test"]));
-    let (status, page, origin) = bad_cert(&test_ca, cfg, "wronghost.test").await;
-    assert_eq!(status, 502);
-    assert!(page.contains("wronghost.test"), "{page}");
-    assert!(
-        page.contains("certificate is not valid for this host name"),
-        "{page}"
-    );
-    assert_eq!(
-        origin.requests(),
-        0,
-        "nothing is sent to an unverified origin"
-    );
-    assert_eq!(origin.handshakes(), 0, "the proxy aborts the handshake");
+    refused_cert(
+        &test_ca,
+        cfg,
+        "wronghost.test",
+        "certificate is not valid for this host name",
+    )
+    .await;
 }

@@ -8,6 +8,7 @@
 //!   survive even when the response's `Connection` header names them, while
 //!   true extension hop-by-hop headers named there are still removed.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,8 +17,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use webinfer_proxy::ProxyBuilder;
-use webinfer_proxy::ResolveRule;
+use webinfer_proxy::{ProxyBuilder, ProxyHandle, ResolveRule};
 
 /// A raw HTTP/1.1 origin (plain or TLS) that records each request exactly
 /// as received (head and framed body) and answers with `response`.
@@ -97,6 +97,71 @@ async fn serve_raw<S: AsyncRead + AsyncWrite + Unpin>(
 
 fn rule(host: &str, port: u16) -> ResolveRule {
     format!("{host}:{port}:127.0.0.1").parse().unwrap()
+}
+
+/// Two raw origins answering `response`, plain and TLS (`origin.test`,
+/// HTTP/1.1 only, its CA trusted upstream), behind a proxy on port 0 that
+/// resolves `origin.test` and `plain.test` to them.
+struct Rig {
+    plain: RawOrigin,
+    tls: RawOrigin,
+    proxy: ProxyHandle,
+    /// The proxy CA's PEM file (curl's `--cacert`).
+    ca_pem: PathBuf,
+    _dir: TempDir,
+}
+
+impl Rig {
+    async fn start(response: &'static str) -> Rig {
+        let test_ca = TestCa::new("framing");
+        let plain = start_raw_origin(None, response).await;
+        let tls = start_raw_origin(
+            Some(http1_only(test_ca.server_config(&["origin.test"]))),
+            response,
+        )
+        .await;
+        let dir = TempDir::new().unwrap();
+        let ca = webinfer_testkit::proxy::ca(dir.path());
+        let ca_pem = ca.cert_pem_path();
+        let proxy = ProxyBuilder::new()
+            .ca(ca)
+            .listen("127.0.0.1:0".parse().unwrap())
+            .upstream_roots(vec![test_ca.der()])
+            .resolve(vec![
+                rule("origin.test", tls.port),
+                rule("plain.test", plain.port),
+            ])
+            .start()
+            .await
+            .unwrap();
+        Rig {
+            plain,
+            tls,
+            proxy,
+            ca_pem,
+            _dir: dir,
+        }
+    }
+
+    fn proxy_url(&self) -> String {
+        format!("http://{}", self.proxy.addr())
+    }
+
+    /// curl with `flags` through the intercepted tunnel to
+    /// `https://origin.test/`: (success, stdout, stderr).
+    async fn curl_https(&self, flags: &[&str]) -> (bool, String, String) {
+        let proxy = self.proxy_url();
+        let url = format!("https://origin.test:{}/", self.tls.port);
+        let mut args = flags.to_vec();
+        args.extend([
+            "-x",
+            proxy.as_str(),
+            "--cacert",
+            self.ca_pem.to_str().unwrap(),
+            url.as_str(),
+        ]);
+        curl(&args).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,49 +264,20 @@ fn check_headers(out: &str, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_headers_named_in_connection_are_kept() {
-    let test_ca = TestCa::new("framing");
-    let plain = start_raw_origin(None, HOSTILE_RESPONSE).await;
-    let tls = start_raw_origin(
-        Some(http1_only(test_ca.server_config(&["origin.test"]))),
-        HOSTILE_RESPONSE,
-    )
-    .await;
-    let dir = TempDir::new().unwrap();
-    let ca = webinfer_testkit::proxy::ca(dir.path());
-    let ca_pem = ca.cert_pem_path();
-    let p = ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(vec![test_ca.der()])
-        .resolve(vec![
-            rule("origin.test", tls.port),
-            rule("plain.test", plain.port),
-        ])
-        .start()
-        .await
-        .unwrap();
-    let proxy = format!("http://{}", p.addr());
+    let rig = Rig::start(HOSTILE_RESPONSE).await;
     let (ok, out, err) = curl(&[
         "-i",
         "-x",
-        &proxy,
-        &format!("http://plain.test:{}/", plain.port),
+        &rig.proxy_url(),
+        &format!("http://plain.test:{}/", rig.plain.port),
     ])
     .await;
     assert!(ok, "{err}");
     check_headers(&out, "plain HTTP");
     for flag in ["--http1.1", "--http2"] {
-        let (ok, out, err) = curl(&[
-            "-i",
-            "--suppress-connect-headers",
-            flag,
-            "-x",
-            &proxy,
-            "--cacert",
-            ca_pem.to_str().unwrap(),
-            &format!("https://origin.test:{}/", tls.port),
-        ])
-        .await;
+        let (ok, out, err) = rig
+            .curl_https(&["-i", "--suppress-connect-headers", flag])
+            .await;
         assert!(ok, "{err}");
         check_headers(&out, &format!("HTTPS {flag}"));
     }
@@ -251,27 +287,10 @@ async fn security_headers_named_in_connection_are_kept() {
 async fn a_response_with_both_lengths_reaches_the_client_whole_and_chunked() {
     const BOTH: &str = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\
                         Connection: close\r\n\r\nb\r\nhello world\r\n0\r\n\r\n";
-    let test_ca = TestCa::new("framing");
-    let plain = start_raw_origin(None, BOTH).await;
-    let tls = start_raw_origin(
-        Some(http1_only(test_ca.server_config(&["origin.test"]))),
-        BOTH,
-    )
-    .await;
-    let dir = TempDir::new().unwrap();
-    let ca = webinfer_testkit::proxy::ca(dir.path());
-    let ca_pem = ca.cert_pem_path();
-    let p = ProxyBuilder::new()
-        .ca(ca)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .upstream_roots(vec![test_ca.der()])
-        .resolve(vec![rule("origin.test", tls.port)])
-        .start()
-        .await
-        .unwrap();
+    let rig = Rig::start(BOTH).await;
     // Plain HTTP, raw: the head the client gets and the bytes after it.
-    let mut tcp = TcpStream::connect(p.addr()).await.unwrap();
-    let port = plain.port;
+    let mut tcp = TcpStream::connect(rig.proxy.addr()).await.unwrap();
+    let port = rig.plain.port;
     tcp.write_all(
         format!(
             "GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
@@ -297,15 +316,7 @@ async fn a_response_with_both_lengths_reaches_the_client_whole_and_chunked() {
     );
     // HTTPS through the intercepted tunnel, HTTP/1.1 and HTTP/2.
     for flag in ["--http1.1", "--http2"] {
-        let (ok, out, err) = curl(&[
-            flag,
-            "-x",
-            &format!("http://{}", p.addr()),
-            "--cacert",
-            ca_pem.to_str().unwrap(),
-            &format!("https://origin.test:{}/", tls.port),
-        ])
-        .await;
+        let (ok, out, err) = rig.curl_https(&[flag]).await;
         assert!(ok, "{flag}: {err}");
         assert_eq!(out, "hello world", "{flag}");
     }

@@ -25,19 +25,6 @@ use webinfer_proxy::{ProxyBuilder, ProxyHandle, Timeouts};
 const HOST: &str = "limits.test";
 const SHORT: Duration = Duration::from_millis(400);
 
-fn long() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(30),
-        response: Duration::from_secs(30),
-        idle: Duration::from_secs(30),
-        client_header: Duration::from_secs(30),
-        client_tls: Duration::from_secs(30),
-        tunnel_idle: Duration::from_secs(30),
-        client_idle: Duration::from_secs(30),
-        client_keepalive: Duration::from_secs(30),
-    }
-}
-
 async fn proxy(
     dir: &TempDir,
     test_ca: Option<&TestCa>,
@@ -55,24 +42,29 @@ async fn proxy(
     configure(b).start().await.unwrap()
 }
 
+/// A proxy to `port` (no upstream TLS) whose only short limit is
+/// `--tunnel-idle-timeout` ([`SHORT`]).
+async fn tunnel_idle_proxy(dir: &TempDir, port: u16) -> ProxyHandle {
+    let timeouts = Timeouts {
+        tunnel_idle: SHORT,
+        ..relaxed()
+    };
+    proxy(dir, None, port, timeouts, |b| b).await
+}
+
+/// A raw CONNECT tunnel through `p` to [`HOST`]`:port`.
+async fn tunnel(p: &ProxyHandle, port: u16) -> TcpStream {
+    connect_tunnel(p.addr(), &format!("{HOST}:{port}"))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_raw_tunnel_is_closed_on_both_sides() {
     let origin = start_fault_origin(None).await; // reads until the peer closes
     let dir = TempDir::new().unwrap();
-    let p = proxy(
-        &dir,
-        None,
-        origin.port(),
-        Timeouts {
-            tunnel_idle: SHORT,
-            ..long()
-        },
-        |b| b,
-    )
-    .await;
-    let mut tcp = connect_tunnel(p.addr(), &format!("{HOST}:{}", origin.port()))
-        .await
-        .unwrap();
+    let p = tunnel_idle_proxy(&dir, origin.port()).await;
+    let mut tcp = tunnel(&p, origin.port()).await;
     tcp.write_all(b"not TLS, a raw tunnel\n").await.unwrap();
     assert!(wait_until(Duration::from_secs(10), || origin.connections() == 1).await);
     let t0 = Instant::now();
@@ -103,20 +95,8 @@ async fn a_busy_raw_tunnel_outlives_the_idle_timeout() {
         }
     });
     let dir = TempDir::new().unwrap();
-    let p = proxy(
-        &dir,
-        None,
-        port,
-        Timeouts {
-            tunnel_idle: SHORT,
-            ..long()
-        },
-        |b| b,
-    )
-    .await;
-    let mut tcp = connect_tunnel(p.addr(), &format!("{HOST}:{port}"))
-        .await
-        .unwrap();
+    let p = tunnel_idle_proxy(&dir, port).await;
+    let mut tcp = tunnel(&p, port).await;
     let t0 = Instant::now();
     while t0.elapsed() < SHORT * 4 {
         tcp.write_all(b"ping").await.unwrap();
@@ -134,17 +114,7 @@ async fn a_busy_raw_tunnel_outlives_the_idle_timeout() {
 async fn an_idle_websocket_relay_is_closed() {
     let origin = start_upstream(None).await; // /ws echoes, silent otherwise
     let dir = TempDir::new().unwrap();
-    let p = proxy(
-        &dir,
-        None,
-        origin.port(),
-        Timeouts {
-            tunnel_idle: SHORT,
-            ..long()
-        },
-        |b| b,
-    )
-    .await;
+    let p = tunnel_idle_proxy(&dir, origin.port()).await;
     let mut tcp = TcpStream::connect(p.addr()).await.unwrap();
     let port = origin.port();
     tcp.write_all(
@@ -211,7 +181,7 @@ async fn an_idle_http2_client_connection_is_closed_but_not_while_a_request_is_op
         Timeouts {
             client_idle: SHORT,
             response,
-            ..long()
+            ..relaxed()
         },
         |b| b,
     )
@@ -249,7 +219,7 @@ async fn an_http2_client_that_stops_answering_pings_is_dropped() {
         origin.port(),
         Timeouts {
             client_keepalive: SHORT,
-            ..long()
+            ..relaxed()
         },
         |b| b,
     )
@@ -306,12 +276,13 @@ async fn status_of(addr: SocketAddr, req: &str) -> String {
 async fn connections_beyond_the_limit_get_a_503_naming_the_option() {
     let origin = start_fault_origin(None).await;
     let dir = TempDir::new().unwrap();
-    let p = proxy(&dir, None, origin.port(), long(), |b| b.max_connections(2)).await;
+    let p = proxy(&dir, None, origin.port(), relaxed(), |b| {
+        b.max_connections(2)
+    })
+    .await;
     // One raw tunnel (its slot lives on after the upgrade) and one idle
     // connection fill the two slots.
-    let mut tunnel = connect_tunnel(p.addr(), &format!("{HOST}:{}", origin.port()))
-        .await
-        .unwrap();
+    let mut tunnel = tunnel(&p, origin.port()).await;
     tunnel.write_all(b"raw\n").await.unwrap();
     assert!(wait_until(Duration::from_secs(10), || origin.connections() == 1).await);
     let idle = TcpStream::connect(p.addr()).await.unwrap();

@@ -155,6 +155,24 @@ impl Env {
     fn https_url(&self, path: &str) -> String {
         format!("https://upstream.test:{}{path}", self.https.port())
     }
+
+    /// The proxy CA's PEM file, as curl's `--cacert` takes it.
+    fn cacert(&self) -> String {
+        self.proxy_ca_pem.to_str().unwrap().to_string()
+    }
+
+    /// A hyper client inside an intercepted tunnel to the HTTPS upstream.
+    async fn sender(&self, h2: bool) -> Sender {
+        let der = self.ca_der();
+        Sender::trusting(
+            self.proxy.addr(),
+            "upstream.test",
+            self.https.port(),
+            &der,
+            h2,
+        )
+        .await
+    }
 }
 
 fn rule(host: &str, port: u16) -> ResolveRule {
@@ -171,7 +189,7 @@ fn get(uri: &str) -> Request<TestBody> {
 async fn curl_https_over_http1_and_http2_strips_alt_svc() {
     let env = Env::start(|b, _| b).await;
     let proxy = env.proxy_url();
-    let cacert = env.proxy_ca_pem.to_str().unwrap().to_string();
+    let cacert = env.cacert();
     for (flag, want) in [("--http1.1", "1.1"), ("--http2", "2")] {
         let url = env.https_url("/hello");
         let (ok, out, err) = curl(&[
@@ -211,14 +229,7 @@ async fn curl_https_over_http1_and_http2_strips_alt_svc() {
 async fn hyper_client_keeps_alive_over_h1_and_h2_tunnels() {
     let env = Env::start(|b, _| b).await;
     for h2 in [false, true] {
-        let mut sender = Sender::trusting(
-            env.proxy.addr(),
-            "upstream.test",
-            env.https.port(),
-            &env.ca_der(),
-            h2,
-        )
-        .await;
+        let mut sender = env.sender(h2).await;
         for _ in 0..3 {
             let resp = sender.send(get(&env.https_url("/hello"))).await.unwrap();
             assert_eq!(resp.status(), 200);
@@ -317,14 +328,7 @@ async fn a_200_mb_download_and_a_50_mb_upload_stream_intact() {
     const UP: u64 = 50 * 1024 * 1024;
     let expected_down = tokio::task::spawn_blocking(|| stream_sha256(42, DOWN));
     let expected_up = tokio::task::spawn_blocking(|| stream_sha256(9, UP));
-    let mut sender = Sender::trusting(
-        env.proxy.addr(),
-        "upstream.test",
-        env.https.port(),
-        &env.ca_der(),
-        false,
-    )
-    .await;
+    let mut sender = env.sender(false).await;
     let resp = sender
         .send(get(&env.https_url(&format!("/big?n={DOWN}&seed=42"))))
         .await
@@ -353,7 +357,7 @@ async fn untrusted_upstream_certificate_gives_an_explained_502() {
     let port = rogue.port();
     let env = Env::start(move |b, _| b.resolve(vec![rule("rogue.test", port)])).await;
     let url = format!("https://rogue.test:{}/hello", rogue.port());
-    let cacert = env.proxy_ca_pem.to_str().unwrap().to_string();
+    let cacert = env.cacert();
     let (ok, out, err) =
         curl(&["-x", &env.proxy_url(), "--cacert", &cacert, "-D", "-", &url]).await;
     assert!(ok, "{err}");
@@ -388,7 +392,7 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
     let refused = connect_refused(env.proxy.addr(), &format!("denied.test:{dp}")).await;
     assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     // curl sees the refusal too.
-    let cacert = env.proxy_ca_pem.to_str().unwrap().to_string();
+    let cacert = env.cacert();
     let url = format!("https://denied.test:{dp}/hello");
     let (ok, _, err) = curl(&["-x", &env.proxy_url(), "--cacert", &cacert, &url]).await;
     assert!(!ok && err.contains("403"), "{err}");
@@ -429,14 +433,7 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
         "{out}"
     );
     assert_eq!(other.connections(), 0);
-    let mut sender = Sender::trusting(
-        allow_env.proxy.addr(),
-        "upstream.test",
-        allow_env.https.port(),
-        &allow_env.ca_der(),
-        true,
-    )
-    .await;
+    let mut sender = allow_env.sender(true).await;
     let resp = sender
         .send(get(&allow_env.https_url("/hello")))
         .await
@@ -473,14 +470,7 @@ async fn filters_answer_locally_without_forwarding_for_every_flavour() {
     let env = Env::start(|b, _| b).await;
     // Intercepted HTTPS over h2 and h1.
     for h2 in [true, false] {
-        let mut s = Sender::trusting(
-            env.proxy.addr(),
-            "upstream.test",
-            env.https.port(),
-            &env.ca_der(),
-            h2,
-        )
-        .await;
+        let mut s = env.sender(h2).await;
         let resp = s.send(get(&env.https_url("/__local__"))).await.unwrap();
         assert!(resp.headers().get("x-filtered").is_none());
         assert_eq!(text(resp).await, "answered locally");
@@ -529,7 +519,7 @@ async fn magic_host_serves_the_ca_and_install_page() {
     ] {
         assert!(page.contains(needle), "install page lacks {needle}");
     }
-    let cacert = env.proxy_ca_pem.to_str().unwrap().to_string();
+    let cacert = env.cacert();
     let (ok, pem, err) = curl(&[
         "-x",
         &proxy,
@@ -627,14 +617,7 @@ async fn sequential_requests_to_one_origin_share_one_upstream_connection() {
 async fn tunnel_requests_name_the_tunnel_host_in_any_spelling_or_are_refused() {
     let env = Env::start(|b, _| b).await;
     let port = env.https.port();
-    let mut sender = Sender::trusting(
-        env.proxy.addr(),
-        "upstream.test",
-        port,
-        &env.ca_der(),
-        false,
-    )
-    .await;
+    let mut sender = env.sender(false).await;
     let with_host = |host: &str, path: &str| {
         Request::get(path)
             .header("host", host)

@@ -24,6 +24,22 @@ pub use webinfer_testkit::{
     TestCa,
 };
 
+/// Long limits (30 s each), for tests about something else; a test about
+/// one limit sets that one short (`Timeouts { idle: SHORT, ..relaxed() }`).
+pub fn relaxed() -> webinfer_proxy::Timeouts {
+    let long = std::time::Duration::from_secs(30);
+    webinfer_proxy::Timeouts {
+        connect: long,
+        response: long,
+        idle: long,
+        client_header: long,
+        client_tls: long,
+        tunnel_idle: long,
+        client_idle: long,
+        client_keepalive: long,
+    }
+}
+
 /// The upstream servers of these tests are the kit's origins.
 pub type Upstream = Origin;
 
@@ -37,13 +53,8 @@ pub type Upstream = Origin;
 /// - `/ws`: WebSocket echo.
 async fn route(req: Request<Incoming>) -> Response<TestBody> {
     let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let param = |k: &str| -> Option<u64> {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.parse().ok())
-    };
+    let uri = req.uri().clone();
+    let param = |k: &str| webinfer_testkit::query_u64(&uri, k);
     if path == "/hello" {
         Response::builder()
             .header("alt-svc", "h3=\":443\"; ma=86400")
