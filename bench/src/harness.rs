@@ -215,19 +215,23 @@ async fn start_proxy(
         webinfer_proxy::CertificateAuthority::load_or_create(ca_dir.path())
             .map_err(|e| perr(&e))?,
     );
-    let mut builder = site
+    let builder = site
         .proxy_builder(HOST, ca, webinfer_audit::site::GOOGLE_HOSTS)
         .map_err(|e| perr(&e))?;
-    if hooks == Hooks::Inject {
+    let capture = if hooks == Hooks::Inject {
         let mut capture = webinfer_capture::CaptureOptions::new(traces.path());
         if let Some(patch) = hook_config {
             capture.injector = webinfer_injector::Injector::with_hook(patched_hook(patch));
         }
-        builder = webinfer_capture::install(builder, &capture)
-            .map_err(|e| perr(&e))?
-            .0;
-    }
-    let handle = builder.start().await.map_err(|e| perr(&e))?;
+        Some(webinfer_capture::start(&capture).map_err(|e| perr(&e))?.0)
+    } else {
+        None
+    };
+    let handle = builder
+        .handler(capture)
+        .start()
+        .await
+        .map_err(|e| perr(&e))?;
     Ok(Proxy {
         handle,
         _ca_dir: ca_dir,

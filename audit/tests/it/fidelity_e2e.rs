@@ -259,7 +259,7 @@ fn every_close_page_keeps_its_infers<F: std::future::Future<Output = (usize, usi
     let _lock = browser_lock();
     rt().block_on(async {
         for (name, path) in CLOSE_PAGES {
-            let (got, calls) = close(*path).await;
+            let (got, calls) = close(path).await;
             assert_eq!(calls, 20, "{name}: the page made 20 calls");
             assert_eq!(got, calls, "{name}: infer records {after}");
         }

@@ -280,7 +280,7 @@ impl TraceSink {
                 // Read the body the client is still sending (up to
                 // DRAIN_MAX), so it gets the answer, not a broken pipe.
                 drain(&mut req.into_body()).await;
-                refused
+                *refused
             }
         }
     }
@@ -291,9 +291,9 @@ impl TraceSink {
         &self,
         ctx: &RequestContext,
         req: &Request<Body>,
-    ) -> Result<(std::path::PathBuf, upload::UploadQuery), Response<Body>> {
+    ) -> Result<(std::path::PathBuf, upload::UploadQuery), Box<Response<Body>>> {
         let Some(dir) = self.cfg.save_models.clone() else {
-            return Err(json_response(
+            return Err(refusal(
                 StatusCode::NOT_FOUND,
                 &json!({ "error": "saving models is off (webinfer proxy --save-models DIR)" }),
             ));
@@ -302,22 +302,14 @@ impl TraceSink {
         if let Err(why) = guard::check_headers(req.headers(), &target) {
             self.stats.cross_site.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("model upload refused: {why}");
-            return Err(json_response(
-                StatusCode::FORBIDDEN,
-                &json!({ "error": why }),
-            ));
+            return Err(refusal(StatusCode::FORBIDDEN, &json!({ "error": why })));
         }
         let q = match upload::parse_query(ctx.uri.query().unwrap_or("")) {
             Ok(q) => q,
-            Err(why) => {
-                return Err(json_response(
-                    StatusCode::BAD_REQUEST,
-                    &json!({ "error": why }),
-                ))
-            }
+            Err(why) => return Err(refusal(StatusCode::BAD_REQUEST, &json!({ "error": why }))),
         };
         if q.ext == ".safetensors" && !self.cfg.capture_inputs {
-            return Err(json_response(
+            return Err(refusal(
                 StatusCode::FORBIDDEN,
                 &json!({ "error": "input capture is off (--capture-inputs)" }),
             ));
@@ -326,10 +318,7 @@ impl TraceSink {
             self.stats.unknown_sid.fetch_add(1, Ordering::Relaxed);
             let why = format!("sid {:?} was not issued by this proxy to {target}", q.sid);
             tracing::warn!("model upload refused: {why}");
-            return Err(json_response(
-                StatusCode::FORBIDDEN,
-                &json!({ "error": why }),
-            ));
+            return Err(refusal(StatusCode::FORBIDDEN, &json!({ "error": why })));
         }
         Ok((dir, q))
     }
@@ -355,6 +344,11 @@ async fn drain(body: &mut Body) {
             _ => break,
         }
     }
+}
+
+/// [`json_response`], boxed (a refusal in a `Result`).
+fn refusal(status: StatusCode, v: &Value) -> Box<Response<Body>> {
+    Box::new(json_response(status, v))
 }
 
 pub(super) fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
