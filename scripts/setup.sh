@@ -53,7 +53,8 @@ py_pkgs=(numpy==2.4.6 onnx==1.23.2 tokenizers==0.23.3 ai-edge-litert==2.3.0 duck
 py_missing=()
 for spec in "${py_pkgs[@]}"; do
   name=${spec%%==*}; want_v=${spec##*==}
-  have_v=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+  # `pip show` exits 1 for a package that is absent: that is the case to install, not an error.
+  have_v=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)
   [ "$have_v" = "$want_v" ] || py_missing+=("$spec")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then
