@@ -52,6 +52,24 @@ pub fn browser_lock() -> tokio::sync::MutexGuard<'static, ()> {
     crate::common_audit::BROWSER.blocking_lock()
 }
 
+/// The runtime the browser tests drive their proxy, site and browser on: two workers,
+/// like the machine's two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
+
+/// One browser test: builds the e2e assets, holds [`browser_lock`] (outside the
+/// runtime) and runs `test` on [`runtime`].
+pub fn run_browser_test<F: std::future::Future>(test: F) -> F::Output {
+    build_e2e_assets();
+    let _lock = browser_lock();
+    runtime().block_on(test)
+}
+
 /// A headless Chromium showing one URL; killed (and its profile deleted) on drop.
 pub struct Chromium {
     child: Child,

@@ -78,12 +78,7 @@ fn parse_file(path: &PathBuf) -> (Vec<Value>, bool) {
 #[test]
 fn killing_the_browser_mid_session_leaves_a_readable_trace_with_every_acknowledged_infer() {
     let _lock = browser_lock();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(run());
+    common::runtime().block_on(run());
 }
 
 async fn run() {

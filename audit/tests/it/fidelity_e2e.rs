@@ -32,7 +32,7 @@ use webinfer_audit::cdp::Cdp;
 use webinfer_audit::site::SiteServer;
 
 use common::e2e::{self, GOOGLE_HOSTS, MOZILLA_HOSTS};
-use common::{browser_lock, build_e2e_assets, read_traces, repo_root};
+use common::{read_traces, repo_root, run_browser_test};
 
 const HOST: &str = "fidelity.webinfer.test";
 const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -192,23 +192,9 @@ async fn run_direct(coi: bool, models: Option<&Path>, path: &str) -> Value {
     v
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
+/// The median, by the project's one percentile formula.
 fn p50(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    webinfer_format::percentile(xs, 0.5).expect("durations")
 }
 
 // ---- abrupt close ------------------------------------------------------------------------
@@ -255,9 +241,7 @@ fn every_close_page_keeps_its_infers<F: std::future::Future<Output = (usize, usi
     close: impl Fn(&'static str) -> F,
     after: &str,
 ) {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         for (name, path) in CLOSE_PAGES {
             let (got, calls) = close(path).await;
             assert_eq!(calls, 20, "{name}: the page made 20 calls");
@@ -336,9 +320,7 @@ async fn vad_run(path: &str) -> (Vec<(f64, f64)>, Vec<Value>, Value) {
 
 #[test]
 fn ort_dur_means_the_js_run_for_global_and_bundled_ort() {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         let mut shares = Vec::new();
         let mut hook_p50 = Vec::new();
         for (shape, path) in [
@@ -396,9 +378,7 @@ fn save_sample(rig_traces: &Path, name: &str) {
 
 #[test]
 fn nsfwjs_layers_model_classify_is_one_inference() {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         let path = "/e2e/nsfwjs.html?backend=wasm&n=20";
         let direct = run_direct(false, None, path).await;
         let rig = Rig::start(false, None, false).await;
@@ -460,9 +440,7 @@ fn bert_fixture() -> tempfile::TempDir {
 
 #[test]
 fn transformers_js_helper_graphs_are_marked_and_counted_once() {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         let path = "/e2e/transformers.html?n=10";
         let fixture = bert_fixture();
         let direct = run_direct(false, Some(fixture.path()), path).await;
@@ -523,9 +501,7 @@ fn transformers_js_helper_graphs_are_marked_and_counted_once() {
 
 #[test]
 fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         let rig = Rig::start(false, None, true).await;
         let (browser, cdp) = chromium_cdp(&rig).await;
         let mut events = cdp.subscribe();
@@ -614,9 +590,7 @@ fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
 fn devtools_trace_merged_with_the_sessions_parses_in_trace_engine() {
     use webinfer_analyzer::perfetto::{merge, read_chrome_trace_from};
     use webinfer_analyzer::read::{read_all, ReadOptions};
-    build_e2e_assets();
-    let _lock = browser_lock();
-    rt().block_on(async {
+    run_browser_test(async {
         let traces = tempfile::tempdir().unwrap();
         let ca = tempfile::tempdir().unwrap();
         let proxy = webinfer_proxy::ProxyOptions {

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use webinfer_audit::site::SiteServer;
 
 use common::e2e::{self, PageRun};
-use common::{browser_lock, build_e2e_assets, repo_root};
+use common::{repo_root, run_browser_test};
 
 const HOST: &str = "frameworks.webinfer.test";
 const PAGE_TIMEOUT: Duration = Duration::from_secs(150);
@@ -364,14 +364,7 @@ macro_rules! e2e {
     ($fn:ident, $body:expr) => {
         #[test]
         fn $fn() {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            build_e2e_assets();
-            let _lock = browser_lock();
-            rt.block_on($body);
+            run_browser_test($body);
         }
     };
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::e2e::{self, PageRun};
-use common::{browser_lock, build_e2e_assets, repo_root};
+use common::{repo_root, run_browser_test};
 
 /// The fake host name the test site is served under.
 const HOST: &str = "hooks.webinfer.test";
@@ -494,15 +494,7 @@ macro_rules! e2e_case {
     ($fn:ident, $case:expr) => {
         #[test]
         fn $fn() {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            build_e2e_assets();
-            // one Chromium at a time (held by this thread, outside the runtime)
-            let _lock = browser_lock();
-            rt.block_on(run_case(&$case));
+            run_browser_test(run_case(&$case));
         }
     };
 }

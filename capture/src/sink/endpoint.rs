@@ -336,7 +336,7 @@ impl TraceSink {
 
 /// Reads and discards up to [`DRAIN_MAX`] more bytes of a refused body, so
 /// the client (HTTP/2 especially) gets the answer rather than a reset stream.
-async fn drain(body: &mut Body) {
+pub(super) async fn drain(body: &mut Body) {
     let mut seen = 0usize;
     while seen < DRAIN_MAX {
         match body.frame().await {

@@ -129,14 +129,20 @@ pub async fn store(dir: &Path, q: &UploadQuery, req: Request<Body>, max: u64) ->
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = req.into_body();
     if declared.is_some_and(|n| n > max) {
+        // Read what the client is still sending, so it gets the 413, not a broken pipe.
+        super::endpoint::drain(&mut body).await;
         return answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             json!({"error": format!("model over {max} bytes")}),
         );
     }
     let partial = dir.join(format!(".upload-{}-{}", std::process::id(), rand_suffix()));
-    let result = stream_to(&partial, req.into_body(), max).await;
+    let result = stream_to(&partial, &mut body, max).await;
+    if matches!(&result, Err((StatusCode::PAYLOAD_TOO_LARGE, _))) {
+        super::endpoint::drain(&mut body).await;
+    }
     match result {
         Ok((sha, n)) if sha == q.sha256 => {
             if target.exists() {
@@ -174,7 +180,7 @@ pub async fn store(dir: &Path, q: &UploadQuery, req: Request<Body>, max: u64) ->
 /// Writes `body` to `path` while hashing it; at most `max` bytes.
 async fn stream_to(
     path: &PathBuf,
-    mut body: Body,
+    body: &mut Body,
     max: u64,
 ) -> Result<(String, u64), (StatusCode, String)> {
     let io = |e: std::io::Error| {

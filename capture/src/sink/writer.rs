@@ -176,9 +176,15 @@ impl Writer {
             ));
         }
         let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        let new: BTreeSet<PathBuf> = lines
+        // A batch is mostly one session: build a path only for a stem with no open file.
+        let stems: BTreeSet<&str> = lines
             .iter()
-            .map(|l| self.path(&l.stem))
+            .map(|l| l.stem.as_str())
+            .filter(|s| !self.open.contains_key(*s))
+            .collect();
+        let new: BTreeSet<PathBuf> = stems
+            .into_iter()
+            .map(|s| self.path(s))
             .filter(|p| !files.contains(p))
             .collect();
         if files.len() as u64 + new.len() as u64 > self.budget.max_files {
