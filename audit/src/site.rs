@@ -855,29 +855,20 @@ mod tests {
     #[test]
     fn resolve_picks_longest_prefix_and_rejects_escapes() {
         let m = mounts();
-        assert_eq!(
-            resolve(&m, "/node_modules/a/b.js"),
-            Ok(PathBuf::from("/nm/a/b.js"))
-        );
-        assert_eq!(
-            resolve(&m, "/node_modulesx/a"),
-            Ok(PathBuf::from("/root/node_modulesx/a"))
-        );
-        assert_eq!(
-            resolve(&m, "/index.html"),
-            Ok(PathBuf::from("/root/index.html"))
-        );
-        assert_eq!(
-            resolve(&m, "/a%20b.txt"),
-            Ok(PathBuf::from("/root/a b.txt"))
-        );
-        assert_eq!(resolve(&m, "/../etc/passwd"), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(
-            resolve(&m, "/node_modules/%2e%2e/x"),
-            Err(StatusCode::BAD_REQUEST)
-        );
-        assert_eq!(resolve(&m, "/a%5c..%5cb"), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(resolve(&m, "/bad%zz"), Err(StatusCode::BAD_REQUEST));
+        let ok = |p: &str| Ok(PathBuf::from(p));
+        let bad = Err(StatusCode::BAD_REQUEST);
+        for (path, want) in [
+            ("/node_modules/a/b.js", ok("/nm/a/b.js")),
+            ("/node_modulesx/a", ok("/root/node_modulesx/a")),
+            ("/index.html", ok("/root/index.html")),
+            ("/a%20b.txt", ok("/root/a b.txt")),
+            ("/../etc/passwd", bad.clone()),
+            ("/node_modules/%2e%2e/x", bad.clone()),
+            ("/a%5c..%5cb", bad.clone()),
+            ("/bad%zz", bad),
+        ] {
+            assert_eq!(resolve(&m, path), want, "{path}");
+        }
         assert_eq!(resolve(&m[..1], "/other"), Err(StatusCode::NOT_FOUND));
     }
 
@@ -890,28 +881,18 @@ mod tests {
 
     #[test]
     fn content_types_of_model_and_code_files() {
-        assert_eq!(
-            content_type(Path::new("a/ort-wasm-simd.wasm")),
-            "application/wasm"
-        );
-        assert_eq!(
-            content_type(Path::new("x.mjs")),
-            "text/javascript; charset=utf-8"
-        );
-        assert_eq!(
-            content_type(Path::new("x.JS")),
-            "text/javascript; charset=utf-8"
-        );
-        assert_eq!(content_type(Path::new("m.json")), "application/json");
-        assert_eq!(content_type(Path::new("m.bin")), "application/octet-stream");
-        assert_eq!(
-            content_type(Path::new("m.onnx")),
-            "application/octet-stream"
-        );
-        assert_eq!(
-            content_type(Path::new("index.html")),
-            "text/html; charset=utf-8"
-        );
+        let js = "text/javascript; charset=utf-8";
+        for (file, want) in [
+            ("a/ort-wasm-simd.wasm", "application/wasm"),
+            ("x.mjs", js),
+            ("x.JS", js),
+            ("m.json", "application/json"),
+            ("m.bin", "application/octet-stream"),
+            ("m.onnx", "application/octet-stream"),
+            ("index.html", "text/html; charset=utf-8"),
+        ] {
+            assert_eq!(content_type(Path::new(file)), want, "{file}");
+        }
     }
 
     #[test]

@@ -211,28 +211,31 @@ mod tests {
         assert_eq!(prologue(b""), Prologue::NeedMore);
     }
 
-    #[test]
-    fn plain_script_gets_hook_first_every_split() {
-        let src = b"self.onmessage = (e) => postMessage(e.data);\n";
+    /// `src` rewritten with the hook `HOOK;\n` gives `head` + `src`, whatever the chunk size.
+    fn every_split(src: &[u8], head: &[u8]) {
         for chunk in 1..=src.len() {
             assert_eq!(
                 run("HOOK;\n", src, chunk),
-                [b"HOOK;\n".as_slice(), src].concat(),
+                [head, src].concat(),
                 "chunk {chunk}"
             );
         }
     }
 
     #[test]
+    fn plain_script_gets_hook_first_every_split() {
+        every_split(
+            b"self.onmessage = (e) => postMessage(e.data);\n",
+            b"HOOK;\n",
+        );
+    }
+
+    #[test]
     fn strict_script_stays_strict() {
-        let src = b"/*! lib v1 */\n'use strict';\nvar x = 1;\n";
-        for chunk in 1..=src.len() {
-            assert_eq!(
-                run("HOOK;\n", src, chunk),
-                [b"\"use strict\";\nHOOK;\n".as_slice(), src].concat(),
-                "chunk {chunk}"
-            );
-        }
+        every_split(
+            b"/*! lib v1 */\n'use strict';\nvar x = 1;\n",
+            b"\"use strict\";\nHOOK;\n",
+        );
     }
 
     #[test]

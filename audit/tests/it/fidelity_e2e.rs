@@ -552,8 +552,14 @@ fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
             .iter()
             .filter(|m| m["detail"]["webinfer"]["kind"] == "infer")
             .collect();
-        assert_eq!(infer_measures.len(), inf.len(), "one measure per inference: {ms:?}");
-        assert!(ms.iter().any(|m| m["detail"]["webinfer"]["kind"] == "model_load"));
+        assert_eq!(
+            infer_measures.len(),
+            inf.len(),
+            "one measure per inference: {ms:?}"
+        );
+        assert!(ms
+            .iter()
+            .any(|m| m["detail"]["webinfer"]["kind"] == "model_load"));
         for m in &infer_measures {
             let d = &m["detail"]["devtools"];
             assert_eq!(d["dataType"], "track-entry");
@@ -572,13 +578,19 @@ fn devtools_track_measures_each_inference_in_the_page_and_in_a_cdp_trace() {
         let in_trace: std::collections::BTreeSet<&str> = trace
             .iter()
             .filter(|e| {
-                e["cat"].as_str().is_some_and(|c| c.contains("blink.user_timing"))
+                e["cat"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("blink.user_timing"))
                     && e["args"].to_string().contains("track-entry")
             })
             .filter_map(|e| e["name"].as_str())
             .collect();
         for n in &names {
-            assert!(in_trace.contains(n), "{n} in the DevTools trace ({} user-timing events with a devtools payload)", in_trace.len());
+            assert!(
+                in_trace.contains(n),
+                "{n} in the DevTools trace ({} user-timing events with a devtools payload)",
+                in_trace.len()
+            );
         }
         rig.shutdown().await;
     });
