@@ -7,11 +7,12 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Poll};
 
 use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 
+use crate::forward::wrap_body;
 use crate::handler::Handler;
 use crate::types::{Body, BodyError, Exchange, RequestContext};
 
@@ -71,15 +72,10 @@ impl<I: Inspect> InspectBody<I> {
     }
 }
 
-impl<I: Inspect> HttpBody for InspectBody<I> {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
+wrap_body!(
+    InspectBody<I: Inspect>,
+    inner inner,
+    poll_frame(|this, cx| {
         let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
         match &polled {
             Some(Ok(frame)) => {
@@ -96,16 +92,8 @@ impl<I: Inspect> HttpBody for InspectBody<I> {
             None => this.end(BodyEnd::Complete),
         }
         Poll::Ready(polled)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);
 
 impl<I: Inspect> Drop for InspectBody<I> {
     fn drop(&mut self) {
@@ -236,15 +224,10 @@ impl<H: Handler> FinishBody<H> {
     }
 }
 
-impl<H: Handler> HttpBody for FinishBody<H> {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
+wrap_body!(
+    FinishBody<H: Handler>,
+    inner inner,
+    poll_frame(|this, cx| {
         let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
         match &polled {
             Some(Ok(frame)) => {
@@ -259,16 +242,8 @@ impl<H: Handler> HttpBody for FinishBody<H> {
             }
         }
         Poll::Ready(polled)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);
 
 impl<H: Handler> Drop for FinishBody<H> {
     fn drop(&mut self) {
