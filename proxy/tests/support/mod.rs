@@ -201,6 +201,14 @@ pub async fn curl(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs curl through the proxy at `proxy` (`http://host:port`), trusting the
+/// CA certificate in the PEM file `cacert`, with `args` (flags and the URL).
+pub async fn curl_via(proxy: &str, cacert: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["-x", proxy, "--cacert", cacert];
+    all.extend_from_slice(args);
+    curl(&all).await
+}
+
 // ---------------------------------------------------------------------------
 // Fault injection: origins that misbehave on purpose, and bounded waits.
 // ---------------------------------------------------------------------------
