@@ -4,10 +4,8 @@
 //! fires the handler's `on_complete` once the client got the whole body or
 //! the exchange broke. Nothing here buffers a whole body.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Poll};
 
 use bytes::Bytes;
 use http_body::Body as HttpBody;
@@ -75,9 +73,8 @@ impl<I: Inspect> InspectBody<I> {
 wrap_body!(
     InspectBody<I: Inspect>,
     inner inner,
-    poll_frame(|this, cx| {
-        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        match &polled {
+    observe(|this, polled| {
+        match polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     if !this.ended {
@@ -91,7 +88,6 @@ wrap_body!(
             Some(Err(e)) => this.end(BodyEnd::Failed(e)),
             None => this.end(BodyEnd::Complete),
         }
-        Poll::Ready(polled)
     })
 );
 
@@ -227,9 +223,8 @@ impl<H: Handler> FinishBody<H> {
 wrap_body!(
     FinishBody<H: Handler>,
     inner inner,
-    poll_frame(|this, cx| {
-        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        match &polled {
+    observe(|this, polled| {
+        match polled {
             Some(Ok(frame)) => {
                 if let Some(d) = frame.data_ref() {
                     this.sent += d.len() as u64;
@@ -241,7 +236,6 @@ wrap_body!(
                 this.fire();
             }
         }
-        Poll::Ready(polled)
     })
 );
 

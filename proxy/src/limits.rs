@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::forward::{forward_read, forward_write, wrap_body};
+use crate::forward::{forward_read, forward_write, read_with, wrap_body};
 use crate::idle::Activity;
 use crate::types::Body;
 
@@ -74,21 +74,17 @@ struct Touch<'a, S> {
     activity: Arc<Activity>,
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Touch<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+read_with!(
+    Touch<'_>,
+    poll_read(|this, cx, buf| {
         let before = buf.filled().len();
         let r = Pin::new(&mut *this.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             this.activity.touch();
         }
         r
-    }
-}
+    })
+);
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Touch<'_, S> {
     fn poll_write(
@@ -227,11 +223,9 @@ impl GuardedBody {
 wrap_body!(
     GuardedBody,
     inner inner,
-    poll_frame(|this, cx| {
-        let r = Pin::new(&mut this.inner).poll_frame(cx);
-        if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+    observe(|this, polled| {
+        if matches!(polled, None | Some(Err(_))) {
             this.guard = None;
         }
-        r
     })
 );

@@ -1,14 +1,12 @@
 //! A stream with some already-read bytes put back in front (used after
 //! peeking at the first bytes of a CONNECT tunnel).
 
-use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use bytes::{Buf, Bytes};
-use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::forward::forward_write;
+use crate::forward::{forward_write, read_with};
 
 /// `prefix` is read first, then `inner`; writes go straight to `inner`.
 pub struct Prefixed<S> {
@@ -23,13 +21,9 @@ impl<S> Prefixed<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+read_with!(
+    Prefixed,
+    poll_read(|this, cx, buf| {
         if this.prefix.has_remaining() {
             let n = this.prefix.len().min(buf.remaining());
             buf.put_slice(&this.prefix[..n]);
@@ -37,7 +31,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.inner).poll_read(cx, buf)
-    }
-}
+    })
+);
 
 forward_write!(Prefixed.inner);
