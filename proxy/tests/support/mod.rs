@@ -245,24 +245,7 @@ pub struct FaultOrigin {
 }
 
 impl FaultOrigin {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-    pub fn connections(&self) -> usize {
-        self.seen.connections.load(Ordering::SeqCst)
-    }
-    pub fn open(&self) -> usize {
-        self.seen.open.load(Ordering::SeqCst)
-    }
-    pub fn handshakes(&self) -> usize {
-        self.seen.handshakes.load(Ordering::SeqCst)
-    }
-    pub fn requests(&self) -> usize {
-        self.seen.requests.load(Ordering::SeqCst)
-    }
-    pub fn closed_by_peer(&self) -> usize {
-        self.seen.closed_by_peer.load(Ordering::SeqCst)
-    }
+    webinfer_testkit::port_and_counts!(connections, open, handshakes, requests, closed_by_peer);
 }
 
 /// Decrements the open-connection gauge when a connection task ends.
