@@ -158,40 +158,31 @@ macro_rules! combine {
         impl<$($g: Handler),+> Handler for $ty {
             type Ctx = $ctx;
 
-            fn new_ctx(&self) -> Self::Ctx {
-                let $h = self;
-                $new_ctx
-            }
-
-            fn on_request(
-                &self,
-                $info: &RequestContext,
-                $c: &mut Self::Ctx,
-                $req: Request<Body>,
-            ) -> impl Future<Output = RequestOutcome> + Send {
-                let $h = self;
-                $on_request
-            }
-
-            fn on_response(
-                &self,
-                $info: &RequestContext,
-                $c: &mut Self::Ctx,
-                $resp: Response<Body>,
-            ) -> Response<Body> {
-                let $h = self;
-                $on_response
-            }
-
-            fn on_complete(&self, $info: &RequestContext, $c: &mut Self::Ctx, $ex: &Exchange) {
-                let $h = self;
-                $on_complete
-            }
-
-            fn wants_exchange(&self) -> bool {
-                let $h = self;
-                $wants_exchange
-            }
+            combine!(@step $h; new_ctx() -> Self::Ctx => $new_ctx);
+            combine!(
+                @step $h;
+                on_request($info: &RequestContext, $c: &mut Self::Ctx, $req: Request<Body>)
+                    -> impl Future<Output = RequestOutcome> + Send => $on_request
+            );
+            combine!(
+                @step $h;
+                on_response($info: &RequestContext, $c: &mut Self::Ctx, $resp: Response<Body>)
+                    -> Response<Body> => $on_response
+            );
+            combine!(
+                @step $h;
+                on_complete($info: &RequestContext, $c: &mut Self::Ctx, $ex: &Exchange)
+                    -> () => $on_complete
+            );
+            combine!(@step $h; wants_exchange() -> bool => $wants_exchange);
+        }
+    };
+    // One step: `fn $m(&self, args) -> $ret` evaluating `$body` with `$h`
+    // bound to `self`.
+    (@step $h:ident; $m:ident($($arg:ident: $argty:ty),*) -> $ret:ty => $body:expr) => {
+        fn $m(&self, $($arg: $argty),*) -> $ret {
+            let $h = self;
+            $body
         }
     };
 }
