@@ -4,14 +4,13 @@
 //! fires the handler's `on_complete` once the client got the whole body or
 //! the exchange broke. Nothing here buffers a whole body.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 
+use crate::forward::wrap_body;
 use crate::handler::Handler;
 use crate::types::{Body, BodyError, Exchange, RequestContext};
 
@@ -71,17 +70,11 @@ impl<I: Inspect> InspectBody<I> {
     }
 }
 
-impl<I: Inspect> HttpBody for InspectBody<I> {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
-        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        match &polled {
+wrap_body!(
+    InspectBody<I: Inspect>,
+    inner inner,
+    observe(|this, polled| {
+        match polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     if !this.ended {
@@ -95,17 +88,8 @@ impl<I: Inspect> HttpBody for InspectBody<I> {
             Some(Err(e)) => this.end(BodyEnd::Failed(e)),
             None => this.end(BodyEnd::Complete),
         }
-        Poll::Ready(polled)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);
 
 impl<I: Inspect> Drop for InspectBody<I> {
     fn drop(&mut self) {
@@ -236,17 +220,11 @@ impl<H: Handler> FinishBody<H> {
     }
 }
 
-impl<H: Handler> HttpBody for FinishBody<H> {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
-        let polled = ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        match &polled {
+wrap_body!(
+    FinishBody<H: Handler>,
+    inner inner,
+    observe(|this, polled| {
+        match polled {
             Some(Ok(frame)) => {
                 if let Some(d) = frame.data_ref() {
                     this.sent += d.len() as u64;
@@ -258,17 +236,8 @@ impl<H: Handler> HttpBody for FinishBody<H> {
                 this.fire();
             }
         }
-        Poll::Ready(polled)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);
 
 impl<H: Handler> Drop for FinishBody<H> {
     fn drop(&mut self) {

@@ -8,11 +8,12 @@
 //! Writes pass straight through. The buffer is allocated on the first read
 //! and never holds more than what the peer already sent.
 
-use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::ReadBuf;
+
+use crate::forward::{forward_write, read_with};
 
 /// Bytes read from the socket at a time.
 pub const READ_BUF: usize = 64 * 1024;
@@ -38,13 +39,9 @@ impl<S> ReadBuffered<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for ReadBuffered<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        out: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+read_with!(
+    ReadBuffered,
+    poll_read(|this, cx, out| {
         if this.pos == this.end {
             // A caller asking for at least a buffer's worth reads directly.
             if out.remaining() >= READ_BUF {
@@ -65,34 +62,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadBuffered<S> {
         out.put_slice(&this.buf[this.pos..this.pos + n]);
         this.pos += n;
         Poll::Ready(Ok(()))
-    }
-}
+    })
+);
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for ReadBuffered<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
+forward_write!(ReadBuffered.inner);
 
 #[cfg(test)]
 mod tests {

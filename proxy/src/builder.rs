@@ -73,13 +73,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// ([`NoopHandler`] until [`ProxyBuilder::handler`] or
 /// [`ProxyBuilder::layer`] sets one). Only the CA is required.
 pub struct ProxyBuilder<H: Handler = NoopHandler> {
+    settings: Settings,
+    handler: H,
+}
+
+/// Everything a [`ProxyBuilder`] holds but its handler.
+struct Settings {
     ca: Option<Arc<CertificateAuthority>>,
     listen: SocketAddr,
     upstream_roots: Vec<CertificateDer<'static>>,
     resolve: Vec<ResolveRule>,
     allow_hosts: Vec<String>,
     deny_hosts: Vec<String>,
-    handler: H,
     timeouts: Timeouts,
     max_header_bytes: usize,
     max_connections: usize,
@@ -95,16 +100,18 @@ impl ProxyBuilder {
     /// A builder listening on `127.0.0.1:8080` that passes everything through.
     pub fn new() -> Self {
         ProxyBuilder {
-            ca: None,
-            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            upstream_roots: Vec::new(),
-            resolve: Vec::new(),
-            allow_hosts: Vec::new(),
-            deny_hosts: Vec::new(),
+            settings: Settings {
+                ca: None,
+                listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+                upstream_roots: Vec::new(),
+                resolve: Vec::new(),
+                allow_hosts: Vec::new(),
+                deny_hosts: Vec::new(),
+                timeouts: Timeouts::default(),
+                max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+                max_connections: crate::config::default_max_connections(),
+            },
             handler: NoopHandler,
-            timeouts: Timeouts::default(),
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            max_connections: crate::config::default_max_connections(),
         }
     }
 }
@@ -123,71 +130,51 @@ impl<H: Handler> ProxyBuilder<H> {
     }
 
     fn map_handler<H2: Handler>(self, f: impl FnOnce(H) -> H2) -> ProxyBuilder<H2> {
-        let ProxyBuilder {
-            ca,
-            listen,
-            upstream_roots,
-            resolve,
-            allow_hosts,
-            deny_hosts,
-            handler,
-            timeouts,
-            max_header_bytes,
-            max_connections,
-        } = self;
         ProxyBuilder {
-            ca,
-            listen,
-            upstream_roots,
-            resolve,
-            allow_hosts,
-            deny_hosts,
-            handler: f(handler),
-            timeouts,
-            max_header_bytes,
-            max_connections,
+            settings: self.settings,
+            handler: f(self.handler),
         }
     }
 
     /// The CA that signs leaf certificates.
     pub fn ca(mut self, ca: Arc<CertificateAuthority>) -> Self {
-        self.ca = Some(ca);
+        self.settings.ca = Some(ca);
         self
     }
 
     /// Address to listen on; port 0 picks a free port (see [`ProxyHandle::addr`]).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
+        self.settings.listen = addr;
         self
     }
 
     /// Extra trust roots for upstream servers, on top of the webpki roots.
     pub fn upstream_roots(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
-        self.upstream_roots.extend(roots);
+        self.settings.upstream_roots.extend(roots);
         self
     }
 
     /// `--resolve` rules: route `host:port` to a fixed address.
     pub fn resolve(mut self, rules: Vec<ResolveRule>) -> Self {
-        self.resolve.extend(rules);
+        self.settings.resolve.extend(rules);
         self
     }
 
     /// Only hosts matching these globs are reached (when non-empty).
     pub fn allow_hosts(mut self, globs: Vec<String>) -> Self {
-        self.allow_hosts.extend(globs);
+        self.settings.allow_hosts.extend(globs);
         self
     }
 
     /// Hosts matching these globs are refused with a 403 and never contacted.
     pub fn deny_hosts(mut self, globs: Vec<String>) -> Self {
-        self.deny_hosts.extend(globs);
+        self.settings.deny_hosts.extend(globs);
         self
     }
 
     /// Time limits (see [`Timeouts`] for each and its default).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
+        self.settings.timeouts = timeouts;
         self
     }
 
@@ -195,7 +182,7 @@ impl<H: Handler> ProxyBuilder<H> {
     /// at least 8192; larger heads get `431 Request Header Fields Too Large`.
     /// HTTP/2 clients are told the limit in `SETTINGS_MAX_HEADER_LIST_SIZE`.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
-        self.max_header_bytes = bytes;
+        self.settings.max_header_bytes = bytes;
         self
     }
 
@@ -204,34 +191,34 @@ impl<H: Handler> ProxyBuilder<H> {
     /// A connection beyond the limit gets `503 Service Unavailable` naming
     /// `--max-connections` and is closed.
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n;
+        self.settings.max_connections = n;
         self
     }
 
     /// Binds the listening socket and starts serving (inside a Tokio runtime).
     pub async fn start(self) -> Result<ProxyHandle, ProxyError> {
-        let ca = match self.ca {
+        let ca = match self.settings.ca {
             Some(ca) => ca,
             None => Arc::new(CertificateAuthority::load_or_create(
                 &crate::ca::default_dir()?,
             )?),
         };
-        check_limits(&self.timeouts, self.max_header_bytes)?;
-        let hosts = HostPolicy::new(&self.allow_hosts, &self.deny_hosts)?;
+        check_limits(&self.settings.timeouts, self.settings.max_header_bytes)?;
+        let hosts = HostPolicy::new(&self.settings.allow_hosts, &self.settings.deny_hosts)?;
         let upstream = Upstream::new(
-            &self.upstream_roots,
-            &self.resolve,
-            self.timeouts.connect,
+            &self.settings.upstream_roots,
+            &self.settings.resolve,
+            self.settings.timeouts.connect,
             hosts.clone(),
         )?;
-        let listener = TcpListener::bind(self.listen)
+        let listener = TcpListener::bind(self.settings.listen)
             .await
             .map_err(|source| ProxyError::Bind {
-                addr: self.listen,
+                addr: self.settings.listen,
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
-            addr: self.listen,
+            addr: self.settings.listen,
             source,
         })?;
         let (tx, rx) = watch::channel(());
@@ -243,12 +230,17 @@ impl<H: Handler> ProxyBuilder<H> {
             Arc::new(self.handler),
             stats.clone(),
             rx,
-            self.timeouts,
-            self.max_header_bytes,
+            self.settings.timeouts,
+            self.settings.max_header_bytes,
             addr,
         ));
-        let permits = Arc::new(Semaphore::new(self.max_connections));
-        let task = tokio::spawn(accept_loop(listener, core, permits, self.max_connections));
+        let permits = Arc::new(Semaphore::new(self.settings.max_connections));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            core,
+            permits,
+            self.settings.max_connections,
+        ));
         tracing::info!(%addr, "webinfer proxy listening");
         Ok(ProxyHandle {
             addr,

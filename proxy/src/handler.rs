@@ -141,119 +141,106 @@ impl Handler for NoopHandler {
     }
 }
 
-impl<A: Handler, B: Handler> Handler for (A, B) {
-    type Ctx = (A::Ctx, B::Ctx);
+/// Implements [`Handler`] for a combinator of handlers: each step is one
+/// expression, with the combinator bound to `$h` and the step's arguments
+/// to the names given (`$req`, `$resp`, `$ex` for the step's own argument).
+/// `on_request` is an expression of a `Send` future.
+macro_rules! combine {
+    (
+        impl<$($g:ident),+> for $ty:ty, Ctx = $ctx:ty;
+        |$h:ident, $info:ident, $c:ident|
+        new_ctx => $new_ctx:expr,
+        on_request($req:ident) => $on_request:expr,
+        on_response($resp:ident) => $on_response:expr,
+        on_complete($ex:ident) => $on_complete:expr,
+        wants_exchange => $wants_exchange:expr $(,)?
+    ) => {
+        impl<$($g: Handler),+> Handler for $ty {
+            type Ctx = $ctx;
 
-    fn new_ctx(&self) -> Self::Ctx {
-        (self.0.new_ctx(), self.1.new_ctx())
-    }
-
-    async fn on_request(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        req: Request<Body>,
-    ) -> RequestOutcome {
-        match self.0.on_request(info, &mut ctx.0, req).await {
-            RequestOutcome::Forward(req) => self.1.on_request(info, &mut ctx.1, req).await,
-            answered => answered,
+            combine!(@step $h; new_ctx() -> Self::Ctx => $new_ctx);
+            combine!(
+                @step $h;
+                on_request($info: &RequestContext, $c: &mut Self::Ctx, $req: Request<Body>)
+                    -> impl Future<Output = RequestOutcome> + Send => $on_request
+            );
+            combine!(
+                @step $h;
+                on_response($info: &RequestContext, $c: &mut Self::Ctx, $resp: Response<Body>)
+                    -> Response<Body> => $on_response
+            );
+            combine!(
+                @step $h;
+                on_complete($info: &RequestContext, $c: &mut Self::Ctx, $ex: &Exchange)
+                    -> () => $on_complete
+            );
+            combine!(@step $h; wants_exchange() -> bool => $wants_exchange);
         }
-    }
-
-    fn on_response(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        resp: Response<Body>,
-    ) -> Response<Body> {
-        let resp = self.0.on_response(info, &mut ctx.0, resp);
-        self.1.on_response(info, &mut ctx.1, resp)
-    }
-
-    fn on_complete(&self, info: &RequestContext, ctx: &mut Self::Ctx, ex: &Exchange) {
-        self.0.on_complete(info, &mut ctx.0, ex);
-        self.1.on_complete(info, &mut ctx.1, ex);
-    }
-
-    fn wants_exchange(&self) -> bool {
-        self.0.wants_exchange() || self.1.wants_exchange()
-    }
+    };
+    // One step: `fn $m(&self, args) -> $ret` evaluating `$body` with `$h`
+    // bound to `self`.
+    (@step $h:ident; $m:ident($($arg:ident: $argty:ty),*) -> $ret:ty => $body:expr) => {
+        fn $m(&self, $($arg: $argty),*) -> $ret {
+            let $h = self;
+            $body
+        }
+    };
 }
 
-impl<H: Handler> Handler for Option<H> {
-    type Ctx = Option<H::Ctx>;
+// `A` first in every step; `B`'s `on_request` is skipped when `A` answers.
+combine! {
+    impl<A, B> for (A, B), Ctx = (A::Ctx, B::Ctx);
+    |h, info, ctx|
+    new_ctx => (h.0.new_ctx(), h.1.new_ctx()),
+    on_request(req) => async move {
+        match h.0.on_request(info, &mut ctx.0, req).await {
+            RequestOutcome::Forward(req) => h.1.on_request(info, &mut ctx.1, req).await,
+            answered => answered,
+        }
+    },
+    on_response(resp) => {
+        let resp = h.0.on_response(info, &mut ctx.0, resp);
+        h.1.on_response(info, &mut ctx.1, resp)
+    },
+    on_complete(ex) => {
+        h.0.on_complete(info, &mut ctx.0, ex);
+        h.1.on_complete(info, &mut ctx.1, ex);
+    },
+    wants_exchange => h.0.wants_exchange() || h.1.wants_exchange(),
+}
 
-    fn new_ctx(&self) -> Self::Ctx {
-        self.as_ref().map(H::new_ctx)
-    }
-
-    async fn on_request(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        req: Request<Body>,
-    ) -> RequestOutcome {
-        match (self, ctx) {
+// `H`, or nothing: every step passes through.
+combine! {
+    impl<H> for Option<H>, Ctx = Option<H::Ctx>;
+    |h, info, ctx|
+    new_ctx => h.as_ref().map(H::new_ctx),
+    on_request(req) => async move {
+        match (h, ctx) {
             (Some(h), Some(c)) => h.on_request(info, c, req).await,
             _ => RequestOutcome::Forward(req),
         }
-    }
-
-    fn on_response(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        resp: Response<Body>,
-    ) -> Response<Body> {
-        match (self, ctx) {
-            (Some(h), Some(c)) => h.on_response(info, c, resp),
-            _ => resp,
-        }
-    }
-
-    fn on_complete(&self, info: &RequestContext, ctx: &mut Self::Ctx, ex: &Exchange) {
-        if let (Some(h), Some(c)) = (self, ctx) {
+    },
+    on_response(resp) => match (h, ctx) {
+        (Some(h), Some(c)) => h.on_response(info, c, resp),
+        _ => resp,
+    },
+    on_complete(ex) => {
+        if let (Some(h), Some(c)) = (h, ctx) {
             h.on_complete(info, c, ex);
         }
-    }
-
-    fn wants_exchange(&self) -> bool {
-        self.as_ref().is_some_and(H::wants_exchange)
-    }
+    },
+    wants_exchange => h.as_ref().is_some_and(H::wants_exchange),
 }
 
-impl<H: Handler> Handler for Arc<H> {
-    type Ctx = H::Ctx;
-
-    fn new_ctx(&self) -> Self::Ctx {
-        H::new_ctx(self)
-    }
-
-    fn on_request(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        req: Request<Body>,
-    ) -> impl Future<Output = RequestOutcome> + Send {
-        H::on_request(self, info, ctx, req)
-    }
-
-    fn on_response(
-        &self,
-        info: &RequestContext,
-        ctx: &mut Self::Ctx,
-        resp: Response<Body>,
-    ) -> Response<Body> {
-        H::on_response(self, info, ctx, resp)
-    }
-
-    fn on_complete(&self, info: &RequestContext, ctx: &mut Self::Ctx, ex: &Exchange) {
-        H::on_complete(self, info, ctx, ex);
-    }
-
-    fn wants_exchange(&self) -> bool {
-        H::wants_exchange(self)
-    }
+// The shared handler itself (its own future, not wrapped).
+combine! {
+    impl<H> for Arc<H>, Ctx = H::Ctx;
+    |h, info, ctx|
+    new_ctx => H::new_ctx(h),
+    on_request(req) => H::on_request(h, info, ctx, req),
+    on_response(resp) => H::on_response(h, info, ctx, resp),
+    on_complete(ex) => H::on_complete(h, info, ctx, ex),
+    wants_exchange => H::wants_exchange(h),
 }
 
 #[cfg(test)]

@@ -425,17 +425,7 @@ mod tests {
     #[test]
     fn loose_ipv4_spellings() {
         let lo = Some(Ipv4Addr::new(127, 0, 0, 1));
-        for s in [
-            "127.0.0.1",
-            "127.1",
-            "127.0.1",
-            "2130706433",
-            "0x7f.1",
-            "0x7f000001",
-            "0177.0.0.1",
-            "0x7F.0.0.1",
-            "127.0.0.1.",
-        ] {
+        for s in webinfer_testkit::hosts::LOOPBACK_V4_SPELLINGS {
             assert_eq!(parse_ipv4_loose(s), lo, "{s}");
         }
         for s in [

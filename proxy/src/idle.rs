@@ -14,12 +14,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::types::{Body, BodyError};
+use crate::forward::{forward_read, forward_write, wrap_body};
+use crate::types::Body;
 
 /// Which peer stopped sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,14 +79,46 @@ impl Activity {
     }
 }
 
+/// The timer of a wait that may not last the idle timeout: armed by the
+/// first pending poll, disarmed by progress.
+struct IdleTimer {
+    idle: Duration,
+    sleep: Pin<Box<Sleep>>,
+    armed: bool,
+}
+
+impl IdleTimer {
+    fn new(idle: Duration) -> Self {
+        IdleTimer {
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            armed: false,
+        }
+    }
+
+    /// Progress was made: the next pending poll starts a fresh wait.
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// The inner poll is pending: arms the timer if it is not running and
+    /// resolves once the wait has lasted the idle timeout.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.armed {
+            let deadline = tokio::time::Instant::now() + self.idle;
+            self.sleep.as_mut().reset(deadline);
+            self.armed = true;
+        }
+        self.sleep.as_mut().poll(cx)
+    }
+}
+
 /// Fails with [`IdleTimeout`] when `inner` stays pending for `idle` while
 /// being polled; every data frame restarts the timer.
 pub struct IdleBody {
     inner: Body,
-    idle: Duration,
+    timer: IdleTimer,
     stalled: Stalled,
-    sleep: Pin<Box<Sleep>>,
-    armed: bool,
     activity: Option<Arc<Activity>>,
 }
 
@@ -102,69 +132,45 @@ impl IdleBody {
     ) -> Self {
         IdleBody {
             inner,
-            idle,
+            timer: IdleTimer::new(idle),
             stalled,
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            armed: false,
             activity,
         }
     }
 }
 
-impl HttpBody for IdleBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
+wrap_body!(
+    IdleBody,
+    inner inner,
+    poll_frame(|this, cx| {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.armed = false;
+                this.timer.disarm();
                 if let Some(a) = &this.activity {
                     a.touch();
                 }
                 Poll::Ready(frame)
             }
-            Poll::Pending => {
-                if !this.armed {
-                    let deadline = tokio::time::Instant::now() + this.idle;
-                    this.sleep.as_mut().reset(deadline);
-                    this.armed = true;
+            Poll::Pending => match this.timer.poll_expired(cx) {
+                Poll::Ready(()) => {
+                    this.timer.disarm();
+                    Poll::Ready(Some(Err(Box::new(IdleTimeout {
+                        stalled: this.stalled,
+                        after: this.timer.idle,
+                    }))))
                 }
-                match this.sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        this.armed = false;
-                        Poll::Ready(Some(Err(Box::new(IdleTimeout {
-                            stalled: this.stalled,
-                            after: this.idle,
-                        }))))
-                    }
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+                Poll::Pending => Poll::Pending,
+            },
         }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);
 
 /// A client stream whose writes fail with `TimedOut` once one stays pending
 /// (the client reads nothing) for the idle timeout. Reads are untouched: a
 /// quiet client is the header timeout's business.
 pub struct WriteIdle<S> {
     inner: S,
-    idle: Duration,
-    sleep: Pin<Box<Sleep>>,
-    armed: bool,
+    timer: IdleTimer,
 }
 
 impl<S> WriteIdle<S> {
@@ -172,9 +178,7 @@ impl<S> WriteIdle<S> {
     pub fn new(inner: S, idle: Duration) -> Self {
         WriteIdle {
             inner,
-            idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            armed: false,
+            timer: IdleTimer::new(idle),
         }
     }
 
@@ -187,77 +191,32 @@ impl<S> WriteIdle<S> {
     ) -> Poll<io::Result<T>> {
         match polled {
             Poll::Ready(r) => {
-                self.armed = false;
+                self.timer.disarm();
                 Poll::Ready(r)
             }
-            Poll::Pending => {
-                if !self.armed {
-                    let deadline = tokio::time::Instant::now() + self.idle;
-                    self.sleep.as_mut().reset(deadline);
-                    self.armed = true;
-                }
-                match self.sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!(
-                            "the client read nothing for {:?} (--idle-timeout)",
-                            self.idle
-                        ),
-                    ))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+            Poll::Pending => match self.timer.poll_expired(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the client read nothing for {:?} (--idle-timeout)",
+                        self.timer.idle
+                    ),
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for WriteIdle<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for WriteIdle<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.watch(cx, polled)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_flush(cx);
-        this.watch(cx, polled)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
-        this.watch(cx, polled)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.watch(cx, polled)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
+forward_read!(WriteIdle.inner);
+forward_write!(WriteIdle.inner, then watch);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::BodyError;
+    use bytes::Bytes;
+    use http_body::Frame;
     use http_body_util::{BodyExt, StreamBody};
 
     #[tokio::test]

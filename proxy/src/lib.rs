@@ -25,7 +25,7 @@
 //! | data | `error`, `types` (bodies, [`RequestContext`], [`Exchange`]) |
 //! | seam | `handler` ([`Handler`], pairs, [`NoopHandler`]) |
 //! | settings and policy | `ca`, `config`, `hosts`, `headers`, `error_page`, `leaf`, `magic`, `stats` |
-//! | streams | `bufread`, `prefixed`, `idle`, `limits`, `body` ([`InspectBody`], metering, the exchange's end), `upstream` |
+//! | streams | `forward` (the pass-through impls of these wrappers), `bufread`, `prefixed`, `idle`, `limits`, `body` ([`InspectBody`], metering, the exchange's end), `upstream` |
 //! | exchange | `state` (the shared state of a running proxy), `pipeline` (one request through the handler and upstream) |
 //! | tunnels | `tunnel` (CONNECT, peek, pass-through), `intercept` (TLS termination) |
 //! | connections | `serve` (listener, HTTP/1.1 and HTTP/2 serving, dispatch) |
@@ -38,6 +38,7 @@ mod ca;
 mod config;
 mod error;
 mod error_page;
+mod forward;
 mod handler;
 mod headers;
 mod hosts;

@@ -15,14 +15,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::forward::{forward_read, forward_write, read_with, wrap_body};
 use crate::idle::Activity;
-use crate::types::{Body, BodyError};
+use crate::types::Body;
 
 /// A stream that holds a connection permit until it is dropped.
 pub struct Counted<S> {
@@ -40,43 +39,9 @@ impl<S> Counted<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-    // Vectored writes pass through: without them every TLS record towards
-    // the client (rustls queues several per write) costs its own send(2).
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
+// Vectored writes pass through (see `forward`).
+forward_read!(Counted.inner);
+forward_write!(Counted.inner);
 
 /// The explanation sent to a connection beyond the limit.
 pub fn limit_message(max: usize) -> String {
@@ -109,21 +74,17 @@ struct Touch<'a, S> {
     activity: Arc<Activity>,
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Touch<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+read_with!(
+    Touch<'_>,
+    poll_read(|this, cx, buf| {
         let before = buf.filled().len();
         let r = Pin::new(&mut *this.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             this.activity.touch();
         }
         r
-    }
-}
+    })
+);
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Touch<'_, S> {
     fn poll_write(
@@ -259,27 +220,12 @@ impl GuardedBody {
     }
 }
 
-impl HttpBody for GuardedBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = self.get_mut();
-        let r = Pin::new(&mut this.inner).poll_frame(cx);
-        if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+wrap_body!(
+    GuardedBody,
+    inner inner,
+    observe(|this, polled| {
+        if matches!(polled, None | Some(Err(_))) {
             this.guard = None;
         }
-        r
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+    })
+);

@@ -45,25 +45,27 @@ impl StatsSnapshot {
     }
 }
 
+/// `fn $name(&self)` adding one to the counter `$field`, for each pair.
+macro_rules! bumps {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        $(
+            pub(crate) fn $name(&self) {
+                self.$field.fetch_add(1, Ordering::Relaxed);
+            }
+        )*
+    };
+}
+
 impl ProxyStats {
-    pub(crate) fn connection(&self) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
+    bumps! {
+        connection => connections,
+        request => requests,
+        forwarded => forwarded,
+        local => local,
+        upstream_error => upstream_errors,
+        tunnel => tunnels,
     }
-    pub(crate) fn request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn forwarded(&self) {
-        self.forwarded.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn local(&self) {
-        self.local.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn upstream_error(&self) {
-        self.upstream_errors.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn tunnel(&self) {
-        self.tunnels.fetch_add(1, Ordering::Relaxed);
-    }
+
     pub(crate) fn refused(&self, host: &str) {
         *self
             .refused

@@ -8,6 +8,7 @@
 //!   connections and requests, and body helpers.
 //! - [`data`]: deterministic pseudo-random bytes, streamed bodies and their
 //!   SHA-256, so a test can check a large body end to end without holding it.
+//! - [`hosts`]: spellings of loopback addresses for host policy tests.
 //! - [`client`]: a real CONNECT client: the raw tunnel ([`connect_tunnel`]),
 //!   TLS inside it trusting the given roots ([`client_tls`],
 //!   [`tls_through_proxy`]) and an HTTP/1.1 or h2 client over it
@@ -25,6 +26,7 @@
 pub mod ca;
 pub mod client;
 pub mod data;
+pub mod hosts;
 pub mod origin;
 #[cfg(feature = "proptest")]
 pub mod prop;

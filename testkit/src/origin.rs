@@ -39,6 +39,27 @@ pub fn empty() -> TestBody {
     full(Bytes::new())
 }
 
+/// Inside the `impl` of a test server's handle with the fields
+/// `addr: SocketAddr` and `seen` (a struct of `AtomicUsize` counters):
+/// `fn port(&self) -> u16`, and for each counter named (doc comments
+/// allowed before each name) `fn name(&self) -> usize` reading it.
+#[macro_export]
+macro_rules! port_and_counts {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// The port.
+        pub fn port(&self) -> u16 {
+            self.addr.port()
+        }
+
+        $(
+            $(#[$doc])*
+            pub fn $name(&self) -> usize {
+                self.seen.$name.load(::std::sync::atomic::Ordering::SeqCst)
+            }
+        )*
+    };
+}
+
 /// Counts of what an [`Origin`] saw.
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -108,20 +129,12 @@ impl Origin {
         Ok(Origin { addr, seen, accept })
     }
 
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// TCP connections accepted so far.
-    pub fn connections(&self) -> usize {
-        self.seen.connections.load(Ordering::SeqCst)
-    }
-
-    /// Requests handled so far.
-    pub fn requests(&self) -> usize {
-        self.seen.requests.load(Ordering::SeqCst)
-    }
+    crate::port_and_counts!(
+        /// TCP connections accepted so far.
+        connections,
+        /// Requests handled so far.
+        requests,
+    );
 
     /// Stops accepting connections (those open keep being served).
     pub fn stop(&self) {

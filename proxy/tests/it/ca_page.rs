@@ -57,13 +57,11 @@ async fn the_ca_page_is_on_an_unresolvable_name_and_names_the_real_proxy_address
 
     // HTTPS too (intercepted with a leaf for the magic name).
     let cacert = p.ca().cert_pem_path();
-    let (ok, pem, err) = curl(&[
-        "-x",
+    let (ok, pem, err) = curl_via(
         &url,
-        "--cacert",
         cacert.to_str().unwrap(),
-        "https://webinfer.invalid/webinfer-ca.pem",
-    ])
+        &["https://webinfer.invalid/webinfer-ca.pem"],
+    )
     .await;
     assert!(ok, "{err}");
     assert_eq!(pem, p.ca().cert_pem());

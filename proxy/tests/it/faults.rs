@@ -247,6 +247,13 @@ async fn faulty_with(
     (test_ca, origin, env)
 }
 
+/// [`faulty`], and a client (h2 or HTTP/1.1) through the proxy to [`HOST`].
+async fn faulty_client(timeouts: Timeouts, h2: bool) -> (TestCa, FaultOrigin, Env, Sender) {
+    let (test_ca, origin, env) = faulty(timeouts).await;
+    let s = env.sender(HOST, origin.port(), h2).await;
+    (test_ca, origin, env, s)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_reset_mid_body_breaks_the_client_body_and_the_proxy_keeps_serving() {
     let (_ca, origin, env) = faulty(relaxed()).await;
@@ -273,8 +280,7 @@ async fn upstream_reset_mid_body_breaks_the_client_body_and_the_proxy_keeps_serv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_hang_gives_a_504_naming_the_host_and_the_timeout() {
-    let (_ca, origin, env) = faulty(with(|t| t.response = SHORT)).await;
-    let mut s = env.sender(HOST, origin.port(), true).await;
+    let (_ca, origin, env, mut s) = faulty_client(with(|t| t.response = SHORT), true).await;
     let t0 = Instant::now();
     let resp = fetch(&mut s, origin.port(), "/hang").await;
     let waited = t0.elapsed();
@@ -344,8 +350,7 @@ async fn upstream_that_never_answers_the_tls_handshake_gives_a_504_after_the_con
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_body_stall_aborts_the_exchange_after_the_idle_timeout() {
-    let (_ca, origin, env) = faulty(with(|t| t.idle = SHORT)).await;
-    let mut s = env.sender(HOST, origin.port(), false).await;
+    let (_ca, origin, env, mut s) = faulty_client(with(|t| t.idle = SHORT), false).await;
     let t0 = Instant::now();
     let resp = fetch(&mut s, origin.port(), "/stall").await;
     assert_eq!(resp.status(), 200);
@@ -696,22 +701,22 @@ async fn headers_over_the_limit_get_431_on_the_listener_and_inside_tls() {
     std::fs::write(&cacert, env.proxy.ca().cert_pem()).unwrap();
     let header = format!("X-Big: {big}");
     let resolve = format!("{HOST}:{port}:127.0.0.1");
-    let (ok, out, err) = curl(&[
-        "--http2",
-        "-x",
+    let (ok, out, err) = curl_via(
         &env.proxy_url(),
-        "--cacert",
         cacert.to_str().unwrap(),
-        "-H",
-        &header,
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code} %{http_version}",
-        "--resolve",
-        &resolve,
-        &url(HOST, port, "/ok"),
-    ])
+        &[
+            "--http2",
+            "-H",
+            &header,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{http_version}",
+            "--resolve",
+            &resolve,
+            &url(HOST, port, "/ok"),
+        ],
+    )
     .await;
     assert!(ok, "{err}");
     assert_eq!(out, "431 2", "{err}");

@@ -153,14 +153,8 @@ impl Rig {
         let proxy = self.proxy_url();
         let url = format!("https://origin.test:{}/", self.tls.port);
         let mut args = flags.to_vec();
-        args.extend([
-            "-x",
-            proxy.as_str(),
-            "--cacert",
-            self.ca_pem.to_str().unwrap(),
-            url.as_str(),
-        ]);
-        curl(&args).await
+        args.push(url.as_str());
+        curl_via(&proxy, self.ca_pem.to_str().unwrap(), &args).await
     }
 }
 

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use webinfer_proxy::ResolveRule;
 use webinfer_proxy::{ProxyBuilder, ProxyHandle};
+use webinfer_testkit::hosts::LOOPBACK_V4_SPELLINGS;
 
 async fn proxy(dir: &TempDir, configure: impl FnOnce(ProxyBuilder) -> ProxyBuilder) -> ProxyHandle {
     let b = webinfer_testkit::proxy::builder(dir.path());
@@ -72,16 +73,7 @@ async fn other_spellings_of_a_denied_ipv4_address_are_refused() {
         b.deny_hosts(vec!["127.0.0.1".into()]).resolve(vec![rule])
     })
     .await;
-    let spellings = [
-        "127.0.0.1",
-        "127.1",
-        "127.0.1",
-        "2130706433",
-        "0x7f.1",
-        "0x7f000001",
-        "0177.0.0.1",
-        "0x7F.0.0.1",
-        "127.0.0.1.",
+    let others = [
         "[::ffff:127.0.0.1]",
         "[::ffff:7f00:1]",
         "0.0.0.0",
@@ -91,8 +83,9 @@ async fn other_spellings_of_a_denied_ipv4_address_are_refused() {
         "sneaky.test",
         "SNEAKY.test.",
     ];
+    let spellings = LOOPBACK_V4_SPELLINGS.iter().chain(&others);
     let mut failures = Vec::new();
-    for host in spellings {
+    for &host in spellings {
         let got = get_via(p.addr(), host, port).await;
         if !status(&got).starts_with("HTTP/1.1 403") {
             failures.push(format!("GET {host}: {}", status(&got)));

@@ -192,18 +192,11 @@ async fn curl_https_over_http1_and_http2_strips_alt_svc() {
     let cacert = env.cacert();
     for (flag, want) in [("--http1.1", "1.1"), ("--http2", "2")] {
         let url = env.https_url("/hello");
-        let (ok, out, err) = curl(&[
-            flag,
-            "-x",
+        let (ok, out, err) = curl_via(
             &proxy,
-            "--cacert",
             &cacert,
-            "-D",
-            "-",
-            "-w",
-            "\nversion=%{http_version}",
-            &url,
-        ])
+            &[flag, "-D", "-", "-w", "\nversion=%{http_version}", &url],
+        )
         .await;
         assert!(ok, "curl {flag} failed: {err}");
         assert!(
@@ -220,7 +213,7 @@ async fn curl_https_over_http1_and_http2_strips_alt_svc() {
     }
     // The upstream was reached over HTTP/2 (ALPN towards the origin).
     let url = env.https_url("/headers");
-    let (ok, out, err) = curl(&["-x", &proxy, "--cacert", &cacert, &url]).await;
+    let (ok, out, err) = curl_via(&proxy, &cacert, &[&url]).await;
     assert!(ok, "{err}");
     assert!(out.starts_with("version: HTTP/2.0"), "{out}");
 }
@@ -358,8 +351,7 @@ async fn untrusted_upstream_certificate_gives_an_explained_502() {
     let env = Env::start(move |b, _| b.resolve(vec![rule("rogue.test", port)])).await;
     let url = format!("https://rogue.test:{}/hello", rogue.port());
     let cacert = env.cacert();
-    let (ok, out, err) =
-        curl(&["-x", &env.proxy_url(), "--cacert", &cacert, "-D", "-", &url]).await;
+    let (ok, out, err) = curl_via(&env.proxy_url(), &cacert, &["-D", "-", &url]).await;
     assert!(ok, "{err}");
     // curl prints the CONNECT answer first, then the intercepted response.
     assert!(out.contains("\nHTTP/2 502"), "{out}");
@@ -394,7 +386,7 @@ async fn denied_and_unlisted_hosts_get_403_and_are_never_contacted() {
     // curl sees the refusal too.
     let cacert = env.cacert();
     let url = format!("https://denied.test:{dp}/hello");
-    let (ok, _, err) = curl(&["-x", &env.proxy_url(), "--cacert", &cacert, &url]).await;
+    let (ok, _, err) = curl_via(&env.proxy_url(), &cacert, &[&url]).await;
     assert!(!ok && err.contains("403"), "{err}");
     // Plain HTTP gets the explanatory page.
     let url = format!("http://denied.test:{dpp}/hello");
@@ -520,14 +512,7 @@ async fn magic_host_serves_the_ca_and_install_page() {
         assert!(page.contains(needle), "install page lacks {needle}");
     }
     let cacert = env.cacert();
-    let (ok, pem, err) = curl(&[
-        "-x",
-        &proxy,
-        "--cacert",
-        &cacert,
-        "https://webinfer.ca/webinfer-ca.pem",
-    ])
-    .await;
+    let (ok, pem, err) = curl_via(&proxy, &cacert, &["https://webinfer.ca/webinfer-ca.pem"]).await;
     assert!(ok, "{err}");
     assert_eq!(pem, env.proxy.ca().cert_pem());
     let out = env.dir.path().join("ca.der");

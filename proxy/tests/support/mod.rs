@@ -201,6 +201,14 @@ pub async fn curl(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs curl through the proxy at `proxy` (`http://host:port`), trusting the
+/// CA certificate in the PEM file `cacert`, with `args` (flags and the URL).
+pub async fn curl_via(proxy: &str, cacert: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["-x", proxy, "--cacert", cacert];
+    all.extend_from_slice(args);
+    curl(&all).await
+}
+
 // ---------------------------------------------------------------------------
 // Fault injection: origins that misbehave on purpose, and bounded waits.
 // ---------------------------------------------------------------------------
@@ -237,24 +245,7 @@ pub struct FaultOrigin {
 }
 
 impl FaultOrigin {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-    pub fn connections(&self) -> usize {
-        self.seen.connections.load(Ordering::SeqCst)
-    }
-    pub fn open(&self) -> usize {
-        self.seen.open.load(Ordering::SeqCst)
-    }
-    pub fn handshakes(&self) -> usize {
-        self.seen.handshakes.load(Ordering::SeqCst)
-    }
-    pub fn requests(&self) -> usize {
-        self.seen.requests.load(Ordering::SeqCst)
-    }
-    pub fn closed_by_peer(&self) -> usize {
-        self.seen.closed_by_peer.load(Ordering::SeqCst)
-    }
+    webinfer_testkit::port_and_counts!(connections, open, handshakes, requests, closed_by_peer);
 }
 
 /// Decrements the open-connection gauge when a connection task ends.
