@@ -2,6 +2,10 @@
 //! Browser tests take one lock ([`common_audit::BROWSER`], also behind
 //! [`common::browser_lock`]) so two browsers never run at once.
 
+/// The analyzer tests' helpers (the analysis with the CLI's default grouping), shared as they are.
+#[path = "../../analyzer/tests/integration/common.rs"]
+#[allow(dead_code)]
+mod analyzer_common;
 mod common;
 mod common_audit;
 

@@ -34,7 +34,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use webinfer_testkit::ca::{http1_only, ALPN_H1};
 use webinfer_testkit::client::tls_connect;
-use webinfer_testkit::{client_tls, connect_tunnel, Origin, TestCa};
+use webinfer_testkit::{client_tls, connect_tunnel, query_u64, Origin, TestCa};
 
 type B = BoxBody<Bytes, Infallible>;
 
@@ -95,13 +95,7 @@ async fn upstream(dir: &str, h1_only: bool) {
     let small = Bytes::from(vec![b'x'; 1024]);
     let origin = Origin::start(Some(cfg), move |req: Request<hyper::body::Incoming>| {
         let body: B = if req.uri().path() == "/big" {
-            let n: u64 = req
-                .uri()
-                .query()
-                .and_then(|q| q.strip_prefix("n="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1 << 20);
-            big_body(n)
+            big_body(query_u64(req.uri(), "n").unwrap_or(1 << 20))
         } else {
             Full::new(small.clone()).boxed()
         };

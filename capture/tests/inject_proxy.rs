@@ -18,14 +18,7 @@ fn sha256_b64(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_page_gets_hook_first_in_head_with_csp_patched_and_a_session() {
     let h = Harness::start(|_| {}).await;
-    let (status, headers, body) = h
-        .get(
-            "/",
-            &[("sec-fetch-dest", "document"), ("accept", "text/html")],
-        )
-        .await;
-    assert_eq!(status, 200);
-    let body = String::from_utf8(body).unwrap();
+    let (headers, body) = h.get_document("/", &[("accept", "text/html")]).await;
     let script = script_text(&body).to_owned();
     assert!(
         body.starts_with(&format!(
@@ -95,16 +88,9 @@ async fn html_page_gets_hook_first_in_head_with_csp_patched_and_a_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_page_is_decoded_rewritten_and_sent_as_identity() {
     let h = Harness::start(|_| {}).await;
-    let (status, headers, body) = h
-        .get(
-            "/gz",
-            &[("sec-fetch-dest", "document"), ("accept-encoding", "gzip")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (headers, body) = h.get_document("/gz", &[("accept-encoding", "gzip")]).await;
     assert!(headers.get("content-encoding").is_none());
     assert!(headers.get("content-length").is_none());
-    let body = String::from_utf8(body).unwrap();
     let script = script_text(&body).to_owned();
     assert_eq!(
         body.replace(&format!("<script>{script}</script>"), ""),
@@ -168,18 +154,8 @@ async fn non_html_and_non_document_responses_are_byte_identical() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_script_gets_the_hook_with_its_page_as_parent() {
     let h = Harness::start(|_| {}).await;
-    let (_, _, page) = h.get("/", &[("sec-fetch-dest", "document")]).await;
-    let page_sid = injected_config(&String::from_utf8(page).unwrap())["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let referer = h.url("/");
-    let (status, headers, body) = h
-        .get(
-            "/worker.js",
-            &[("sec-fetch-dest", "worker"), ("referer", referer.as_str())],
-        )
-        .await;
+    let page_sid = h.page_sid().await;
+    let (status, headers, body) = h.get_from_page("/worker.js", "worker").await;
     assert_eq!(status, 200);
     let body = String::from_utf8(body).unwrap();
     assert!(
@@ -203,10 +179,7 @@ async fn worker_script_gets_the_hook_with_its_page_as_parent() {
         &[("sec-fetch-dest", "empty"), ("referer", wurl.as_str())],
     )
     .await;
-    let lines = wait_lines(&h.session_file(&page_sid), |l| {
-        l.iter().filter(|r| r["kind"] == "net").count() >= 3
-    })
-    .await;
+    let lines = wait_lines(&h.session_file(&page_sid), |l| net_count(l) >= 3).await;
     let model = lines
         .iter()
         .find(|r| r["kind"] == "net" && r["url"] == h.url("/models/m.onnx"))

@@ -13,14 +13,8 @@ use std::time::Duration;
 use crate::support::*;
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use serde_json::{json, Value};
-
-const TRACE: &str = "/__webinfer__/trace";
-
-fn full(b: impl Into<Bytes>) -> TestBody {
-    Full::new(b.into()).boxed()
-}
 
 /// The page's records of a session file (whole lines only, each one JSON
 /// record; the proxy's own `by: "proxy"` records left out).
@@ -86,14 +80,7 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
     // Meanwhile the proxy still answers other traffic.
     let mut other = 0;
     while tasks.iter().any(|t| !t.is_finished()) {
-        let r = tokio::time::timeout(
-            Duration::from_secs(20),
-            h.get_result("/missing", &[("sec-fetch-dest", "empty")]),
-        )
-        .await
-        .expect("the proxy answers during the flood")
-        .expect("a whole answer");
-        assert_eq!(r.0, StatusCode::NOT_FOUND, "upstream's answer");
+        h.assert_answers_other_clients().await;
         other += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -133,13 +120,7 @@ async fn a_flood_of_clients_gets_429s_counted_and_loses_no_acknowledged_record()
     assert_eq!((s.invalid, s.malformed, s.too_large), (0, 0, 0));
     // After the flood a quiet session is taken at once.
     let after = h.issue_sid().await;
-    let (status, _, _) = h
-        .post(
-            TRACE,
-            json!([rec(&after, 0, "infer")]).to_string(),
-            "application/json",
-        )
-        .await;
+    let (status, _, _) = h.post_batch(&[rec(&after, 0, "infer")]).await;
     assert_eq!(status, 204);
     assert_eq!(h.upstream.hits_for(TRACE), 0);
 }
@@ -288,13 +269,7 @@ async fn a_chunked_body_crossing_the_limit_stores_none_of_its_complete_records()
     let s = h.sink.stats().snapshot();
     assert_eq!((s.too_large, s.records), (1, 0));
     // The endpoint still takes a normal batch.
-    let (status, _, _) = h
-        .post(
-            TRACE,
-            json!([rec(&chunky, 0, "infer")]).to_string(),
-            "application/json",
-        )
-        .await;
+    let (status, _, _) = h.post_batch(&[rec(&chunky, 0, "infer")]).await;
     assert_eq!(status, 204);
     assert_eq!(file_records(&h, &chunky).len(), 1);
 }

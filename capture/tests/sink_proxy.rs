@@ -7,12 +7,6 @@ use crate::support::*;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
-const TRACE: &str = "/__webinfer__/trace";
-
-fn batch(records: &[Value]) -> String {
-    Value::Array(records.to_vec()).to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_batches_land_in_the_session_file_as_whole_lines() {
     let h = Harness::start(|_| {}).await;
@@ -20,7 +14,7 @@ async fn valid_batches_land_in_the_session_file_as_whole_lines() {
     let records: Vec<Value> = (0..5)
         .map(|i| rec(&page_a, i, if i == 2 { "infer" } else { "probe" }))
         .collect();
-    let (status, _, body) = h.post(TRACE, batch(&records), "application/json").await;
+    let (status, _, body) = h.post_batch(&records).await;
     assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
     // Acknowledged records are already in the file.
     let text = std::fs::read_to_string(h.session_file(&page_a)).unwrap();
@@ -57,9 +51,7 @@ async fn valid_batches_land_in_the_session_file_as_whole_lines() {
     assert!(h.sink.files().contains(&h.session_file(&page_a)));
 
     // After `end` closed the file, more records still append.
-    let (status, _, _) = h
-        .post(TRACE, batch(&[rec(&page_a, 7, "mem")]), "application/json")
-        .await;
+    let (status, _, _) = h.post_batch(&[rec(&page_a, 7, "mem")]).await;
     assert_eq!(status, 204);
     assert_eq!(
         wait_page_lines(&h.session_file(&page_a), |l| l.len() == 8)
@@ -80,11 +72,7 @@ async fn malformed_and_torn_bodies_get_400_and_keep_every_valid_record() {
     let torn1 = h.issue_sid().await;
     let mixed_sid = h.issue_sid().await;
     // A torn array: two complete records, the third cut.
-    let full = batch(&[
-        rec(&torn1, 0, "probe"),
-        rec(&torn1, 1, "probe"),
-        rec(&torn1, 2, "probe"),
-    ]);
+    let full = Value::Array((0..3).map(|i| rec(&torn1, i, "probe")).collect()).to_string();
     let cut = &full[..full.len() - 20];
     let (status, _, body) = h.post(TRACE, cut.to_owned(), "application/json").await;
     assert_eq!(status, 400);
@@ -136,8 +124,8 @@ async fn malformed_and_torn_bodies_get_400_and_keep_every_valid_record() {
 async fn bodies_over_the_limit_get_413_and_store_nothing() {
     let h = Harness::start(|_| {}).await;
     let pad = "x".repeat(1024 * 1024);
-    let big =
-        batch(&[json!({"v": 1, "sid": "big1", "seq": 0, "ts": 0, "kind": "probe", "pad": pad})]);
+    let big = json!([{"v": 1, "sid": "big1", "seq": 0, "ts": 0, "kind": "probe", "pad": pad}])
+        .to_string();
     assert!(big.len() > 1024 * 1024);
     let (status, _, _) = h.post(TRACE, big.clone(), "application/json").await;
     assert_eq!(status, 413);
@@ -186,7 +174,7 @@ async fn trace_paths_are_answered_locally_on_every_method() {
     let (status, _, _) = h
         .post(
             TRACE,
-            batch(&[rec(&h.issue_sid().await, 0, "probe")]),
+            json!([rec(&h.issue_sid().await, 0, "probe")]).to_string(),
             "text/plain",
         )
         .await;
@@ -205,12 +193,9 @@ async fn rate_limit_refuses_whole_batches_with_429_and_counts_them() {
     let h = Harness::start(|c| c.max_records_per_sec = 10).await;
     let (fast, slow) = (h.issue_sid().await, h.issue_sid().await);
     let first: Vec<Value> = (0..8).map(|i| rec(&fast, i, "probe")).collect();
-    assert_eq!(
-        h.post(TRACE, batch(&first), "application/json").await.0,
-        204
-    );
+    assert_eq!(h.post_batch(&first).await.0, 204);
     let second: Vec<Value> = (8..13).map(|i| rec(&fast, i, "probe")).collect();
-    let (status, _, body) = h.post(TRACE, batch(&second), "application/json").await;
+    let (status, _, body) = h.post_batch(&second).await;
     assert_eq!(status, 429);
     assert_eq!(
         serde_json::from_slice::<Value>(&body).unwrap()["rate_limited"],
@@ -218,18 +203,10 @@ async fn rate_limit_refuses_whole_batches_with_429_and_counts_them() {
     );
     assert_eq!(h.sink.stats().snapshot().rate_limited, 5);
     // Another session is not affected.
-    assert_eq!(
-        h.post(TRACE, batch(&[rec(&slow, 0, "probe")]), "application/json")
-            .await
-            .0,
-        204
-    );
+    assert_eq!(h.post_batch(&[rec(&slow, 0, "probe")]).await.0, 204);
     // The next second the same batch is taken.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        h.post(TRACE, batch(&second), "application/json").await.0,
-        204
-    );
+    assert_eq!(h.post_batch(&second).await.0, 204);
     assert_eq!(
         wait_page_lines(&h.session_file(&fast), |l| l.len() == 13)
             .await
@@ -254,21 +231,9 @@ async fn proxy_records_are_flushed_within_about_a_second() {
     assert_eq!(lines[0]["bytes"], 3 << 20);
     assert_eq!(lines[0]["status"], 200);
     // A page's subresource with a same-origin referrer lands in the page's file.
-    let (_, _, page) = h.get("/", &[("sec-fetch-dest", "document")]).await;
-    let sid = injected_config(&String::from_utf8(page).unwrap())["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let referer = h.url("/");
-    h.get(
-        "/bin",
-        &[("sec-fetch-dest", "empty"), ("referer", referer.as_str())],
-    )
-    .await;
-    let lines = wait_lines(&h.session_file(&sid), |l| {
-        l.iter().filter(|r| r["kind"] == "net").count() == 2
-    })
-    .await;
+    let sid = h.page_sid().await;
+    h.get_from_page("/bin", "empty").await;
+    let lines = wait_lines(&h.session_file(&sid), |l| net_count(l) == 2).await;
     let seqs: Vec<u64> = lines.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     assert_eq!(
         seqs,
@@ -279,10 +244,7 @@ async fn proxy_records_are_flushed_within_about_a_second() {
     let origin = format!("https://app.test:{}/", h.port());
     h.get("/models/m.onnx", &[("referer", origin.as_str())])
         .await;
-    wait_lines(&h.session_file(&sid), |l| {
-        l.iter().filter(|r| r["kind"] == "net").count() == 3
-    })
-    .await;
+    wait_lines(&h.session_file(&sid), |l| net_count(l) == 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,27 +254,15 @@ async fn every_record_the_proxy_writes_validates_against_the_schema() {
         c.variant = Some("default".into());
     })
     .await;
-    let (_, _, page) = h.get("/", &[("sec-fetch-dest", "document")]).await;
-    let sid = injected_config(&String::from_utf8(page).unwrap())["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = h.page_sid().await;
+    h.get_from_page("/worker.js", "worker").await;
     let referer = h.url("/");
     let r = referer.as_str();
-    h.get(
-        "/worker.js",
-        &[("sec-fetch-dest", "worker"), ("referer", r)],
-    )
-    .await;
     h.get("/models/m.onnx", &[("referer", r)]).await;
     h.get("/missing", &[("referer", r)]).await;
     h.get("/bin.gz", &[]).await;
     let (status, _, _) = h
-        .post(
-            TRACE,
-            batch(&[json!({"v": 1, "sid": sid, "seq": 0, "ts": 5.0, "kind": "probe", "start": 4.0, "delay": 1.0})]),
-            "application/json",
-        )
+        .post_batch(&[json!({"v": 1, "sid": sid, "seq": 0, "ts": 5.0, "kind": "probe", "start": 4.0, "delay": 1.0})])
         .await;
     assert_eq!(status, 204);
     // Wait for the last exchange's net record, then check every line.
@@ -320,10 +270,7 @@ async fn every_record_the_proxy_writes_validates_against_the_schema() {
         !l.is_empty()
     })
     .await;
-    wait_lines(&h.session_file(&sid), |l| {
-        l.iter().filter(|r| r["kind"] == "net").count() >= 4
-    })
-    .await;
+    wait_lines(&h.session_file(&sid), |l| net_count(l) >= 4).await;
     let schema: Value = serde_json::from_str(webinfer_format::SCHEMA).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut checked = 0;

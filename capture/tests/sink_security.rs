@@ -20,8 +20,6 @@ use crate::support::*;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TRACE: &str = "/__webinfer__/trace";
-
 /// Every file under `dir` with its size.
 fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
     let mut out = Vec::new();
@@ -107,21 +105,8 @@ async fn a_flood_of_invented_sids_creates_no_file_and_other_clients_keep_being_s
     let mut seq = 0u64;
     while flood.iter().any(|t| !t.is_finished()) {
         let t = Instant::now();
-        let r = tokio::time::timeout(
-            Duration::from_secs(20),
-            h.get_result("/missing", &[("sec-fetch-dest", "empty")]),
-        )
-        .await
-        .expect("the proxy answers other clients during the flood")
-        .expect("a whole answer");
-        assert_eq!(r.0, 404, "the upstream's answer");
-        let (status, _, _) = h
-            .post(
-                TRACE,
-                json!([rec(&legit, seq, "infer")]).to_string(),
-                "application/json",
-            )
-            .await;
+        h.assert_answers_other_clients().await;
+        let (status, _, _) = h.post_batch(&[rec(&legit, seq, "infer")]).await;
         assert_eq!(status, 204);
         seq += 1;
         slowest = slowest.max(t.elapsed());
@@ -181,9 +166,7 @@ async fn the_byte_budget_refuses_whole_batches_with_507_and_keeps_every_record_b
                 r
             })
             .collect();
-        let (status, _, body) = h
-            .post(TRACE, Value::Array(batch).to_string(), "application/json")
-            .await;
+        let (status, _, body) = h.post_batch(&batch).await;
         match status.as_u16() {
             204 => {
                 assert_eq!(refused_batches, 0, "once over, the budget stays spent");
@@ -228,22 +211,10 @@ async fn the_file_budget_caps_sessions_and_answers_507() {
     let b = h.issue_sid().await;
     let c = h.issue_sid().await; // injected, but no session: the budget is spent
     for sid in [&a, &b] {
-        let (status, _, _) = h
-            .post(
-                TRACE,
-                json!([rec(sid, 0, "infer")]).to_string(),
-                "application/json",
-            )
-            .await;
+        let (status, _, _) = h.post_batch(&[rec(sid, 0, "infer")]).await;
         assert_eq!(status, 204);
     }
-    let (status, _, body) = h
-        .post(
-            TRACE,
-            json!([rec(&c, 0, "infer")]).to_string(),
-            "application/json",
-        )
-        .await;
+    let (status, _, body) = h.post_batch(&[rec(&c, 0, "infer")]).await;
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(status, 507, "{v}");
     assert!(
@@ -252,13 +223,7 @@ async fn the_file_budget_caps_sessions_and_answers_507() {
     );
     assert!(!h.session_file(&c).exists());
     // Made-up sids get the same answer once the budget is spent.
-    let (status, _, _) = h
-        .post(
-            TRACE,
-            json!([rec("madeup", 0, "infer")]).to_string(),
-            "application/json",
-        )
-        .await;
+    let (status, _, _) = h.post_batch(&[rec("madeup", 0, "infer")]).await;
     assert_eq!(status, 507);
     let files = files_under(h.sink.session_dir());
     assert!(files.len() <= 3, "{files:?}");
@@ -273,14 +238,10 @@ async fn an_end_record_does_not_reset_the_rate_window() {
     let first: Vec<Value> = (0..8)
         .map(|i| rec(&sid, i, if i == 7 { "end" } else { "probe" }))
         .collect();
-    let (status, _, _) = h
-        .post(TRACE, Value::Array(first).to_string(), "application/json")
-        .await;
+    let (status, _, _) = h.post_batch(&first).await;
     assert_eq!(status, 204);
     let second: Vec<Value> = (8..13).map(|i| rec(&sid, i, "probe")).collect();
-    let (status, _, _) = h
-        .post(TRACE, Value::Array(second).to_string(), "application/json")
-        .await;
+    let (status, _, _) = h.post_batch(&second).await;
     assert_eq!(status, 429, "the window still holds 8 records");
     assert_eq!(h.sink.stats().snapshot().rate_limited, 5);
 }
@@ -360,16 +321,7 @@ async fn other_origins_cannot_post_into_a_session() {
     for headers in cases {
         let mut hs = vec![("content-type", "text/plain")];
         hs.extend_from_slice(headers);
-        let (status, _, answer) = h
-            .request(
-                "POST",
-                TRACE,
-                &hs,
-                http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
-                    body.clone(),
-                ))),
-            )
-            .await;
+        let (status, _, answer) = h.request("POST", TRACE, &hs, full(body.clone())).await;
         let v: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(status, 403, "{headers:?}: {v}");
         assert!(v["error"].as_str().unwrap().contains("own origin"), "{v}");
@@ -381,9 +333,7 @@ async fn other_origins_cannot_post_into_a_session() {
             "POST",
             TRACE,
             &[("sec-fetch-site", "same-origin"), ("origin", own.as_str())],
-            http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
-                body.clone(),
-            ))),
+            full(body.clone()),
         )
         .await;
     assert_eq!(status, 204);
@@ -550,9 +500,7 @@ async fn a_page_hands_over_model_bytes_stored_by_their_sha256() {
                         ("sec-fetch-site", "same-origin"),
                         ("origin", origin.as_str()),
                     ],
-                    http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
-                        body,
-                    ))),
+                    full(body),
                 )
                 .await;
             let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
@@ -567,72 +515,38 @@ async fn a_page_hands_over_model_bytes_stored_by_their_sha256() {
         v.sort();
         v
     };
-    // A wrong digest, an unknown sid, another origin, a bad extension, too big.
+    // A wrong digest, an unknown sid, another origin, a bad extension, input
+    // tensors (only with --capture-inputs, off here), too big: (case, query,
+    // length of the body (of `binary`), origin, status, what the error names).
+    let q = |sid: &str, sha: &str, ext: &str| format!("model=1&sid={sid}&sha256={sha}{ext}");
     let wrong = "0".repeat(64);
-    let (s, v) = post(
-        format!("model=1&sid={sid}&sha256={wrong}&ext=.onnx"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!(s, 400, "{v}");
-    assert!(v["error"].as_str().unwrap().contains(&sha), "{v}");
-    let (s, v) = post(
-        format!("model=1&sid=feedfacefeedface&sha256={sha}"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!(s, 403, "{v}");
-    let (s, _) = post(
-        format!("model=1&sid={sid}&sha256={sha}"),
-        bytes.clone(),
-        "https://evil.test",
-    )
-    .await;
-    assert_eq!(s, 403);
-    let (s, v) = post(
-        format!("model=1&sid={sid}&sha256={sha}&ext=.sh"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!(s, 400, "{v}");
-    // Input tensors only with --capture-inputs (off here).
-    let (s, v) = post(
-        format!("model=1&sid={sid}&sha256={sha}&ext=.safetensors"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!(s, 403, "{v}");
-    assert!(
-        v["error"].as_str().unwrap().contains("--capture-inputs"),
-        "{v}"
-    );
-    let big = binary(100_000);
-    let (s, _) = post(format!("model=1&sid={sid}&sha256={sha}"), big, "").await;
-    assert_eq!(s, 413);
+    let inputs = Some("--capture-inputs");
+    #[rustfmt::skip]
+    let refused = [
+        ("wrong digest", q(&sid, &wrong, "&ext=.onnx"), 20_000, "", 400, Some(sha.as_str())),
+        ("unknown sid", q("feedfacefeedface", &sha, ""), 20_000, "", 403, None),
+        ("another origin", q(&sid, &sha, ""), 20_000, "https://evil.test", 403, None),
+        ("bad extension", q(&sid, &sha, "&ext=.sh"), 20_000, "", 400, None),
+        ("input tensors", q(&sid, &sha, "&ext=.safetensors"), 20_000, "", 403, inputs),
+        ("too big", q(&sid, &sha, ""), 100_000, "", 413, None),
+    ];
+    for (case, query, len, origin, status, names) in refused {
+        let (s, v) = post(query, binary(len), origin).await;
+        assert_eq!(s, status, "{case}: {v}");
+        if let Some(n) = names {
+            assert!(v["error"].as_str().unwrap().contains(n), "{case}: {v}");
+        }
+    }
     assert!(saved().is_empty(), "{:?}", saved());
     // The real thing: stored once, by its digest; the second time it is kept as it is.
-    let (s, v) = post(
-        format!("model=1&sid={sid}&sha256={sha}&ext=.onnx"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!((s.as_u16(), v["saved"].as_bool()), (201, Some(true)), "{v}");
-    let (s, v) = post(
-        format!("model=1&sid={sid}&sha256={sha}&ext=.onnx"),
-        bytes.clone(),
-        "",
-    )
-    .await;
-    assert_eq!(
-        (s.as_u16(), v["saved"].as_bool()),
-        (200, Some(false)),
-        "{v}"
-    );
+    for (status, saved_now) in [(201, true), (200, false)] {
+        let (s, v) = post(q(&sid, &sha, "&ext=.onnx"), bytes.clone(), "").await;
+        assert_eq!(
+            (s.as_u16(), v["saved"].as_bool()),
+            (status, Some(saved_now)),
+            "{v}"
+        );
+    }
     assert_eq!(saved(), vec![format!("{sha}.onnx")]);
     assert_eq!(
         std::fs::read(save.path().join(format!("{sha}.onnx"))).unwrap(),
@@ -647,9 +561,7 @@ async fn a_page_hands_over_model_bytes_stored_by_their_sha256() {
             "POST",
             &format!("{TRACE}?model=1&sid={sid2}&sha256={sha}"),
             &[("content-type", "application/octet-stream")],
-            http_body_util::BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
-                bytes.clone(),
-            ))),
+            full(bytes.clone()),
         )
         .await;
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&answer));

@@ -6,35 +6,19 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use webinfer_analyzer::analysis::{run, Analysis, Options};
 use webinfer_analyzer::attribution;
 use webinfer_analyzer::metrics::memory;
-use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::session::SessionData;
 use webinfer_analyzer::table::{page_row, session_rows, M};
 
-use crate::common::{jsonl, write};
+use crate::common::{analyze, jsonl, read_one, temp_file, write};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/samples/hooks")
 }
 
-fn analyze(paths: Vec<PathBuf>) -> Analysis {
-    run(&Options {
-        inputs: paths,
-        baselines: vec![],
-        group_by: ["label", "variant", "browser", "model", "backend"]
-            .map(String::from)
-            .to_vec(),
-        read: ReadOptions::default(),
-    })
-    .unwrap()
-}
-
 fn session(lines: &[&str]) -> SessionData {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "t.jsonl", jsonl(lines));
-    let (mut s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let (mut s, stats) = read_one("t.jsonl", jsonl(lines));
     assert_eq!(stats.skipped(), 0, "{stats}");
     s.remove(0)
 }
@@ -111,8 +95,7 @@ fn nsfwjs_unmerged_two_layer_records_still_count_once() {
             format!("{v}\n")
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "unmerged.jsonl", renumbered);
+    let (_dir, p) = temp_file("unmerged.jsonl", renumbered);
     assert_eq!(infer_lines(&p), 42);
     let a = analyze(vec![p]);
     let models: Vec<&str> = a.rows.iter().map(|r| r.key("model")).collect();

@@ -11,7 +11,7 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::session::SessionData;
 use webinfer_analyzer::table::{apply_baselines, session_rows, M};
 
-use crate::common::{jsonl, write};
+use crate::common::{jsonl, read_one};
 
 fn close(a: Option<f64>, b: f64) {
     let a = a.unwrap_or_else(|| panic!("expected {b}, got None"));
@@ -20,9 +20,7 @@ fn close(a: Option<f64>, b: f64) {
 
 /// Writes `lines` (one record per line) to a temp file and reads it back.
 fn session(lines: &[&str]) -> SessionData {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "t.jsonl", jsonl(lines));
-    let (mut s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let (mut s, stats) = read_one("t.jsonl", jsonl(lines));
     assert_eq!(stats.skipped(), 0, "{stats}");
     assert_eq!(s.len(), 1);
     s.remove(0)

@@ -8,7 +8,7 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::table::{session_rows, M};
 use webinfer_analyzer::Error;
 
-use crate::common::{jsonl, write};
+use crate::common::{jsonl, read_one, write};
 
 const REC: &str = r#"{"v":1,"sid":"a","seq":SEQ,"ts":1,"kind":"probe","start":1,"delay":2}"#;
 
@@ -18,15 +18,13 @@ fn rec(seq: u64) -> String {
 
 #[test]
 fn torn_last_line_and_unknown_kinds_are_skipped_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "{}\n{}\n{{\"v\":1,\"sid\":\"a\",\"seq\":2,\"ts\":1,\"kind\":\"future\",\"x\":1}}\n{}\n{{\"v\":1,\"sid\":\"a\",\"seq\":4,\"ts\":1,\"kind\":\"hologram\"}}\n{{\"v\":1,\"sid\":\"a\",\"seq\":5,\"ts\":1,\"ki",
         rec(0),
         rec(1),
         rec(3)
     );
-    let p = write(dir.path(), "a.jsonl", text);
-    let (s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let (s, stats) = read_one("a.jsonl", text);
     assert_eq!(s[0].probes.len(), 3);
     assert_eq!(stats.records, 3);
     assert_eq!(stats.skipped(), 3);
@@ -38,9 +36,7 @@ fn torn_last_line_and_unknown_kinds_are_skipped_and_counted() {
 
 #[test]
 fn an_unterminated_but_complete_last_line_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.jsonl", format!("{}\n{}", rec(0), rec(1)));
-    let (s, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let (s, stats) = read_one("a.jsonl", format!("{}\n{}", rec(0), rec(1)));
     assert_eq!((s[0].probes.len(), stats.skipped()), (2, 0));
 }
 
@@ -79,13 +75,7 @@ fn files_that_are_not_traces_are_named_in_the_error() {
 
 #[test]
 fn an_invalid_line_in_the_middle_is_counted_with_its_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
-        "m.jsonl",
-        format!("{}\nnot json\n{}\n", rec(0), rec(1)),
-    );
-    let (_, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let (_, stats) = read_one("m.jsonl", format!("{}\nnot json\n{}\n", rec(0), rec(1)));
     assert_eq!(stats.invalid, 1);
     assert!(stats.to_string().contains("m.jsonl:2:"), "{stats}");
 }

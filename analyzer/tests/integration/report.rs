@@ -10,7 +10,7 @@ use webinfer_analyzer::read::{read_all, ReadOptions};
 use webinfer_analyzer::report::write_all;
 use webinfer_analyzer::table::M;
 
-use crate::common::{jsonl, write};
+use crate::common::{jsonl, temp_file, write};
 
 fn generate(dir: &Path) {
     for spec in sample_specs(3000.0) {
@@ -187,9 +187,7 @@ fn analyze_writes_every_output_with_slowdown_from_the_baseline() {
 
 #[test]
 fn charts_without_data_say_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
+    let (dir, p) = temp_file(
         "t.jsonl",
         jsonl(&[r#"{"v":1,"sid":"x","seq":0,"ts":0,"kind":"session","source":"page"}"#]),
     );

@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use webinfer_analyzer::analysis::{run, Options};
 use webinfer_analyzer::parquet_out::{export, ExportOptions};
-use webinfer_analyzer::read::ReadOptions;
 use webinfer_analyzer::{report, sql_metrics};
+
+use crate::common::analyze;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -22,15 +22,7 @@ fn repo() -> PathBuf {
 /// Analyzes `inputs` to `dir/report/metrics.csv`, exports them to
 /// `dir/parquet` with `keys`, writes each dialect's SQL and runs the check.
 fn check(inputs: Vec<PathBuf>, dir: &Path, keys: &[&str]) {
-    let a = run(&Options {
-        inputs: inputs.clone(),
-        baselines: vec![],
-        group_by: ["label", "variant", "browser", "model", "backend"]
-            .map(String::from)
-            .to_vec(),
-        read: ReadOptions::default(),
-    })
-    .unwrap();
+    let a = analyze(inputs.clone());
     let rep = dir.join("report");
     report::write_all(&a, &rep, &["csv".to_owned()]).unwrap();
     let pq = dir.join("parquet");

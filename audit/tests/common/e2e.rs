@@ -1,8 +1,10 @@
 //! The set-up the page end-to-end tests share (`hooks_e2e`, `frameworks_e2e`, `fidelity_e2e`,
 //! `browser_kill`): the webinfer proxy in front of the HTTPS test site with the hook injected,
 //! the Chromium flags of a direct and of a proxied run, a page's POSTed result, the wait for a
-//! page's `end` record, and the check that the proxy's sink took every batch whole.
+//! page's `end` record, the check that the proxy's sink took every batch whole, and the checks
+//! every recorded trace must pass (schema, gap-free `seq`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,6 +151,33 @@ pub fn assert_sink_took_all(sink: &TraceSink, what: &str) {
         (0, 0, 0, 0, 0),
         "{what}: sink refused some of the hook's records: {st:?}"
     );
+}
+
+/// Asserts that every record (the hook's and the proxy's) conforms to format/trace.schema.json
+/// and that the hook's own records (those without `by`) number each session's `seq` 0..
+/// without gaps or repeats; returns those own records. `name` prefixes the messages.
+pub fn check_schema_and_seqs<'a>(name: &str, records: &'a [Value]) -> Vec<&'a Value> {
+    let schema: Value = serde_json::from_str(webinfer_format::SCHEMA).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for r in records {
+        if let Err(e) = validator.validate(r) {
+            panic!("{name}: record violates trace.schema.json: {e}\n{r}");
+        }
+    }
+    let own: Vec<&Value> = records.iter().filter(|r| r.get("by").is_none()).collect();
+    let mut by_sid: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for r in &own {
+        by_sid
+            .entry(r["sid"].as_str().unwrap())
+            .or_default()
+            .push(r["seq"].as_u64().unwrap());
+    }
+    for (sid, seqs) in &mut by_sid {
+        seqs.sort_unstable();
+        let want: Vec<u64> = (0..seqs.len() as u64).collect();
+        assert_eq!(*seqs, want, "{name}: seq of {sid} has gaps or repeats");
+    }
+    own
 }
 
 /// One page of an e2e case, run directly and through the proxy: the page is

@@ -1,11 +1,16 @@
 //! Shared code of the browser end-to-end tests: the repository paths, the build step of the
 //! test pages (`web/e2e/build.mjs`), a headless Chromium process that is killed when dropped,
-//! trace reading, and ([`e2e`]) the test site with the hook-injecting proxy in front.
+//! the audit's own Chromium with a DevTools connection, trace reading, and ([`e2e`]) the test
+//! site with the hook-injecting proxy in front.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use webinfer_audit::browser::{Browser, Launch, RunningBrowser};
+use webinfer_audit::cdp::Cdp;
 
 pub mod e2e;
 
@@ -134,6 +139,26 @@ impl Drop for Chromium {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Chromium as the audit finds it: `$CHROMIUM`, else `chromium` on the `PATH`.
+pub fn find_chromium() -> Browser {
+    let spec = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
+    Browser::find(&spec).expect("chromium")
+}
+
+/// [`find_chromium`] launched with `launch`, with a DevTools connection.
+pub async fn chromium_cdp(launch: &Launch) -> (RunningBrowser, Cdp) {
+    let mut b = find_chromium()
+        .launch(launch)
+        .await
+        .expect("launch chromium");
+    let ws = b
+        .devtools_url(Duration::from_secs(20))
+        .await
+        .expect("devtools");
+    let cdp = Cdp::connect(&ws).await.expect("cdp");
+    (b, cdp)
 }
 
 /// Every record of every `*.jsonl` file under `dir` (recursively); torn lines are skipped.

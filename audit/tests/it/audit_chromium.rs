@@ -184,11 +184,7 @@ async fn a_model_built_in_the_page_is_hashed_saved_and_run_natively() {
     let (_dir, site) = serve_files(&files, with_node_modules).await;
     let (traces, report) = audit_capturing(&site, "/", "bytes", 40, Some(3)).await;
     let run = &report.runs[0];
-    let recs = records(&run.files);
-    let load = recs
-        .iter()
-        .find(|r| r["kind"] == "model_load" && r["framework"] == "ort")
-        .unwrap_or_else(|| panic!("no ORT model_load: {run:#?}"));
+    let (recs, load) = records_and_model_load(&report, "ort", "ORT");
     assert_eq!(load["sha256"], sha.as_str(), "{load}");
     assert_eq!(load["model_origin"], "fetched", "{load}");
     let saved = traces
@@ -321,12 +317,7 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
     // The page lives on after its calls (8 s): the 10 MB shard is handed over meanwhile.
     let path = "/e2e/nsfwjs.html?backend=wasm&n=3";
     let (traces, report) = audit_capturing(&site, path, "inline", 8, None).await;
-    let run = &report.runs[0];
-    let recs = records(&run.files);
-    let load = recs
-        .iter()
-        .find(|r| r["kind"] == "model_load" && r["framework"] == "tfjs")
-        .unwrap_or_else(|| panic!("no TF.js model_load: {run:#?}"));
+    let (recs, load) = records_and_model_load(&report, "tfjs", "TF.js");
     assert_eq!(load["model_origin"], "memory", "{load}");
     let sha = load["sha256"].as_str().expect("sha256").to_owned();
     let models = traces.path().join("inline/models");
@@ -355,6 +346,23 @@ async fn a_tfjs_model_inlined_in_javascript_is_hashed_saved_and_run_natively() {
     assert_eq!(t["dtype"], "F32", "{header}");
     assert_eq!(native.inputs.as_deref(), Some(file.as_path()), "{native:?}");
     assert_fed_from_file(nload, name);
+}
+
+/// The records of `report`'s first run and the first `model_load` of `framework` among them
+/// (`lib`: the library, as the panic names it).
+fn records_and_model_load(
+    report: &webinfer_audit::AuditReport,
+    framework: &str,
+    lib: &str,
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let run = &report.runs[0];
+    let recs = records(&run.files);
+    let load = recs
+        .iter()
+        .find(|r| r["kind"] == "model_load" && r["framework"] == framework)
+        .unwrap_or_else(|| panic!("no {lib} model_load: {run:#?}"))
+        .clone();
+    (recs, load)
 }
 
 /// The native outcome of the saved model `path` (asserted to have run), and the

@@ -104,23 +104,13 @@ async fn demo_runs_both_frameworks_on_wasm_and_webgl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_fits_1280px_loads_nothing_and_draws_every_chart() {
     let _one = crate::common_audit::BROWSER.lock().await;
+    use crate::analyzer_common::analyze;
     use base64::Engine as _;
     use serde_json::json;
-    use webinfer_analyzer::analysis::{run, Options};
-    use webinfer_analyzer::read::ReadOptions;
-    use webinfer_audit::browser::{Browser, Launch};
-    use webinfer_audit::cdp::Cdp;
+    use webinfer_audit::browser::Launch;
 
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces/samples");
-    let a = run(&Options {
-        inputs: vec![samples.join("demo"), samples.join("hooks")],
-        baselines: vec![],
-        group_by: ["label", "variant", "browser", "model", "backend"]
-            .map(String::from)
-            .to_vec(),
-        read: ReadOptions::default(),
-    })
-    .unwrap();
+    let a = analyze(vec![samples.join("demo"), samples.join("hooks")]);
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-html");
     let _ = std::fs::remove_dir_all(&out);
     webinfer_analyzer::report::write_all(&a, &out, &["html".to_owned()]).unwrap();
@@ -144,26 +134,17 @@ async fn html_report_fits_1280px_loads_nothing_and_draws_every_chart() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy = closed.local_addr().unwrap();
     drop(closed);
-    let chromium = Browser::find(&std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into()))
-        .expect("chromium");
-    let mut b = chromium
-        .launch(&Launch {
-            proxy,
-            proxy_spki_pin: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
-            proxy_ca_pem: out.join("unused-ca.pem"),
-            headless: true,
-            chromium_args: Vec::new(),
-            firefox_prefs: Vec::new(),
-            firefox_args: Vec::new(),
-            url: "about:blank".into(),
-        })
-        .await
-        .expect("launch chromium");
-    let ws = b
-        .devtools_url(Duration::from_secs(20))
-        .await
-        .expect("devtools");
-    let cdp = Cdp::connect(&ws).await.expect("cdp");
+    let (b, cdp) = crate::common::chromium_cdp(&Launch {
+        proxy,
+        proxy_spki_pin: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+        proxy_ca_pem: out.join("unused-ca.pem"),
+        headless: true,
+        chromium_args: Vec::new(),
+        firefox_prefs: Vec::new(),
+        firefox_args: Vec::new(),
+        url: "about:blank".into(),
+    })
+    .await;
     let page = cdp.attach_to_page().await.expect("attach");
     let mut events = cdp.subscribe();
     for m in ["Network.enable", "Page.enable"] {

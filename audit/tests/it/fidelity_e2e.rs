@@ -32,7 +32,7 @@ use webinfer_audit::cdp::Cdp;
 use webinfer_audit::site::SiteServer;
 
 use common::e2e::{self, GOOGLE_HOSTS, MOZILLA_HOSTS};
-use common::{read_traces, repo_root, run_browser_test};
+use common::{find_chromium as chromium, read_traces, repo_root, run_browser_test};
 
 const HOST: &str = "fidelity.webinfer.test";
 const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -114,11 +114,6 @@ async fn start_site(coi: bool, models: Option<&Path>) -> SiteServer {
     e2e::start_site(HOST, coi, &mounts).await
 }
 
-fn chromium() -> Browser {
-    let spec = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
-    Browser::find(&spec).expect("chromium")
-}
-
 fn firefox() -> Browser {
     let spec = std::env::var("FIREFOX").unwrap_or_else(|_| "firefox".to_owned());
     Browser::find(&spec).expect("firefox")
@@ -126,16 +121,7 @@ fn firefox() -> Browser {
 
 /// A Chromium behind the rig's proxy on about:blank, with a DevTools connection.
 async fn chromium_cdp(rig: &Rig) -> (RunningBrowser, Cdp) {
-    let mut b = chromium()
-        .launch(&rig.launch("about:blank"))
-        .await
-        .expect("launch chromium");
-    let ws = b
-        .devtools_url(Duration::from_secs(20))
-        .await
-        .expect("devtools");
-    let cdp = Cdp::connect(&ws).await.expect("cdp");
-    (b, cdp)
+    common::chromium_cdp(&rig.launch("about:blank")).await
 }
 
 /// Opens `url` in a fresh browser context; returns (context id, target id).
@@ -194,7 +180,7 @@ async fn run_direct(coi: bool, models: Option<&Path>, path: &str) -> Value {
 
 /// The median, by the project's one percentile formula.
 fn p50(xs: &[f64]) -> f64 {
-    webinfer_format::percentile(xs, 0.5).expect("durations")
+    webinfer_format::percentile::percentile(xs, 0.5).expect("durations")
 }
 
 // ---- abrupt close ------------------------------------------------------------------------
@@ -376,22 +362,40 @@ fn save_sample(rig_traces: &Path, name: &str) {
     std::fs::write(dir.join(format!("{name}.jsonl")), lines.join("\n") + "\n").unwrap();
 }
 
+/// Runs `path` through the rig's proxy in Chromium (result `name`) and checks that its outputs
+/// are `direct`'s; waits until `settled` holds on (the result, the page's records) or 15 s,
+/// then 1.5 s more for stragglers; returns the result and the page's records, the browser
+/// stopped.
+async fn run_settled(
+    rig: &Rig,
+    path: &str,
+    name: &str,
+    direct: &Value,
+    settled: impl Fn(&Value, &[Value]) -> bool,
+) -> (Value, Vec<Value>) {
+    let url = rig.url(path, name);
+    let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
+    let res = rig.result(name, &browser).await;
+    assert_eq!(outputs(direct), outputs(&res), "identical outputs");
+    rig.records(|rs| settled(&res, rs)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let recs = rig.records(|_| true).await;
+    browser.stop(Duration::from_secs(3)).await;
+    (res, recs)
+}
+
 #[test]
 fn nsfwjs_layers_model_classify_is_one_inference() {
     run_browser_test(async {
         let path = "/e2e/nsfwjs.html?backend=wasm&n=20";
         let direct = run_direct(false, None, path).await;
         let rig = Rig::start(false, None, false).await;
-        let url = rig.url(path, "nsfwjs");
-        let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
-        let res = rig.result("nsfwjs", &browser).await;
-        assert_eq!(outputs(&direct), outputs(&res), "identical outputs");
-        let expected = outputs(&res).len() + res["warmups"].as_u64().unwrap() as usize;
-        rig.records(|rs| infers(rs).len() >= expected && page_sid(rs).is_some())
-            .await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let recs = rig.records(|_| true).await;
-        browser.stop(Duration::from_secs(3)).await;
+        let expected = |res: &Value| outputs(res).len() + res["warmups"].as_u64().unwrap() as usize;
+        let (res, recs) = run_settled(&rig, path, "nsfwjs", &direct, |res, rs| {
+            infers(rs).len() >= expected(res) && page_sid(rs).is_some()
+        })
+        .await;
+        let expected = expected(&res);
         let inf = infers(&recs);
         assert_eq!(
             inf.len(),
@@ -445,16 +449,16 @@ fn transformers_js_helper_graphs_are_marked_and_counted_once() {
         let fixture = bert_fixture();
         let direct = run_direct(false, Some(fixture.path()), path).await;
         let rig = Rig::start(false, Some(fixture), false).await;
-        let url = rig.url(path, "tfm");
-        let browser = chromium().launch(&rig.launch(&url)).await.expect("launch");
-        let res = rig.result("tfm", &browser).await;
-        assert_eq!(outputs(&direct), outputs(&res), "identical outputs");
-        let calls = res["calls"].as_array().unwrap().len();
-        let helpers = res["helper_calls"].as_u64().unwrap() as usize;
-        rig.records(|rs| infers(rs).len() >= calls + helpers).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let recs = rig.records(|_| true).await;
-        browser.stop(Duration::from_secs(3)).await;
+        let counts = |res: &Value| {
+            let calls = res["calls"].as_array().unwrap().len();
+            (calls, res["helper_calls"].as_u64().unwrap() as usize)
+        };
+        let (res, recs) = run_settled(&rig, path, "tfm", &direct, |res, rs| {
+            let (calls, helpers) = counts(res);
+            infers(rs).len() >= calls + helpers
+        })
+        .await;
+        let (calls, helpers) = counts(&res);
         let inf = infers(&recs);
         assert_eq!(
             inf.len(),

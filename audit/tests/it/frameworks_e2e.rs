@@ -14,7 +14,6 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -80,14 +79,16 @@ async fn start_site(coi: bool) -> SiteServer {
     e2e::start_site(HOST, coi, &[(MP_WASM_MOUNT, &mp_wasm)]).await
 }
 
-/// The page run without the hook, then through the proxy (hook injected): (direct result,
-/// proxied result, every record of the proxied run).
+/// The page run without the hook, then through the proxy (hook injected), checking that both
+/// runs' `outputs` (`what`: what they are) are identical: (proxied result, every record of the
+/// proxied run).
 async fn run_both(
     site: &SiteServer,
     name: &str,
     path: &str,
     extra: &[String],
-) -> (Value, Value, Vec<Value>) {
+    what: &str,
+) -> (Value, Vec<Value>) {
     let run = PageRun {
         site,
         host: HOST,
@@ -99,7 +100,17 @@ async fn run_both(
     };
     let direct = run.direct().await;
     let (proxied, records) = run.proxied().await;
-    (direct, proxied, records)
+    assert_eq!(
+        strings(&direct, "outputs"),
+        strings(&proxied, "outputs"),
+        "{name}: identical {what} with and without the hook"
+    );
+    (proxied, records)
+}
+
+/// The records of `kind` among `mine`.
+fn of_kind<'a>(mine: &[&'a Value], kind: &str) -> Vec<&'a Value> {
+    mine.iter().copied().filter(|r| r["kind"] == kind).collect()
 }
 
 fn num(r: &Value, k: &str) -> f64 {
@@ -126,26 +137,7 @@ fn floats(v: &Value, k: &str) -> Vec<f64> {
 
 /// The checks every page's trace must pass; returns the page session's own records.
 fn check_common<'a>(name: &str, records: &'a [Value]) -> Vec<&'a Value> {
-    let schema: Value = serde_json::from_str(webinfer_format::SCHEMA).expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    for r in records {
-        if let Err(e) = validator.validate(r) {
-            panic!("{name}: record violates trace.schema.json: {e}\n{r}");
-        }
-    }
-    let own: Vec<&Value> = records.iter().filter(|r| r.get("by").is_none()).collect();
-    let mut by_sid: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for r in &own {
-        by_sid
-            .entry(r["sid"].as_str().unwrap())
-            .or_default()
-            .push(r["seq"].as_u64().unwrap());
-    }
-    for (sid, seqs) in &mut by_sid {
-        seqs.sort_unstable();
-        let want: Vec<u64> = (0..seqs.len() as u64).collect();
-        assert_eq!(*seqs, want, "{name}: seq of {sid} has gaps or repeats");
-    }
+    let own = e2e::check_schema_and_seqs(name, records);
     let page = own
         .iter()
         .find(|r| r["kind"] == "session" && r["source"] == "page")
@@ -235,17 +227,12 @@ async fn run_mediapipe(c: &Mp) {
     fixture("mediapipe_models.py");
     let site = start_site(false).await;
     let path = format!("/e2e/mediapipe.html?{}", c.query);
-    let (direct, proxied, records) = run_both(&site, c.name, &path, &[]).await;
     let name = c.name;
-    assert_eq!(
-        strings(&direct, "outputs"),
-        strings(&proxied, "outputs"),
-        "{name}: identical outputs with and without the hook"
-    );
+    let (proxied, records) = run_both(&site, name, &path, &[], "outputs").await;
     let page_ms = floats(&proxied, "page_ms");
     assert!(page_ms.len() >= 5, "{name}: ≥ 5 calls");
     let mine = check_common(name, &records);
-    let of = |k: &str| -> Vec<&Value> { mine.iter().copied().filter(|r| r["kind"] == k).collect() };
+    let of = |k: &str| of_kind(&mine, k);
 
     let env = of("env");
     let e = env
@@ -507,14 +494,9 @@ e2e!(transformers_js_text_generation, async {
     fixture("tiny_causal_lm.py");
     let site = start_site(false).await;
     let path = "/e2e/transformers-textgen.html?n=6&tokens=12";
-    let (direct, proxied, records) = run_both(&site, name, path, &[]).await;
-    assert_eq!(
-        strings(&direct, "outputs"),
-        strings(&proxied, "outputs"),
-        "{name}: identical generated text with and without the hook"
-    );
+    let (proxied, records) = run_both(&site, name, path, &[], "generated text").await;
     let mine = check_common(name, &records);
-    let of = |k: &str| -> Vec<&Value> { mine.iter().copied().filter(|r| r["kind"] == k).collect() };
+    let of = |k: &str| of_kind(&mine, k);
     let onnx = models_dir().join("gpt2-tiny/onnx/model.onnx");
     let (bytes, _) = file_facts(&onnx);
     let loads = of("model_load");
@@ -598,14 +580,9 @@ e2e!(webllm_api_on_a_stub_engine, async {
     let name = "webllm-stub";
     let site = start_site(false).await;
     let path = "/e2e/webllm-stub.html?n=6";
-    let (direct, proxied, records) = run_both(&site, name, path, &[]).await;
-    assert_eq!(strings(&direct, "outputs"), strings(&proxied, "outputs"));
+    let (proxied, records) = run_both(&site, name, path, &[], "outputs").await;
     let mine = check_common(name, &records);
-    let gens: Vec<&Value> = mine
-        .iter()
-        .copied()
-        .filter(|r| r["kind"] == "gen")
-        .collect();
+    let gens = of_kind(&mine, "gen");
     let ratios = check_gens(name, &gens, &proxied, "webllm");
     for (i, g) in gens.iter().enumerate() {
         assert_eq!(g["model"], "stub-llm-q4f16");
@@ -638,14 +615,9 @@ e2e!(webllm_api_on_a_stub_engine, async {
 async fn run_webgpu(name: &str, path: &str, framework: &str, ready: &str) {
     let site = start_site(false).await;
     let flags = vec!["--enable-unsafe-webgpu".to_owned()];
-    let (direct, proxied, records) = run_both(&site, name, path, &flags).await;
-    assert_eq!(
-        strings(&direct, "outputs"),
-        strings(&proxied, "outputs"),
-        "{name}: identical outputs with and without the hook"
-    );
+    let (proxied, records) = run_both(&site, name, path, &flags, "outputs").await;
     let mine = check_common(name, &records);
-    let of = |k: &str| -> Vec<&Value> { mine.iter().copied().filter(|r| r["kind"] == k).collect() };
+    let of = |k: &str| of_kind(&mine, k);
     let env = of("env");
     let e = env
         .iter()

@@ -128,10 +128,28 @@ fn num(r: &Value, k: &str) -> f64 {
         .unwrap_or_else(|| panic!("record without numeric `{k}`: {r}"))
 }
 
+/// The worker session among `sessions`, checked to have the page `page_sid` as its parent;
+/// panics with `missing` when there is none.
+fn page_worker<'a>(name: &str, sessions: &[&'a Value], page_sid: &str, missing: &str) -> &'a Value {
+    let w = sessions
+        .iter()
+        .copied()
+        .find(|s| s["source"] == "worker")
+        .unwrap_or_else(|| panic!("{name}: {missing}"));
+    assert_eq!(
+        w["parent"].as_str(),
+        Some(page_sid),
+        "{name}: worker parent is the page"
+    );
+    w
+}
+
 /// Checks one page's trace (all records of the run) against what the case promises.
 fn check_trace(case: &Case, records: &[Value]) {
     let name = case.name;
-    let own: Vec<&Value> = records.iter().filter(|r| r.get("by").is_none()).collect();
+    // every record (the hook's and the proxy's) conforms to format/trace.schema.json; seq:
+    // 0.. without gaps or repeats for every session the hook wrote
+    let own = e2e::check_schema_and_seqs(name, records);
     let sessions: Vec<&Value> = own
         .iter()
         .copied()
@@ -152,42 +170,14 @@ fn check_trace(case: &Case, records: &[Value]) {
     assert!(num(page, "hardware_concurrency") >= 1.0);
     assert!(page["cross_origin_isolated"].is_boolean());
 
-    // every record (the hook's and the proxy's) conforms to format/trace.schema.json
-    let schema: Value = serde_json::from_str(webinfer_format::SCHEMA).expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    for r in records {
-        if let Err(e) = validator.validate(r) {
-            panic!("{name}: record violates trace.schema.json: {e}\n{r}");
-        }
-    }
-
-    // seq: 0.. without gaps or repeats for every session the hook wrote
-    let mut by_sid: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for r in &own {
-        by_sid
-            .entry(r["sid"].as_str().unwrap())
-            .or_default()
-            .push(r["seq"].as_u64().unwrap());
         assert_eq!(r["v"], 1, "{name}: v");
         assert!(r["ts"].is_number(), "{name}: ts");
-    }
-    for (sid, seqs) in &mut by_sid {
-        seqs.sort_unstable();
-        let want: Vec<u64> = (0..seqs.len() as u64).collect();
-        assert_eq!(*seqs, want, "{name}: seq of {sid} has gaps or repeats");
     }
 
     // the session where inference runs
     let infer_sid = if case.in_worker {
-        let w = sessions
-            .iter()
-            .find(|s| s["source"] == "worker")
-            .unwrap_or_else(|| panic!("{name}: no worker session"));
-        assert_eq!(
-            w["parent"].as_str(),
-            Some(page_sid.as_str()),
-            "{name}: worker parent is the page"
-        );
+        let w = page_worker(name, &sessions, &page_sid, "no worker session");
         w["sid"].as_str().unwrap().to_owned()
     } else {
         page_sid.clone()
@@ -388,14 +378,11 @@ fn check_trace(case: &Case, records: &[Value]) {
     }
 
     if case.ort_proxy_worker {
-        let w = sessions
-            .iter()
-            .find(|s| s["source"] == "worker")
-            .unwrap_or_else(|| panic!("{name}: no session from ORT's proxy worker"));
-        assert_eq!(
-            w["parent"].as_str(),
-            Some(page_sid.as_str()),
-            "{name}: worker parent is the page"
+        let w = page_worker(
+            name,
+            &sessions,
+            &page_sid,
+            "no session from ORT's proxy worker",
         );
         let runs = of(w["sid"].as_str().unwrap(), "infer");
         assert!(

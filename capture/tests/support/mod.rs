@@ -1,7 +1,9 @@
 //! Real parts for the capture tests: a test CA and an HTTPS upstream
 //! on loopback serving pages, workers and binaries (counting requests per
 //! path), the real proxy on port 0 with the trace sink and inject filter, and
-//! a CONNECT + TLS hyper client and curl.
+//! a CONNECT + TLS hyper client (the test kit's) and curl, and the requests
+//! the tests make again and again (a navigation, a subresource of the page,
+//! a batch of records).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -20,14 +22,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use webinfer_capture::{CaptureOptions, Injection, SinkConfig, TraceSink};
 use webinfer_injector::Injector;
 use webinfer_proxy::ResolveRule;
 use webinfer_proxy::{CertificateAuthority, ProxyBuilder, ProxyHandle};
+use webinfer_testkit::Sender;
 
 pub type TestBody = BoxBody<Bytes, Infallible>;
 
@@ -78,7 +80,11 @@ pub fn gz_page() -> String {
     s
 }
 
-fn full(s: impl Into<Bytes>) -> TestBody {
+/// The trace endpoint's path.
+pub const TRACE: &str = "/__webinfer__/trace";
+
+/// A whole body of `s`.
+pub fn full(s: impl Into<Bytes>) -> TestBody {
     Full::new(s.into()).boxed()
 }
 
@@ -320,50 +326,14 @@ impl Harness {
         self.proxy.ca().cert_pem_path()
     }
 
-    /// Opens a hyper HTTP/1.1 connection to the upstream through the proxy.
+    /// Opens a hyper HTTP/1.1 connection to the upstream through the proxy
+    /// (the test kit's CONNECT + TLS client, trusting the proxy's CA).
     pub async fn client(&self) -> hyper::client::conn::http1::SendRequest<TestBody> {
-        let mut tcp = TcpStream::connect(self.proxy.addr()).await.unwrap();
-        let authority = format!("{HOST}:{}", self.port());
-        tcp.write_all(
-            format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes(),
-        )
-        .await
-        .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(
-                tcp.read(&mut byte).await.unwrap(),
-                1,
-                "proxy closed during CONNECT"
-            );
-            head.push(byte[0]);
+        let ca = self.proxy.ca().cert_der().to_vec();
+        match Sender::trusting(self.proxy.addr(), HOST, self.port(), &ca, false).await {
+            Sender::H1(send) => send,
+            Sender::H2(_) => unreachable!("only http/1.1 was offered"),
         }
-        assert!(
-            head.starts_with(b"HTTP/1.1 200"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(self.proxy.ca().cert_der().to_vec()))
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tls = TlsConnector::from(Arc::new(cfg))
-            .connect(ServerName::try_from(HOST.to_string()).unwrap(), tcp)
-            .await
-            .unwrap();
-        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        send
     }
 
     /// One request on a fresh connection; returns status, headers, whole body.
@@ -440,22 +410,63 @@ impl Harness {
             .await
     }
 
+    /// GET `path` as a navigation (`sec-fetch-dest: document` and `headers`);
+    /// asserts a `200` and returns the headers and the body as text.
+    pub async fn get_document(&self, path: &str, headers: &[(&str, &str)]) -> (HeaderMap, String) {
+        let mut hs = vec![("sec-fetch-dest", "document")];
+        hs.extend_from_slice(headers);
+        let (status, headers, body) = self.get(path, &hs).await;
+        assert_eq!(status, 200);
+        (headers, String::from_utf8(body).unwrap())
+    }
+
     /// A session id the proxy issued: loads the page `/` through the proxy
     /// (as a navigation) and reads the sid out of the injected hook's config,
     /// as the hook does. The trace endpoint stores page records only for such
     /// ids (`sink::guard`).
     pub async fn issue_sid(&self) -> String {
-        let (status, _, page) = self
-            .get(
-                "/",
-                &[("sec-fetch-dest", "document"), ("accept", "text/html")],
-            )
-            .await;
-        assert_eq!(status, 200);
-        injected_config(&String::from_utf8(page).unwrap())["sid"]
-            .as_str()
-            .expect("the injected config names the sid")
-            .to_owned()
+        let (_, page) = self.get_document("/", &[("accept", "text/html")]).await;
+        injected_sid(page.as_bytes())
+    }
+
+    /// The sid of the page `/` loaded with `sec-fetch-dest: document` alone
+    /// (no status check).
+    pub async fn page_sid(&self) -> String {
+        let (_, _, page) = self.get("/", &[("sec-fetch-dest", "document")]).await;
+        injected_sid(&page)
+    }
+
+    /// GET `path` as a subresource of the page `/` (its URL as `referer`,
+    /// `sec-fetch-dest: dest`).
+    pub async fn get_from_page(&self, path: &str, dest: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let referer = self.url("/");
+        self.get(
+            path,
+            &[("sec-fetch-dest", dest), ("referer", referer.as_str())],
+        )
+        .await
+    }
+
+    /// POSTs `records` as one JSON array to the trace endpoint ([`TRACE`]).
+    pub async fn post_batch(
+        &self,
+        records: &[serde_json::Value],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let batch = serde_json::Value::Array(records.to_vec()).to_string();
+        self.post(TRACE, batch, "application/json").await
+    }
+
+    /// While the proxy is under a flood: GET `/missing` (a subresource);
+    /// panics unless the upstream's whole `404` comes within 20 s.
+    pub async fn assert_answers_other_clients(&self) {
+        let r = tokio::time::timeout(
+            Duration::from_secs(20),
+            self.get_result("/missing", &[("sec-fetch-dest", "empty")]),
+        )
+        .await
+        .expect("the proxy answers other clients during the flood")
+        .expect("a whole answer");
+        assert_eq!(r.0, StatusCode::NOT_FOUND, "the upstream's answer");
     }
 
     /// `n` issued session ids ([`Harness::issue_sid`]).
@@ -542,6 +553,19 @@ pub async fn wait_page_lines(
 /// A valid record.
 pub fn rec(sid: &str, seq: u64, kind: &str) -> serde_json::Value {
     serde_json::json!({"v": 1, "sid": sid, "seq": seq, "ts": seq as f64 * 1.5, "kind": kind})
+}
+
+/// The `sid` of the config injected into `page`.
+pub fn injected_sid(page: &[u8]) -> String {
+    injected_config(std::str::from_utf8(page).unwrap())["sid"]
+        .as_str()
+        .expect("the injected config names the sid")
+        .to_owned()
+}
+
+/// The number of `net` records among `lines`.
+pub fn net_count(lines: &[serde_json::Value]) -> usize {
+    lines.iter().filter(|r| r["kind"] == "net").count()
 }
 
 /// Reads the config object out of an injected page.

@@ -20,7 +20,8 @@ use tokio::net::TcpStream;
 pub use webinfer_testkit::client::connect_tunnel_with_host;
 pub use webinfer_testkit::data::sha256_hex;
 pub use webinfer_testkit::{
-    body_bytes, client_tls, connect_tunnel, empty, full, Origin, Sender, TestBody, TestCa,
+    body_bytes, client_tls, connect_tunnel, empty, full, query_u64, Origin, Sender, TestBody,
+    TestCa,
 };
 
 /// The path of the binary under test.
@@ -67,13 +68,7 @@ pub fn html_page(n: u64) -> String {
 /// - anything else: 404.
 async fn route(req: Request<Incoming>) -> Response<TestBody> {
     let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let param = |k: &str| -> Option<u64> {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.parse().ok())
-    };
+    let param = |k: &str| query_u64(req.uri(), k);
     if path == "/bytes" {
         let n = param("n").unwrap_or(1024) as usize;
         let seed = param("seed").unwrap_or(1);

@@ -101,16 +101,30 @@ struct FileCheck {
     records: BTreeSet<(String, u64)>,
     /// The last line was unterminated and not a record.
     torn_last: bool,
+    /// Terminated lines that are the old torn piece given to [`check_file_allowing`].
+    old_piece_seen: usize,
 }
 
 /// Parses `path`: every line must be a record, except an unterminated,
 /// unparsable last line (torn).
 fn check_file(path: &Path) -> FileCheck {
+    check_file_allowing(path, None)
+}
+
+/// [`check_file`], also allowing `old_piece` (the torn last line of a run
+/// before) on a terminated line of its own, counted in `old_piece_seen`.
+fn check_file_allowing(path: &Path, old_piece: Option<&[u8]>) -> FileCheck {
     let text = std::fs::read(path).unwrap();
     let mut records = BTreeSet::new();
     let mut torn_last = false;
+    let mut old_piece_seen = 0;
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
     let n = lines.len();
+    let not_allowed = if old_piece.is_some() {
+        "is neither the old torn piece nor the torn last line"
+    } else {
+        "is not the torn last line"
+    };
     for (i, line) in lines.into_iter().enumerate() {
         if line.is_empty() {
             assert_eq!(i, n - 1, "{}: empty line {}", path.display(), i + 1);
@@ -124,11 +138,12 @@ fn check_file(path: &Path) -> FileCheck {
                     v["seq"].as_u64().unwrap(),
                 ));
             }
+            Err(_) if old_piece == Some(line) && i < n - 1 => old_piece_seen += 1,
             Err(e) => {
                 assert_eq!(
                     i,
                     n - 1,
-                    "{}: line {} does not parse ({e}) and is not the torn last line",
+                    "{}: line {} does not parse ({e}) and {not_allowed}",
                     path.display(),
                     i + 1
                 );
@@ -136,7 +151,11 @@ fn check_file(path: &Path) -> FileCheck {
             }
         }
     }
-    FileCheck { records, torn_last }
+    FileCheck {
+        records,
+        torn_last,
+        old_piece_seen,
+    }
 }
 
 fn session_files(traces: &Path) -> Vec<PathBuf> {
@@ -372,41 +391,12 @@ fn check_all_allowing(traces: &Path, acked: &Acked, pieces: &BTreeMap<PathBuf, V
     let mut found: BTreeSet<(String, u64)> = BTreeSet::new();
     let mut torn = 0;
     for f in session_files(traces) {
-        let text = std::fs::read(&f).unwrap();
-        let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
-        let n = lines.len();
-        let mut old_piece_seen = 0;
-        for (i, line) in lines.into_iter().enumerate() {
-            if line.is_empty() {
-                assert_eq!(i, n - 1, "{}: empty line {}", f.display(), i + 1);
-                continue;
-            }
-            match serde_json::from_slice::<Value>(line) {
-                Ok(v) => {
-                    found.insert((
-                        v["sid"].as_str().unwrap().to_owned(),
-                        v["seq"].as_u64().unwrap(),
-                    ));
-                }
-                Err(_) if pieces.get(&f).is_some_and(|p| p == line) && i < n - 1 => {
-                    old_piece_seen += 1;
-                }
-                Err(e) => {
-                    assert_eq!(
-                        i,
-                        n - 1,
-                        "{}: line {} does not parse ({e}) and is neither the old torn \
-                         piece nor the torn last line",
-                        f.display(),
-                        i + 1
-                    );
-                    torn += 1;
-                }
-            }
-        }
+        let c = check_file_allowing(&f, pieces.get(&f).map(Vec::as_slice));
+        torn += usize::from(c.torn_last);
+        found.extend(c.records);
         let want = usize::from(pieces.contains_key(&f));
         assert_eq!(
-            old_piece_seen,
+            c.old_piece_seen,
             want,
             "{}: the old torn piece stands alone on a terminated line",
             f.display()

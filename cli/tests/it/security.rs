@@ -123,6 +123,26 @@ async fn raw_in_tunnel(
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// [`raw_in_tunnel`] to `host:port` (SNI `host`): `GET path` with `Host:
+/// host:port`, the connection closed after the answer.
+async fn get_in_tunnel(
+    proxy: SocketAddr,
+    ca_der: &[u8],
+    host: &str,
+    port: u16,
+    path: &str,
+) -> String {
+    raw_in_tunnel(
+        proxy,
+        ca_der,
+        &format!("{host}:{port}"),
+        host,
+        format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+}
+
 /// This machine's non-loopback IPv4 addresses, read from the kernel's
 /// routing table (`/proc/net/fib_trie`, "/32 host LOCAL" entries), an
 /// independent source from the proxy's `getifaddrs`.
@@ -265,16 +285,12 @@ async fn ca_keys_are_0600_and_never_printed_logged_served_or_traced() {
     .await;
     assert_eq!(status_of(&a), 200);
     served.extend_from_slice(a.as_bytes());
-    let a = raw_in_tunnel(
+    let a = get_in_tunnel(
         proxy.addr,
         &ca_der,
-        &format!("{ORIGIN_HOST}:{}", origin.port()),
         ORIGIN_HOST,
-        format!(
-            "GET /bytes?n=100 HTTP/1.1\r\nHost: {ORIGIN_HOST}:{}\r\nConnection: close\r\n\r\n",
-            origin.port()
-        )
-        .as_bytes(),
+        origin.port(),
+        "/bytes?n=100",
     )
     .await;
     assert_eq!(status_of(&a), 200, "{a}");
@@ -513,18 +529,7 @@ async fn trace_endpoint_and_ca_page_never_relay_to_another_host() {
     victims("CONNECT webinfer.ca:80, Host: plain-victim.test");
 
     // Host A itself still works through its tunnel.
-    let answer = raw_in_tunnel(
-        proxy.addr,
-        &ca_der,
-        &format!("{ORIGIN_HOST}:{}", a.port()),
-        ORIGIN_HOST,
-        format!(
-            "GET /bytes?n=10 HTTP/1.1\r\nHost: {ORIGIN_HOST}:{}\r\nConnection: close\r\n\r\n",
-            a.port()
-        )
-        .as_bytes(),
-    )
-    .await;
+    let answer = get_in_tunnel(proxy.addr, &ca_der, ORIGIN_HOST, a.port(), "/bytes?n=10").await;
     assert_eq!(status_of(&answer), 200, "{answer}");
     assert!(a.requests() >= 1);
     victims("end");
@@ -681,18 +686,7 @@ async fn upstream_tls_is_always_verified() {
     let proxy = ProxyProcess::start(setup);
     let ca_der = proxy_ca_der(&ca_dir);
     for (host, origin) in [(ORIGIN_HOST, &bad_ca), ("named.test", &bad_name)] {
-        let answer = raw_in_tunnel(
-            proxy.addr,
-            &ca_der,
-            &format!("{host}:{}", origin.port()),
-            host,
-            format!(
-                "GET /bytes?n=10 HTTP/1.1\r\nHost: {host}:{}\r\nConnection: close\r\n\r\n",
-                origin.port()
-            )
-            .as_bytes(),
-        )
-        .await;
+        let answer = get_in_tunnel(proxy.addr, &ca_der, host, origin.port(), "/bytes?n=10").await;
         assert_eq!(status_of(&answer), 502, "{host}: {answer}");
         assert!(
             answer.to_ascii_lowercase().contains("certificate"),
