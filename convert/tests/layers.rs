@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{assert_every_case_tested, check, layers_dir, report};
+use crate::common::{assert_every_case_tested, check, fixture_cases, layers_dir};
 
 fn case(name: &str) {
     let dir = layers_dir().join(name);
@@ -23,20 +23,7 @@ fn case(name: &str) {
     report(name, &d);
 }
 
-macro_rules! layer_cases {
-    ($($name:ident),* $(,)?) => {
-        /// The cases tested here.
-        const CASES: &[&str] = &[$(stringify!($name)),*];
-        $(
-            #[test]
-            fn $name() {
-                case(stringify!($name));
-            }
-        )*
-    };
-}
-
-layer_cases! {
+fixture_cases! {
     dense_relu_softmax,
     dense_rank3_no_bias,
     conv2d_same_stride2_relu,
