@@ -13,14 +13,12 @@ use crate::common::{assert_every_case_tested, check, fixture_cases, layers_dir};
 
 fn case(name: &str) {
     let dir = layers_dir().join(name);
-    let d = check(
+    check(
         name,
         &dir.join("model.json"),
-        &dir.join("inputs.safetensors"),
-        &dir.join("outputs.safetensors"),
+        &dir,
         &[EngineKind::Tract, EngineKind::Ort],
     );
-    report(name, &d);
 }
 
 fixture_cases! {
