@@ -72,26 +72,24 @@ pub fn parse_user_agent(ua: &str) -> Option<(String, String)> {
 mod tests {
     use super::*;
 
-    fn ua(s: &str) -> (String, String) {
-        parse_user_agent(s).unwrap()
-    }
-
     #[test]
     fn user_agents_of_the_main_browsers() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-        assert_eq!(ua(chrome), ("chrome".into(), "131.0.0.0".into()));
-        let headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
-        assert_eq!(ua(headless), ("chromium".into(), "156.0.0.0".into()));
-        let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/120.0.6099.0 Chrome/120.0.6099.0 Safari/537.36";
-        assert_eq!(ua(chromium), ("chromium".into(), "120.0.6099.0".into()));
-        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86";
-        assert_eq!(ua(edge), ("edge".into(), "131.0.2903.86".into()));
-        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(ua(firefox), ("firefox".into(), "128.0".into()));
-        let safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15";
-        assert_eq!(ua(safari), ("safari".into(), "17.4".into()));
-        let ios_chrome = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1";
-        assert_eq!(ua(ios_chrome), ("chrome".into(), "124.0.6367.88".into()));
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "chrome", "131.0.0.0"),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36", "chromium", "156.0.0.0"),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/120.0.6099.0 Chrome/120.0.6099.0 Safari/537.36", "chromium", "120.0.6099.0"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86", "edge", "131.0.2903.86"),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "firefox", "128.0"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", "safari", "17.4"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1", "chrome", "124.0.6367.88"),
+        ];
+        for (ua, browser, version) in cases {
+            assert_eq!(
+                parse_user_agent(ua),
+                Some((browser.into(), version.into())),
+                "{ua}"
+            );
+        }
         assert_eq!(parse_user_agent("curl/8.5.0"), None);
         assert_eq!(parse_user_agent(""), None);
     }

@@ -619,26 +619,12 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
     let unknown: Attrs = Default::default();
     let mut sessions_seen: std::collections::HashSet<String> = Default::default();
     for path in &files {
-        let mut line_no = 0u64;
-        let mut seen_record = false;
-        let mut first_error: Option<String> = None;
-        let mut pending_invalid: Option<(u64, String)> = None;
+        let mut fl = crate::read::FileLines::new(path);
         let mut failure: Option<Error> = None;
         let streamed = stream_lines(path, |line, terminated| {
-            line_no += 1;
-            if failure.is_some()
-                || first_error.is_some()
-                || line.iter().all(u8::is_ascii_whitespace)
-            {
+            if failure.is_some() || !fl.next(line) {
                 return;
             }
-            if let Some((n, e)) = pending_invalid.take() {
-                stats.invalid += 1;
-                if stats.invalid_example.is_none() {
-                    stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
-                }
-            }
-            stats.lines += 1;
             // one parse: the line as JSON, the header read from that value
             let parsed: Result<
                 (webinfer_format::Header<'static>, Map<String, Value>),
@@ -660,17 +646,11 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
             let (h, map) = match parsed {
                 Ok(x) => x,
                 Err((complete, e)) => {
-                    if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete)) {
-                        stats.torn_last.push(path.clone());
-                    } else if !seen_record {
-                        first_error = Some(format!("line {line_no} is not a trace record ({e})"));
-                    } else {
-                        pending_invalid = Some((line_no, e));
-                    }
+                    fl.not_a_record(line, terminated, || complete, e);
                     return;
                 }
             };
-            seen_record = true;
+            fl.record();
             if h.is_newer() {
                 stats.newer_version += 1;
                 return;
@@ -711,16 +691,7 @@ pub fn export(inputs: &[PathBuf], out: &Path, opts: &ExportOptions) -> Result<Ex
         if let Some(e) = failure {
             return Err(e);
         }
-        crate::read::end_of_file(
-            path,
-            first_error,
-            pending_invalid,
-            &mut stats.invalid,
-            &mut stats.invalid_example,
-        )?;
-        if let Some(e) = streamed.cut_short {
-            stats.truncated.push((path.clone(), e));
-        }
+        fl.finish(streamed, crate::read::line_counters!(stats))?;
     }
     stats.sessions = sessions_seen.len() as u64;
     // every table exists, an empty one as one file without rows (in folders

@@ -356,6 +356,150 @@ struct FilePart {
     stats: ReadStats,
 }
 
+/// The line counters of a trace reader's stats, which [`FileLines::finish`] adds a file's
+/// counts to.
+pub(crate) struct LineCounters<'a> {
+    /// Non-blank lines seen.
+    pub(crate) lines: &'a mut u64,
+    /// Lines in the middle of a file that are not records.
+    pub(crate) invalid: &'a mut u64,
+    /// The first invalid line, as "file:line: error".
+    pub(crate) invalid_example: &'a mut Option<String>,
+    /// Files whose last line was torn.
+    pub(crate) torn_last: &'a mut Vec<PathBuf>,
+    /// Compressed files that ended early, with the decoder's error.
+    pub(crate) truncated: &'a mut Vec<(PathBuf, String)>,
+}
+
+/// The [`LineCounters`] of a stats value with the fields `lines`, `invalid`,
+/// `invalid_example`, `torn_last` and `truncated` ([`ReadStats`], the Parquet export's).
+macro_rules! line_counters {
+    ($stats:expr) => {
+        $crate::read::LineCounters {
+            lines: &mut $stats.lines,
+            invalid: &mut $stats.invalid,
+            invalid_example: &mut $stats.invalid_example,
+            torn_last: &mut $stats.torn_last,
+            truncated: &mut $stats.truncated,
+        }
+    };
+}
+pub(crate) use line_counters;
+
+/// One file's line bookkeeping, shared by [`parse_file`] and the Parquet export: line
+/// numbers, blank lines skipped, a first line that is no record (the file is then
+/// [`Error::NotATrace`]), invalid lines in the middle (counted once a later non-blank line
+/// shows they are not the last) and a torn last line.
+pub(crate) struct FileLines<'a> {
+    path: &'a Path,
+    line_no: u64,
+    seen_record: bool,
+    first_error: Option<String>,
+    pending_invalid: Option<(u64, String)>,
+    lines: u64,
+    invalid: u64,
+    invalid_example: Option<String>,
+    torn: bool,
+}
+
+impl<'a> FileLines<'a> {
+    /// No lines seen yet of the file at `path`.
+    pub(crate) fn new(path: &'a Path) -> Self {
+        FileLines {
+            path,
+            line_no: 0,
+            seen_record: false,
+            first_error: None,
+            pending_invalid: None,
+            lines: 0,
+            invalid: 0,
+            invalid_example: None,
+            torn: false,
+        }
+    }
+
+    /// Numbers the next line; false when it is to be skipped: blank, or after a first line
+    /// that was no record.
+    pub(crate) fn next(&mut self, line: &[u8]) -> bool {
+        self.line_no += 1;
+        if self.first_error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
+            return false;
+        }
+        // an invalid line followed by more lines is in the middle
+        if let Some(p) = self.pending_invalid.take() {
+            self.count_invalid(p);
+        }
+        self.lines += 1;
+        true
+    }
+
+    /// The number (from 1) of the current line.
+    pub(crate) fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// The current line is a record.
+    pub(crate) fn record(&mut self) {
+        self.seen_record = true;
+    }
+
+    /// The current line is no record, for `reason`; `complete` tells whether it is
+    /// complete JSON (asked only of an unterminated line starting with `{` before any record).
+    pub(crate) fn not_a_record(
+        &mut self,
+        line: &[u8],
+        terminated: bool,
+        complete: impl FnOnce() -> bool,
+        reason: String,
+    ) {
+        if !terminated && (self.seen_record || (line.first() == Some(&b'{') && !complete())) {
+            self.torn = true;
+        } else if !self.seen_record {
+            self.first_error = Some(format!(
+                "line {} is not a trace record ({reason})",
+                self.line_no
+            ));
+        } else {
+            self.pending_invalid = Some((self.line_no, reason));
+        }
+    }
+
+    fn count_invalid(&mut self, (n, e): (u64, String)) {
+        self.invalid += 1;
+        if self.invalid_example.is_none() {
+            self.invalid_example = Some(format!("{}:{n}: {e}", self.path.display()));
+        }
+    }
+
+    /// The end of the file: a first line that was no record makes it
+    /// [`Error::NotATrace`]; a last non-blank line that was newline-terminated but invalid
+    /// counts as invalid. Adds the file's counts to `to` (its invalid example when there
+    /// is none yet; `streamed`'s early end).
+    pub(crate) fn finish(mut self, streamed: Streamed, to: LineCounters<'_>) -> Result<(), Error> {
+        if let Some(reason) = self.first_error {
+            return Err(Error::NotATrace {
+                path: self.path.to_path_buf(),
+                reason,
+            });
+        }
+        if let Some(p) = self.pending_invalid.take() {
+            self.count_invalid(p);
+        }
+        *to.lines += self.lines;
+        *to.invalid += self.invalid;
+        if to.invalid_example.is_none() {
+            *to.invalid_example = self.invalid_example;
+        }
+        if self.torn {
+            to.torn_last.push(self.path.to_path_buf());
+        }
+        if let Some(e) = streamed.cut_short {
+            to.truncated.push((self.path.to_path_buf(), e));
+        }
+        Ok(())
+    }
+}
+
 fn short(e: &serde_json::Error) -> String {
     let s = e.to_string();
     s.chars().take(120).collect()
@@ -372,43 +516,21 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
         ..Default::default()
     };
     let mut strings = Interner::default();
-    let mut line_no = 0u64;
-    let mut first_error: Option<String> = None;
-    let mut seen_record = false;
-    let mut pending_invalid: Option<(u64, String)> = None;
+    let mut fl = FileLines::new(path);
     let streamed = stream_lines(path, |line, terminated| {
-        line_no += 1;
-        if first_error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
+        if !fl.next(line) {
             return;
         }
-        // an invalid line followed by more lines is in the middle
-        if let Some((n, e)) = pending_invalid.take() {
-            stats.invalid += 1;
-            if stats.invalid_example.is_none() {
-                stats.invalid_example = Some(format!("{}:{n}: {e}", path.display()));
-            }
-        }
-        stats.lines += 1;
         let mut rec = crate::line_scan::empty();
         let session = match parse_line_into(line, &mut rec) {
             Ok(s) => s,
             Err(e) => {
                 let complete_json = || serde_json::from_slice::<serde_json::Value>(line).is_ok();
-                if !terminated && (seen_record || (line.first() == Some(&b'{') && !complete_json()))
-                {
-                    stats.torn_last.push(path.to_path_buf());
-                } else if !seen_record {
-                    first_error = Some(format!(
-                        "line {line_no} is not a trace record ({})",
-                        short(&e)
-                    ));
-                } else {
-                    pending_invalid = Some((line_no, short(&e)));
-                }
+                fl.not_a_record(line, terminated, complete_json, short(&e));
                 return;
             }
         };
-        seen_record = true;
+        fl.record();
         if rec.v > webinfer_format::VERSION {
             stats.newer_version += 1;
             return;
@@ -416,7 +538,7 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
         if !keep.is_empty() && !keep.contains(rec.sid.as_ref()) {
             return;
         }
-        let order = ((idx as u64) << 32) | line_no;
+        let order = ((idx as u64) << 32) | fl.line_no();
         let s = match sessions.get_mut(rec.sid.as_ref()) {
             Some(s) => s,
             None => sessions
@@ -439,17 +561,8 @@ fn parse_file(path: &Path, idx: usize, keep: &HashSet<String>) -> Result<FilePar
             }
         }
     })?;
-    end_of_file(
-        path,
-        first_error,
-        pending_invalid,
-        &mut stats.invalid,
-        &mut stats.invalid_example,
-    )?;
     stats.bytes = streamed.bytes;
-    if let Some(e) = streamed.cut_short {
-        stats.truncated.push((path.to_path_buf(), e));
-    }
+    fl.finish(streamed, line_counters!(stats))?;
     sessions.retain(|_, s| s.records > 0);
     Ok(FilePart { sessions, stats })
 }
@@ -576,32 +689,6 @@ pub fn read_all(
     let stats = read_sessions(&files, opts, |s| out.push(s))?;
     out.sort_by(|a, b| a.sid.cmp(&b.sid));
     Ok((out, stats))
-}
-
-/// The end of one file's scan (shared with the Parquet export): a first line that was no
-/// record (`first_error`) makes the file [`Error::NotATrace`]; a last non-blank line that
-/// was newline-terminated but invalid (`pending_invalid`: its line number and error) counts
-/// in `invalid`, and is the `invalid_example` when there is none yet.
-pub(crate) fn end_of_file(
-    path: &Path,
-    first_error: Option<String>,
-    pending_invalid: Option<(u64, String)>,
-    invalid: &mut u64,
-    invalid_example: &mut Option<String>,
-) -> Result<(), Error> {
-    if let Some(reason) = first_error {
-        return Err(Error::NotATrace {
-            path: path.to_path_buf(),
-            reason,
-        });
-    }
-    if let Some((n, e)) = pending_invalid {
-        *invalid += 1;
-        if invalid_example.is_none() {
-            *invalid_example = Some(format!("{}:{n}: {e}", path.display()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

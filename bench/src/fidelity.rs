@@ -179,6 +179,31 @@ pub fn p50(xs: &[f64]) -> Option<f64> {
     })
 }
 
+/// The command-line arguments of the fidelity and observer binaries (their
+/// `#[command(flatten)]` part): inferences, warm-ups, idle window, configurations.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Measured inferences per configuration (per run).
+    #[arg(long, default_value_t = 30)]
+    pub n: usize,
+    /// Warm-up inferences per configuration (per run).
+    #[arg(long, default_value_t = 3)]
+    pub warm: usize,
+    /// Idle window (ms) for FPS (and heap).
+    #[arg(long, default_value_t = 3000)]
+    pub idle_ms: u64,
+    /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
+    #[arg(long = "config", value_parser = Config::parse_arg)]
+    pub configs: Vec<Config>,
+}
+
+impl BenchArgs {
+    /// The configurations asked for, or all of them ([`Config::or_all`]).
+    pub fn configs(&self) -> Vec<Config> {
+        Config::or_all(self.configs.clone())
+    }
+}
+
 /// Benchmark parameters.
 #[derive(Debug, Clone)]
 pub struct FidelityOptions {
@@ -453,24 +478,24 @@ pub fn analyze(c: Config, out: &RunOutput) -> Result<Vec<Row>, FidelityError> {
         .map(|p| p.1.js_heap_used + p.1.backing_storage)
         .collect();
     let hook_heap = need(&hh, "hook js_heap_used")? / 1e6;
-    rows.push(Row {
-        config: c.name(),
-        metric: "JS heap p50 (MB)".into(),
-        hook: hook_heap,
-        reference_name: "CDP getMetrics JSHeapUsedSize".into(),
-        reference: need(&heap, "JSHeapUsedSize")? / 1e6,
-        compare: Compare::Ratio { tol: HEAP_TOL },
-        samples: pairs.len(),
-    });
-    rows.push(Row {
-        config: c.name(),
-        metric: "JS heap p50 (MB)".into(),
-        hook: hook_heap,
-        reference_name: "CDP JSHeapUsedSize + backingStorageSize".into(),
-        reference: need(&with_stores, "JSHeapUsedSize + backingStorageSize")? / 1e6,
-        compare: Compare::Ratio { tol: HEAP_TOL },
-        samples: pairs.len(),
-    });
+    for (reference_name, refs, what) in [
+        ("CDP getMetrics JSHeapUsedSize", &heap, "JSHeapUsedSize"),
+        (
+            "CDP JSHeapUsedSize + backingStorageSize",
+            &with_stores,
+            "JSHeapUsedSize + backingStorageSize",
+        ),
+    ] {
+        rows.push(Row {
+            config: c.name(),
+            metric: "JS heap p50 (MB)".into(),
+            hook: hook_heap,
+            reference_name: reference_name.into(),
+            reference: need(refs, what)? / 1e6,
+            compare: Compare::Ratio { tol: HEAP_TOL },
+            samples: pairs.len(),
+        });
+    }
     Ok(rows)
 }
 

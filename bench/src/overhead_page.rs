@@ -36,6 +36,16 @@ impl Variant {
         }
     }
 
+    /// Inline bytes of one kind in the head: `heavy` for [`Variant::HeavyHead`], `light`
+    /// for the others.
+    fn head_bytes(self, heavy: usize, light: usize) -> usize {
+        if self == Variant::HeavyHead {
+            heavy
+        } else {
+            light
+        }
+    }
+
     /// A short name for tables.
     pub fn name(self) -> &'static str {
         match self {
@@ -168,10 +178,19 @@ fn section(r: &mut Rng, n: u64, out: &mut String) {
     out.push_str("</section>\n");
 }
 
-fn inline_css(r: &mut Rng, bytes: usize, out: &mut String) {
+/// Appends the lines `line(out, i)` writes for i = 0, 1, … until at least `bytes`
+/// bytes were added.
+fn fill(out: &mut String, bytes: usize, mut line: impl FnMut(&mut String, usize)) {
     let start = out.len();
     let mut i = 0;
     while out.len() - start < bytes {
+        line(out, i);
+        i += 1;
+    }
+}
+
+fn inline_css(r: &mut Rng, bytes: usize, out: &mut String) {
+    fill(out, bytes, |out, i| {
         let _ = writeln!(
             out,
             ".c{i} > .{} {{ margin: {}px {}px; color: #{:06x}; font: {}px/1.4 system-ui, sans-serif; }}",
@@ -181,14 +200,11 @@ fn inline_css(r: &mut Rng, bytes: usize, out: &mut String) {
             r.below(0x1000000),
             10 + r.below(20)
         );
-        i += 1;
-    }
+    });
 }
 
 fn inline_js(r: &mut Rng, bytes: usize, out: &mut String) {
-    let start = out.len();
-    let mut i = 0;
-    while out.len() - start < bytes {
+    fill(out, bytes, |out, i| {
         let _ = writeln!(
             out,
             "function f{i}(a,b){{if(a<b&&b>{}){{return \"<div class=\\\"x{i}\\\">\"+a+\"<\\/div>\";}}var o={{k:{},s:'{}'}};return o.k>a?o.s:b;}}",
@@ -196,8 +212,7 @@ fn inline_js(r: &mut Rng, bytes: usize, out: &mut String) {
             r.below(1000),
             r.pick(WORDS)
         );
-        i += 1;
-    }
+    });
 }
 
 /// A page of about `size` bytes (at least the head and one section).
@@ -223,20 +238,10 @@ pub fn page(variant: Variant, size: usize) -> Vec<u8> {
          <link rel=\"icon\" href=\"/favicon.ico\">\n",
     );
     out.push_str("<style>\n");
-    let css = if variant == Variant::HeavyHead {
-        500_000
-    } else {
-        20_000
-    };
-    inline_css(&mut r, css, &mut out);
+    inline_css(&mut r, variant.head_bytes(500_000, 20_000), &mut out);
     out.push_str("</style>\n<script type=\"application/ld+json\">{\"@context\":\"https://schema.org\",\"@type\":\"TechArticle\",\"headline\":\"Measuring in-browser inference\"}</script>\n");
     out.push_str("<script nonce=\"r4nd0m\">\n");
-    let js = if variant == Variant::HeavyHead {
-        1_000_000
-    } else {
-        30_000
-    };
-    inline_js(&mut r, js, &mut out);
+    inline_js(&mut r, variant.head_bytes(1_000_000, 30_000), &mut out);
     out.push_str("</script>\n</head>\n<body class=\"doc\">\n<header><nav class=\"nav\">\n");
     for i in 0..40 {
         let _ = writeln!(

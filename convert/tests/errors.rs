@@ -45,6 +45,20 @@ fn err_of(p: &Path) -> (ConvertError, String) {
     (e, msg)
 }
 
+/// The refusal of the model `write` writes into a fresh directory (it returns
+/// the model's path): the error, its message and that path.
+fn refusal(write: impl FnOnce(&Path) -> PathBuf) -> (ConvertError, String, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path());
+    let (e, msg) = err_of(&p);
+    (e, msg, p)
+}
+
+/// [`refusal`] of the model [`write_model`] writes.
+fn refused(topology: Value, manifest: Value, weights: &[u8]) -> (ConvertError, String, PathBuf) {
+    refusal(|d| write_model(d, topology, manifest, weights))
+}
+
 #[test]
 fn handtrack_is_refused_for_its_control_flow() {
     let p = npm("@vladmandic/human/models/handtrack.json");
@@ -61,9 +75,7 @@ fn handtrack_is_refused_for_its_control_flow() {
 
 #[test]
 fn an_op_without_mapping_names_op_node_and_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_model(
-        dir.path(),
+    let (e, msg, p) = refused(
         json!({"node": [placeholder("x", &[1, 4]),
             {"name": "c", "op": "Cumsum", "input": ["x", "axis"], "attr": {}},
             {"name": "axis", "op": "Const", "attr": {"dtype": {"type": "DT_INT32"}, "value": {"tensor": {"dtype": "DT_INT32", "tensorShape": {}}}}},
@@ -71,7 +83,6 @@ fn an_op_without_mapping_names_op_node_and_model() {
         json!([{"paths": ["w.bin"], "weights": [{"name": "axis", "shape": [], "dtype": "int32"}]}]),
         &1i32.to_le_bytes(),
     );
-    let (e, msg) = err_of(&p);
     assert!(
         matches!(&e, ConvertError::UnsupportedOp { op, node, .. } if op == "Cumsum" && node == "c"),
         "{msg}"
@@ -81,14 +92,11 @@ fn an_op_without_mapping_names_op_node_and_model() {
 
 #[test]
 fn a_missing_shard_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_model(
-        dir.path(),
+    let (e, msg, _) = refused(
         json!({"node": [placeholder("x", &[1, 4]), {"name": "y", "op": "Relu", "input": ["x"]}]}),
         json!([{"paths": ["w.bin", "group1-shard2of2"], "weights": []}]),
         &[],
     );
-    let (e, msg) = err_of(&p);
     assert!(matches!(e, ConvertError::Source(_)), "{msg}");
     assert!(
         msg.contains("group1-shard2of2") && msg.contains("not beside the model"),
@@ -98,15 +106,12 @@ fn a_missing_shard_names_it() {
 
 #[test]
 fn short_shards_are_a_weights_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_model(
-        dir.path(),
+    let (e, msg, _) = refused(
         json!({"node": [placeholder("x", &[1, 4]), konst("w", &[4]),
             {"name": "y", "op": "AddV2", "input": ["x", "w"], "attr": {"T": {"type": "DT_FLOAT"}}}]}),
         json!([{"paths": ["w.bin"], "weights": [{"name": "w", "shape": [4], "dtype": "float32"}]}]),
         &[0u8; 12],
     );
-    let (e, msg) = err_of(&p);
     assert!(matches!(e, ConvertError::Weights { .. }), "{msg}");
     assert!(msg.contains("`w`") && msg.contains("12 bytes"), "{msg}");
 }
@@ -138,9 +143,7 @@ fn conv_model(dir: &Path, fused_ops: &[&str], filter_computed: bool) -> PathBuf 
 
 #[test]
 fn fused_batch_norm_is_refused_as_tfjs_refuses_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = conv_model(dir.path(), &["FusedBatchNorm", "Relu"], false);
-    let (e, msg) = err_of(&p);
+    let (e, msg, _) = refusal(|d| conv_model(d, &["FusedBatchNorm", "Relu"], false));
     assert!(
         matches!(&e, ConvertError::Op { node, op, .. } if node == "conv" && op == "_FusedConv2D"),
         "{msg}"
@@ -150,9 +153,7 @@ fn fused_batch_norm_is_refused_as_tfjs_refuses_it() {
 
 #[test]
 fn a_computed_filter_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = conv_model(dir.path(), &["BiasAdd"], true);
-    let (_, msg) = err_of(&p);
+    let (_, msg, _) = refusal(|d| conv_model(d, &["BiasAdd"], true));
     assert!(
         msg.contains("`conv`") && msg.contains("filter") && msg.contains("must be a constant"),
         "{msg}"
@@ -164,31 +165,25 @@ fn a_computed_filter_is_refused() {
 
 #[test]
 fn symmetric_mirror_pad_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_model(
-        dir.path(),
+    let (_, msg, _) = refused(
         json!({"node": [placeholder("x", &[1, 4]),
             {"name": "p", "op": "Const", "attr": {"dtype": {"type": "DT_INT32"}, "value": {"tensor": {"dtype": "DT_INT32"}}}},
             {"name": "y", "op": "MirrorPad", "input": ["x", "p"], "attr": {"T": {"type": "DT_FLOAT"}, "mode": {"s": b64("SYMMETRIC")}}}]}),
         json!([{"paths": ["w.bin"], "weights": [{"name": "p", "shape": [2, 2], "dtype": "int32"}]}]),
         &[0u8; 16],
     );
-    let (_, msg) = err_of(&p);
     assert!(msg.contains("`y`") && msg.contains("SYMMETRIC"), "{msg}");
 }
 
 #[test]
 fn a_layer_class_without_mapping_names_layer_and_class() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_model(
-        dir.path(),
+    let (e, msg, _) = refused(
         json!({"model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 3]}},
             {"class_name": "LSTM", "config": {"name": "rnn", "units": 2}}]}}}),
         json!([]),
         &[],
     );
-    let (e, msg) = err_of(&p);
     assert!(
         matches!(&e, ConvertError::UnsupportedLayer { layer, class, .. } if layer == "rnn" && class == "LSTM"),
         "{msg}"

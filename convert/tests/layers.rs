@@ -9,34 +9,19 @@ use std::collections::BTreeSet;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{assert_every_case_tested, check, layers_dir, report};
+use crate::common::{assert_every_case_tested, check, fixture_cases, layers_dir};
 
 fn case(name: &str) {
     let dir = layers_dir().join(name);
-    let d = check(
+    check(
         name,
         &dir.join("model.json"),
-        &dir.join("inputs.safetensors"),
-        &dir.join("outputs.safetensors"),
+        &dir,
         &[EngineKind::Tract, EngineKind::Ort],
     );
-    report(name, &d);
 }
 
-macro_rules! layer_cases {
-    ($($name:ident),* $(,)?) => {
-        /// The cases tested here.
-        const CASES: &[&str] = &[$(stringify!($name)),*];
-        $(
-            #[test]
-            fn $name() {
-                case(stringify!($name));
-            }
-        )*
-    };
-}
-
-layer_cases! {
+fixture_cases! {
     dense_relu_softmax,
     dense_rank3_no_bias,
     conv2d_same_stride2_relu,

@@ -13,21 +13,14 @@ use std::path::Path;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{check, model_dir, report};
+use crate::common::{check, model_dir};
 
 fn model(name: &str, engines: &[EngineKind]) {
     let dir = model_dir(name);
     let case: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
     let file = Path::new(case["file"].as_str().unwrap());
-    let d = check(
-        name,
-        file,
-        &dir.join("inputs.safetensors"),
-        &dir.join("outputs.safetensors"),
-        engines,
-    );
-    report(name, &d);
+    check(name, file, &dir, engines);
 }
 
 const BOTH: &[EngineKind] = &[EngineKind::Ort, EngineKind::Tract];

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use webinfer_native::engine::EngineKind;
 
-use crate::common::{assert_every_case_tested, check, ops_dir, report};
+use crate::common::{assert_every_case_tested, check, fixture_cases, ops_dir};
 
 /// Cases tract 0.23 cannot run, with its error; they run on ONNX Runtime
 /// only (the mapping is the same ONNX either way).
@@ -24,30 +24,10 @@ fn case(name: &str) {
     } else {
         &[EngineKind::Tract, EngineKind::Ort]
     };
-    let d = check(
-        name,
-        &dir.join("model.json"),
-        &dir.join("inputs.safetensors"),
-        &dir.join("outputs.safetensors"),
-        engines,
-    );
-    report(name, &d);
+    check(name, &dir.join("model.json"), &dir, engines);
 }
 
-macro_rules! op_cases {
-    ($($name:ident),* $(,)?) => {
-        /// The cases tested here.
-        const CASES: &[&str] = &[$(stringify!($name)),*];
-        $(
-            #[test]
-            fn $name() {
-                case(stringify!($name));
-            }
-        )*
-    };
-}
-
-op_cases! {
+fixture_cases! {
     conv2d_valid,
     conv2d_same_stride2,
     conv2d_same_dilated,

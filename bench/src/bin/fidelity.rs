@@ -4,29 +4,19 @@
 //! (framework timers, the trace, `Performance.getMetrics`) with the ratio and target.
 
 use clap::Parser;
-use webinfer_bench::fidelity::{self, Config, FidelityOptions};
+use webinfer_bench::fidelity::{self, BenchArgs, FidelityOptions};
 
 /// Measurement fidelity: hook numbers vs ground truth.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Measured inferences per configuration.
-    #[arg(long, default_value_t = 30)]
-    n: usize,
-    /// Warm-up inferences per configuration.
-    #[arg(long, default_value_t = 3)]
-    warm: usize,
-    /// Idle window (ms) for FPS and heap.
-    #[arg(long, default_value_t = 3000)]
-    idle_ms: u64,
-    /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
-    #[arg(long = "config", value_parser = Config::parse_arg)]
-    configs: Vec<Config>,
+    #[command(flatten)]
+    bench: BenchArgs,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let a = Args::parse();
+    let a = Args::parse().bench;
     let opts = FidelityOptions {
-        configs: Config::or_all(a.configs),
+        configs: a.configs(),
         n: a.n,
         warm: a.warm,
         idle_ms: a.idle_ms,

@@ -4,24 +4,17 @@
 //! whether the outputs are identical.
 
 use clap::Parser;
-use webinfer_bench::fidelity::Config;
+use webinfer_bench::fidelity::BenchArgs;
 use webinfer_bench::observer::{self, ObserverOptions};
 
 /// Observer effect: page with vs without the hook.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Measured inferences per run.
-    #[arg(long, default_value_t = 30)]
-    n: usize,
-    /// Warm-up inferences per run.
-    #[arg(long, default_value_t = 3)]
-    warm: usize,
+    #[command(flatten)]
+    bench: BenchArgs,
     /// Runs of each side (hooks / no hooks), alternated.
     #[arg(long, default_value_t = 2)]
     reps: usize,
-    /// Idle window (ms) for FPS.
-    #[arg(long, default_value_t = 3000)]
-    idle_ms: u64,
     /// A/A control: no hook on either side (the set-up's own noise floor).
     #[arg(long)]
     control: bool,
@@ -45,9 +38,6 @@ struct Args {
     /// In-page A/B of the parts that can be switched at run time, `--n` pairs each.
     #[arg(long)]
     toggles: bool,
-    /// Configurations (tfjs-wasm, tfjs-webgl, ort-wasm); default all.
-    #[arg(long = "config", value_parser = Config::parse_arg)]
-    configs: Vec<Config>,
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {
@@ -61,11 +51,11 @@ fn parse_json(s: &str) -> Result<serde_json::Value, String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = Args::parse();
     let opts = ObserverOptions {
-        configs: Config::or_all(a.configs),
-        n: a.n,
-        warm: a.warm,
+        configs: a.bench.configs(),
+        n: a.bench.n,
+        warm: a.bench.warm,
         reps: a.reps,
-        idle_ms: a.idle_ms,
+        idle_ms: a.bench.idle_ms,
         control: a.control,
         hook_config: a.hook_config.clone(),
     };

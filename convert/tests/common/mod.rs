@@ -227,18 +227,13 @@ pub fn run(
 }
 
 /// Converts `model`, runs it on each engine with TF.js's inputs and
-/// compares with TF.js's outputs; returns the worst disagreement per engine
-/// and output.
-pub fn check(
-    what: &str,
-    model: &Path,
-    inputs: &Path,
-    outputs: &Path,
-    engines: &[EngineKind],
-) -> Vec<(EngineKind, Diff)> {
+/// compares with TF.js's outputs (`inputs.safetensors`,
+/// `outputs.safetensors` in `dir`); prints the worst disagreement per
+/// engine and output ([`report`]).
+pub fn check(what: &str, model: &Path, dir: &Path, engines: &[EngineKind]) {
     let c = webinfer_convert::convert_path(model).unwrap_or_else(|e| panic!("{what}: {e}"));
-    let ins = tensors(inputs);
-    let want = tensors(outputs);
+    let ins = tensors(&dir.join("inputs.safetensors"));
+    let want = tensors(&dir.join("outputs.safetensors"));
     assert!(!want.is_empty(), "{what}: TF.js gave no outputs");
     let mut out = Vec::new();
     for &engine in engines {
@@ -253,11 +248,27 @@ pub fn check(
             out.push((engine, d));
         }
     }
-    out
+    report(what, &out);
 }
 
+/// One `#[test]` per fixture case name, each calling `case(name)` (a
+/// function of the invoking module), and `CASES`, the names.
+macro_rules! fixture_cases {
+    ($($name:ident),* $(,)?) => {
+        /// The cases tested here.
+        const CASES: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                case(stringify!($name));
+            }
+        )*
+    };
+}
+pub(crate) use fixture_cases;
+
 /// Prints the worst disagreements (visible with `--nocapture`).
-pub fn report(what: &str, diffs: &[(EngineKind, Diff)]) {
+fn report(what: &str, diffs: &[(EngineKind, Diff)]) {
     for (e, d) in diffs {
         println!(
             "{what}: {e}: `{}`: max |diff| {:.2e}, scale {:.3}, ratio {:.2e}",

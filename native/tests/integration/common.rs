@@ -92,3 +92,18 @@ pub fn bars_input(shape: &[usize]) -> Vec<f32> {
     }
     out
 }
+
+/// One `#[test]` per engine running the same check:
+/// `per_engine!(check: test_name => Ort, other_name => Tract)` makes
+/// `fn test_name() { check(EngineKind::Ort) }` and so on.
+macro_rules! per_engine {
+    ($check:ident: $($name:ident => $engine:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $check(webinfer_native::EngineKind::$engine);
+            }
+        )+
+    };
+}
+pub(crate) use per_engine;

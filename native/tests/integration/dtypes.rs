@@ -265,15 +265,10 @@ fn bert_generated(engine: EngineKind) {
     );
 }
 
-#[test]
-fn bert_gets_token_ids_from_its_vocabulary_on_ort() {
-    bert_generated(Engine::Ort);
-}
-
-#[test]
-fn bert_gets_token_ids_from_its_vocabulary_on_tract() {
-    bert_generated(Engine::Tract);
-}
+crate::common::per_engine!(bert_generated:
+    bert_gets_token_ids_from_its_vocabulary_on_ort => Ort,
+    bert_gets_token_ids_from_its_vocabulary_on_tract => Tract,
+);
 
 #[test]
 fn bert_runs_a_tokenized_sentence_given_with_inputs() {
@@ -391,6 +386,22 @@ fn an_input_no_rule_covers_is_a_clear_error() {
     );
 }
 
+/// Runs the TF.js model at `model` on `engine` (output in a fresh [`tmp`]
+/// directory `name`); returns its model_load record, checked to say the
+/// model is of `format` and was converted to ONNX.
+fn run_converted(model: &Path, engine: EngineKind, name: &str, format: &str) -> Value {
+    let out = tmp(name);
+    let load = run_ok(&options(
+        model.to_path_buf(),
+        engine,
+        &out.join("t.jsonl"),
+        &[],
+    ));
+    assert_eq!(load["format"], format);
+    assert_eq!(load["converted"], "onnx");
+    load
+}
+
 fn sha256_file(p: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
 }
@@ -398,15 +409,7 @@ fn sha256_file(p: &Path) -> String {
 #[test]
 fn tfjs_graph_model_is_converted_and_keeps_the_model_json_digest() {
     let model = npm("@vladmandic/human/models/blazeface.json");
-    let out = tmp("blazeface");
-    let load = run_ok(&options(
-        model.clone(),
-        Engine::Tract,
-        &out.join("t.jsonl"),
-        &[],
-    ));
-    assert_eq!(load["format"], "tfjs-graph");
-    assert_eq!(load["converted"], "onnx");
+    let load = run_converted(&model, Engine::Tract, "blazeface", "tfjs-graph");
     assert_eq!(
         load["sha256"],
         sha256_file(&model),
@@ -426,15 +429,7 @@ fn tfjs_graph_model_is_converted_and_keeps_the_model_json_digest() {
 #[test]
 fn nsfwjs_model_bundled_in_javascript_runs_from_its_directory() {
     let dir = npm("nsfwjs/dist/models/mobilenet_v2");
-    let out = tmp("nsfwjs");
-    let load = run_ok(&options(
-        dir.clone(),
-        Engine::Ort,
-        &out.join("t.jsonl"),
-        &[],
-    ));
-    assert_eq!(load["format"], "tfjs-layers");
-    assert_eq!(load["converted"], "onnx");
+    let load = run_converted(&dir, Engine::Ort, "nsfwjs", "tfjs-layers");
     assert_eq!(load["sha256"], sha256_file(&dir.join("model.min.js")));
     let arts = load["artifacts"].as_array().unwrap();
     assert!(arts[1]["url"]

@@ -158,15 +158,10 @@ fn sid_of(sessions: &BTreeMap<String, Vec<Value>>, file: &str) -> String {
         .unwrap()
 }
 
-#[test]
-fn tract_bad_file_fails_alone_and_trace_is_valid() {
-    bad_file_fails_alone(EngineKind::Tract);
-}
-
-#[test]
-fn ort_bad_file_fails_alone_and_trace_is_valid() {
-    bad_file_fails_alone(EngineKind::Ort);
-}
+crate::common::per_engine!(bad_file_fails_alone:
+    tract_bad_file_fails_alone_and_trace_is_valid => Tract,
+    ort_bad_file_fails_alone_and_trace_is_valid => Ort,
+);
 
 /// `webinfer native`'s p50 and the report's `pred_p50_ms` of the same run
 /// are one number: the same durations (every call after the warm-up) and

@@ -19,7 +19,7 @@
 //! - `Where(condition)` → `NonZero`, transposed to `[num_true, rank]`, cast
 //!   to int32 (TF.js's `whereAsync`).
 
-use super::{as_i64, cast, OpMapping};
+use super::{as_i64, cast, shape_of, OpMapping};
 use crate::graph::node::TfNode;
 use crate::graph::Ctx;
 use crate::ir::{attrs, Attr, Graph};
@@ -153,13 +153,7 @@ fn nms(c: &mut Ctx<'_>, n: &TfNode) -> R {
         DType::I64,
         &format!("{base}/idx64"),
     );
-    let count = g.node(
-        "Shape",
-        &[&idx64],
-        vec![],
-        DType::I64,
-        &format!("{base}/count"),
-    );
+    let count = shape_of(g, &idx64, &format!("{base}/count"));
     let mut idx = cast(g, &idx64, DType::I32, &format!("{base}/indices"));
     let sel_scores = g.node(
         "Gather",

@@ -40,17 +40,17 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Add",
         onnx: "Add",
-        map: add,
+        map: |c, n| bin(c, n, "Add"),
     },
     OpMapping {
         op: "AddV2",
         onnx: "Add",
-        map: add,
+        map: |c, n| bin(c, n, "Add"),
     },
     OpMapping {
         op: "BiasAdd",
         onnx: "Add",
-        map: add,
+        map: |c, n| bin(c, n, "Add"),
     },
     OpMapping {
         op: "AddN",
@@ -60,12 +60,12 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Sub",
         onnx: "Sub",
-        map: sub,
+        map: |c, n| bin(c, n, "Sub"),
     },
     OpMapping {
         op: "Mul",
         onnx: "Mul",
-        map: mul,
+        map: |c, n| bin(c, n, "Mul"),
     },
     OpMapping {
         op: "RealDiv",
@@ -100,17 +100,17 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Pow",
         onnx: "Pow",
-        map: pow,
+        map: |c, n| bin(c, n, "Pow"),
     },
     OpMapping {
         op: "Maximum",
         onnx: "Max",
-        map: maximum,
+        map: |c, n| bin(c, n, "Max"),
     },
     OpMapping {
         op: "Minimum",
         onnx: "Min",
-        map: minimum,
+        map: |c, n| bin(c, n, "Min"),
     },
     OpMapping {
         op: "SquaredDifference",
@@ -120,17 +120,17 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Abs",
         onnx: "Abs",
-        map: abs,
+        map: |c, n| un(c, n, "Abs"),
     },
     OpMapping {
         op: "Neg",
         onnx: "Neg",
-        map: neg,
+        map: |c, n| un(c, n, "Neg"),
     },
     OpMapping {
         op: "Exp",
         onnx: "Exp",
-        map: exp,
+        map: |c, n| un(c, n, "Exp"),
     },
     OpMapping {
         op: "Expm1",
@@ -140,7 +140,7 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Log",
         onnx: "Log",
-        map: log,
+        map: |c, n| un(c, n, "Log"),
     },
     OpMapping {
         op: "Log1p",
@@ -150,7 +150,7 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Sqrt",
         onnx: "Sqrt",
-        map: sqrt,
+        map: |c, n| un(c, n, "Sqrt"),
     },
     OpMapping {
         op: "Rsqrt",
@@ -165,42 +165,42 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Reciprocal",
         onnx: "Reciprocal",
-        map: reciprocal,
+        map: |c, n| un(c, n, "Reciprocal"),
     },
     OpMapping {
         op: "Floor",
         onnx: "Floor",
-        map: floor,
+        map: |c, n| un(c, n, "Floor"),
     },
     OpMapping {
         op: "Ceil",
         onnx: "Ceil",
-        map: ceil,
+        map: |c, n| un(c, n, "Ceil"),
     },
     OpMapping {
         op: "Round",
         onnx: "Round (half to even)",
-        map: round,
+        map: |c, n| un(c, n, "Round"),
     },
     OpMapping {
         op: "Sign",
         onnx: "Sign",
-        map: sign,
+        map: |c, n| un(c, n, "Sign"),
     },
     OpMapping {
         op: "Sin",
         onnx: "Sin",
-        map: sin,
+        map: |c, n| un(c, n, "Sin"),
     },
     OpMapping {
         op: "Cos",
         onnx: "Cos",
-        map: cos,
+        map: |c, n| un(c, n, "Cos"),
     },
     OpMapping {
         op: "Erf",
         onnx: "Erf",
-        map: erf,
+        map: |c, n| un(c, n, "Erf"),
     },
     OpMapping {
         op: "IsNan",
@@ -210,7 +210,7 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Equal",
         onnx: "Equal",
-        map: equal,
+        map: |c, n| cmp(c, n, "Equal"),
     },
     OpMapping {
         op: "NotEqual",
@@ -220,37 +220,37 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Greater",
         onnx: "Greater",
-        map: greater,
+        map: |c, n| cmp(c, n, "Greater"),
     },
     OpMapping {
         op: "GreaterEqual",
         onnx: "GreaterOrEqual",
-        map: greater_equal,
+        map: |c, n| cmp(c, n, "GreaterOrEqual"),
     },
     OpMapping {
         op: "Less",
         onnx: "Less",
-        map: less,
+        map: |c, n| cmp(c, n, "Less"),
     },
     OpMapping {
         op: "LessEqual",
         onnx: "LessOrEqual",
-        map: less_equal,
+        map: |c, n| cmp(c, n, "LessOrEqual"),
     },
     OpMapping {
         op: "LogicalAnd",
         onnx: "And",
-        map: logical_and,
+        map: |c, n| cmp(c, n, "And"),
     },
     OpMapping {
         op: "LogicalOr",
         onnx: "Or",
-        map: logical_or,
+        map: |c, n| cmp(c, n, "Or"),
     },
     OpMapping {
         op: "LogicalNot",
         onnx: "Not",
-        map: logical_not,
+        map: |c, n| un(c, n, "Not"),
     },
     OpMapping {
         op: "Select",
@@ -360,10 +360,6 @@ fn un(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
     Ok(vec![unary_node(&mut c.g, op, &x, &n.name)])
 }
 
-fn add(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Add")
-}
-
 fn add_n(c: &mut Ctx<'_>, n: &TfNode) -> R {
     let xs = c.inputs(n)?;
     if xs.len() == 1 {
@@ -375,26 +371,6 @@ fn add_n(c: &mut Ctx<'_>, n: &TfNode) -> R {
         c.g.set_shape(&y, s);
     }
     Ok(vec![y])
-}
-
-fn sub(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Sub")
-}
-
-fn mul(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Mul")
-}
-
-fn pow(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Pow")
-}
-
-fn maximum(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Max")
-}
-
-fn minimum(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bin(c, n, "Min")
 }
 
 /// Floor division of `a` by `b` (see the module doc).
@@ -461,22 +437,18 @@ fn floor_mod(c: &mut Ctx<'_>, n: &TfNode) -> R {
     };
     let r = fmod(g, &a, &b, &format!("{}/rem", n.name));
     let zero = scalar_like(g, &a, 0.0, &format!("{}/zero", n.name));
-    let an = binary_node(
-        g,
-        "Less",
-        &a,
-        &zero,
-        DType::Bool,
-        &format!("{}/a_neg", n.name),
-    );
-    let bn = binary_node(
-        g,
-        "Less",
-        &b,
-        &zero,
-        DType::Bool,
-        &format!("{}/b_neg", n.name),
-    );
+    let is_neg = |g: &mut Graph, x: &str, what: &str| {
+        binary_node(
+            g,
+            "Less",
+            x,
+            &zero,
+            DType::Bool,
+            &format!("{}/{what}", n.name),
+        )
+    };
+    let an = is_neg(g, &a, "a_neg");
+    let bn = is_neg(g, &b, "b_neg");
     let differ = binary_node(
         g,
         "Xor",
@@ -531,46 +503,6 @@ fn squared_difference(c: &mut Ctx<'_>, n: &TfNode) -> R {
     Ok(vec![binary_node(g, "Mul", &d, &d, dt, &n.name)])
 }
 
-fn abs(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Abs")
-}
-fn neg(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Neg")
-}
-fn exp(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Exp")
-}
-fn log(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Log")
-}
-fn sqrt(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Sqrt")
-}
-fn reciprocal(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Reciprocal")
-}
-fn floor(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Floor")
-}
-fn ceil(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Ceil")
-}
-fn round(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Round")
-}
-fn sign(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Sign")
-}
-fn sin(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Sin")
-}
-fn cos(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Cos")
-}
-fn erf(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Erf")
-}
-
 fn is_nan(c: &mut Ctx<'_>, n: &TfNode) -> R {
     let x = c.input(n, 0)?;
     let y = c.g.node("IsNaN", &[&x], vec![], DType::Bool, &n.name);
@@ -610,9 +542,6 @@ fn expm1(c: &mut Ctx<'_>, n: &TfNode) -> R {
     Ok(vec![binary_node(g, "Sub", &e, &one, dt, &n.name)])
 }
 
-fn equal(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "Equal")
-}
 fn not_equal(c: &mut Ctx<'_>, n: &TfNode) -> R {
     let e = cmp(c, n, "Equal")?.remove(0);
     Ok(vec![unary_node(
@@ -622,28 +551,6 @@ fn not_equal(c: &mut Ctx<'_>, n: &TfNode) -> R {
         &format!("{}/not", n.name),
     )])
 }
-fn greater(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "Greater")
-}
-fn greater_equal(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "GreaterOrEqual")
-}
-fn less(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "Less")
-}
-fn less_equal(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "LessOrEqual")
-}
-fn logical_and(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "And")
-}
-fn logical_or(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    cmp(c, n, "Or")
-}
-fn logical_not(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    un(c, n, "Not")
-}
-
 fn select(c: &mut Ctx<'_>, n: &TfNode) -> R {
     let cond = c.input(n, 0)?;
     let t = c.input(n, 1)?;

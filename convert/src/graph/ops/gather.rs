@@ -21,7 +21,7 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Gather",
         onnx: "Gather(axis=0)",
-        map: gather_v1,
+        map: |c, n| gather(c, n, 0),
     },
     OpMapping {
         op: "GatherNd",
@@ -66,10 +66,6 @@ fn gather_v2(c: &mut Ctx<'_>, n: &TfNode) -> R {
         return Err(format!("axis {axis:?} is not one value"));
     };
     gather(c, n, axis)
-}
-
-fn gather_v1(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    gather(c, n, 0)
 }
 
 fn gather_nd(c: &mut Ctx<'_>, n: &TfNode) -> R {

@@ -14,7 +14,7 @@
 //!   `align_corners` with `round_prefer_ceil` (`Math.round`), else
 //!   `asymmetric` with `floor` (TF.js's `Math.floor`).
 
-use super::{as_i64, cast, to_nchw, to_nhwc, OpMapping};
+use super::{as_i64, cast, shape_of, to_nchw, to_nhwc, OpMapping};
 use crate::graph::node::TfNode;
 use crate::graph::Ctx;
 use crate::ir::{attrs, Attr};
@@ -62,13 +62,7 @@ fn resize(
                 &[s[0].unwrap(), s[3].unwrap(), k[0], k[1]],
             ),
         _ => {
-            let shp = g.node(
-                "Shape",
-                &[&xt],
-                vec![],
-                DType::I64,
-                &format!("{}/shape", n.name),
-            );
+            let shp = shape_of(g, &xt, &format!("{}/shape", n.name));
             let (st, en, ax) = (
                 g.ints(&format!("{}/nc_start", n.name), &[0]),
                 g.ints(&format!("{}/nc_end", n.name), &[2]),

@@ -120,6 +120,11 @@ pub fn as_i64(g: &mut Graph, x: &str, base: &str) -> Result<String, String> {
     Ok(cast(g, x, DType::I64, base))
 }
 
+/// `Shape(x)`: the dims of `x` as an int64 vector, named `base`.
+pub fn shape_of(g: &mut Graph, x: &str, base: &str) -> String {
+    g.node("Shape", &[x], vec![], DType::I64, base)
+}
+
 /// `Cast(x, to)`, or `x` itself when it already has that type.
 pub fn cast(g: &mut Graph, x: &str, to: DType, base: &str) -> String {
     if g.dtype(x) == Some(to) {

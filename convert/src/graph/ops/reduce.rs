@@ -22,47 +22,47 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "Mean",
         onnx: "ReduceMean(axes, keepdims)",
-        map: mean,
+        map: |c, n| reduce(c, n, "ReduceMean"),
     },
     OpMapping {
         op: "Sum",
         onnx: "ReduceSum(axes input, keepdims)",
-        map: sum,
+        map: |c, n| reduce(c, n, "ReduceSum"),
     },
     OpMapping {
         op: "Max",
         onnx: "ReduceMax(axes, keepdims)",
-        map: max,
+        map: |c, n| reduce(c, n, "ReduceMax"),
     },
     OpMapping {
         op: "Min",
         onnx: "ReduceMin(axes, keepdims)",
-        map: min,
+        map: |c, n| reduce(c, n, "ReduceMin"),
     },
     OpMapping {
         op: "Prod",
         onnx: "ReduceProd(axes, keepdims)",
-        map: prod,
+        map: |c, n| reduce(c, n, "ReduceProd"),
     },
     OpMapping {
         op: "All",
         onnx: "Cast, ReduceMin, Cast(bool)",
-        map: all,
+        map: |c, n| bool_reduce(c, n, "ReduceMin"),
     },
     OpMapping {
         op: "Any",
         onnx: "Cast, ReduceMax, Cast(bool)",
-        map: any,
+        map: |c, n| bool_reduce(c, n, "ReduceMax"),
     },
     OpMapping {
         op: "ArgMax",
         onnx: "ArgMax(axis, keepdims=0), Cast(int32)",
-        map: arg_max,
+        map: |c, n| arg(c, n, "ArgMax"),
     },
     OpMapping {
         op: "ArgMin",
         onnx: "ArgMin(axis, keepdims=0), Cast(int32)",
-        map: arg_min,
+        map: |c, n| arg(c, n, "ArgMin"),
     },
 ];
 
@@ -119,22 +119,6 @@ fn reduce(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
     Ok(vec![reduce_values(&mut c.g, op, &x, &axes, keep, &n.name)])
 }
 
-fn mean(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    reduce(c, n, "ReduceMean")
-}
-fn sum(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    reduce(c, n, "ReduceSum")
-}
-fn max(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    reduce(c, n, "ReduceMax")
-}
-fn min(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    reduce(c, n, "ReduceMin")
-}
-fn prod(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    reduce(c, n, "ReduceProd")
-}
-
 fn bool_reduce(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
     let x = c.input(n, 0)?;
     let axes = c.const_ints(n, 1, "axis")?;
@@ -150,13 +134,6 @@ fn bool_reduce(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
         g.set_shape(&y, s);
     }
     Ok(vec![y])
-}
-
-fn all(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bool_reduce(c, n, "ReduceMin")
-}
-fn any(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    bool_reduce(c, n, "ReduceMax")
 }
 
 fn arg(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
@@ -178,11 +155,4 @@ fn arg(c: &mut Ctx<'_>, n: &TfNode, op: &str) -> R {
         g.set_shape(&y, s);
     }
     Ok(vec![y])
-}
-
-fn arg_max(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    arg(c, n, "ArgMax")
-}
-fn arg_min(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    arg(c, n, "ArgMin")
 }

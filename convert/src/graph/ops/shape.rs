@@ -33,7 +33,7 @@
 //!   `[rank, 2]` paddings as ONNX's begins-then-ends list; `MirrorPad` with
 //!   `REFLECT` → `Pad(mode = reflect)` (`SYMMETRIC` has no ONNX mode).
 
-use super::{as_i64, cast, norm_axis, same_type, OpMapping};
+use super::{as_i64, cast, norm_axis, same_type, shape_of, OpMapping};
 use crate::graph::node::TfNode;
 use crate::graph::Ctx;
 use crate::ir::{attrs, Attr, Graph, Shape};
@@ -74,12 +74,12 @@ pub const OPS: &[OpMapping] = &[
     OpMapping {
         op: "ZerosLike",
         onnx: "Expand(0, Shape(x))",
-        map: zeros_like,
+        map: |c, n| like(c, n, 0.0),
     },
     OpMapping {
         op: "OnesLike",
         onnx: "Expand(1, Shape(x))",
-        map: ones_like,
+        map: |c, n| like(c, n, 1.0),
     },
     OpMapping {
         op: "BroadcastTo",
@@ -263,13 +263,7 @@ fn shape(c: &mut Ctx<'_>, n: &TfNode) -> R {
         let v: Vec<i32> = d.iter().map(|&v| v as i32).collect();
         return Ok(vec![g.constant(&n.name, Tensor::i32(vec![v.len()], &v))]);
     }
-    let s = g.node(
-        "Shape",
-        &[&x],
-        vec![],
-        DType::I64,
-        &format!("{}/i64", n.name),
-    );
+    let s = shape_of(g, &x, &format!("{}/i64", n.name));
     let y = cast(g, &s, DType::I32, &n.name);
     if let Some(r) = g.rank(&x) {
         g.set_shape(&y, vec![Some(r as i64)]);
@@ -318,25 +312,12 @@ fn like(c: &mut Ctx<'_>, n: &TfNode, v: f64) -> R {
     let g = &mut c.g;
     let dt = g.dtype(&x).unwrap_or(DType::F32);
     let k = g.constant(&format!("{}/value", n.name), Tensor::scalar(dt, v));
-    let s = g.node(
-        "Shape",
-        &[&x],
-        vec![],
-        DType::I64,
-        &format!("{}/shape", n.name),
-    );
+    let s = shape_of(g, &x, &format!("{}/shape", n.name));
     let y = same_type(g, "Expand", &[&k, &s], vec![], &n.name);
     if let Some(sh) = g.shape(&x).cloned() {
         g.set_shape(&y, sh);
     }
     Ok(vec![y])
-}
-
-fn zeros_like(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    like(c, n, 0.0)
-}
-fn ones_like(c: &mut Ctx<'_>, n: &TfNode) -> R {
-    like(c, n, 1.0)
 }
 
 fn broadcast_to(c: &mut Ctx<'_>, n: &TfNode) -> R {
@@ -651,13 +632,7 @@ fn slice(c: &mut Ctx<'_>, n: &TfNode) -> R {
             let dims = match known {
                 Some(d) => g.ints(&format!("{}/dims", n.name), &d),
                 None => {
-                    let shp = g.node(
-                        "Shape",
-                        &[&x],
-                        vec![],
-                        DType::I64,
-                        &format!("{}/shape", n.name),
-                    );
+                    let shp = shape_of(g, &x, &format!("{}/shape", n.name));
                     let (z, kk) = (
                         g.ints(&format!("{}/zero", n.name), &[0]),
                         g.ints(&format!("{}/k", n.name), &[k]),
